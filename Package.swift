@@ -1,0 +1,122 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings shared by every target: Swift 6 language mode (strict concurrency) plus the upcoming
+/// features that make each file's dependencies explicit.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "release-chan",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "release-chan", targets: ["release-chan"]),
+        .library(name: "ReleaseChannelClient", targets: ["ReleaseChannelClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: Model: db format, validation, canonical encoding (no I/O, no networking)
+        .target(
+            name: "ReleaseChannelModel",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Store: immutable snapshots, atomic swap, reload coordination, file watch
+        .target(
+            name: "ReleaseChannelStore",
+            dependencies: [
+                "ReleaseChannelModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: HTTP transport: routes, caching headers, errors, access log
+        .target(
+            name: "ReleaseChannelHTTP",
+            dependencies: [
+                "ReleaseChannelStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Server wiring: configuration, lifecycle, reload triggers, metrics backend
+        .target(
+            name: "ReleaseChannelServer",
+            dependencies: [
+                "ReleaseChannelHTTP",
+                "ReleaseChannelStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: CLI: `release-chan serve`, `release-chan db …`
+        .executableTarget(
+            name: "release-chan",
+            dependencies: [
+                "ReleaseChannelModel",
+                "ReleaseChannelServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Swift client SDK (binary protocol); must never depend on the HTTP server stack
+        .target(
+            name: "ReleaseChannelClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Clients/Swift/Sources/ReleaseChannelClient",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "ReleaseChannelModelTests",
+            dependencies: ["ReleaseChannelModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReleaseChannelStoreTests",
+            dependencies: ["ReleaseChannelStore", "ReleaseChannelModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReleaseChannelServerTests",
+            dependencies: [
+                "ReleaseChannelServer",
+                "ReleaseChannelStore",
+                "ReleaseChannelModel",
+                "release-chan",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

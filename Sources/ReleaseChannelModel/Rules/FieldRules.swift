@@ -1,0 +1,130 @@
+/// The rules for every scalar field of the db format, shared by the file validator and the CLI's update
+/// commands so that a value accepted on the command line is exactly a value the server accepts.
+public enum FieldRules {
+    /// Largest `run_id` accepted: the largest integer a JSON number holds exactly in every parser.
+    public static let maximumRunID: Int64 = 9_007_199_254_740_991
+    /// Most channels a db may declare.
+    public static let maximumChannels = 16
+
+    /// A lowercase DNS-1123 label (the Kubernetes name rule): 1–63 of `[a-z0-9-]`, alphanumeric at both ends.
+    public static func checkDNSLabel(_ value: String, what: String) throws(FieldError) {
+        let bytes = Array(value.utf8)
+        guard !bytes.isEmpty else { throw FieldError("\(what) must not be empty") }
+        guard bytes.count <= 63 else { throw FieldError("\(what) is \(bytes.count) characters long, at most 63 are allowed") }
+        for byte in bytes where !(isLowerAlnum(byte) || byte == UInt8(ascii: "-")) {
+            throw FieldError(
+                "\(what) \(quoted(value)) may contain only lowercase letters, digits and '-' (a DNS-1123 label)"
+            )
+        }
+        guard isLowerAlnum(bytes[0]), isLowerAlnum(bytes[bytes.count - 1]) else {
+            throw FieldError("\(what) \(quoted(value)) must start and end with a lowercase letter or digit")
+        }
+    }
+
+    /// `container`: a lowercase DNS-1123 label.
+    public static func checkContainer(_ value: String) throws(FieldError) {
+        try self.checkDNSLabel(value, what: "container name")
+    }
+
+    /// A channel name as declared in `channels`: a lowercase DNS-1123 label.
+    public static func checkChannelName(_ value: String) throws(FieldError) {
+        try self.checkDNSLabel(value, what: "channel name")
+    }
+
+    /// `digest`: `sha256:` followed by 64 lowercase hex digits.
+    public static func checkDigest(_ value: String) throws(FieldError) {
+        let bytes = Array(value.utf8)
+        guard bytes.count == 71, value.hasPrefix("sha256:"), bytes[7...].allSatisfy(isLowerHex) else {
+            throw FieldError("digest \(quoted(value)) must be \"sha256:\" followed by 64 lowercase hex digits")
+        }
+    }
+
+    /// `image`: an OCI image reference (see ``ImageReference``).
+    public static func checkImage(_ value: String) throws(FieldError) {
+        _ = try ImageReference(parsing: value)
+    }
+
+    /// `updated_at`: an RFC 3339 timestamp in UTC.
+    public static func checkTimestamp(_ value: String) throws(FieldError) {
+        try RFC3339Timestamp.validate(value)
+    }
+
+    /// `source.repository`: a GitHub `owner/name`.
+    public static func checkRepository(_ value: String) throws(FieldError) {
+        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
+        let problem = FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"")
+        guard parts.count == 2 else { throw problem }
+        let owner = Array(parts[0].utf8)
+        let name = Array(parts[1].utf8)
+        guard (1...39).contains(owner.count), isAlnum(owner[0]),
+            owner.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+        else { throw problem }
+        guard (1...100).contains(name.count),
+            name.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        else { throw problem }
+    }
+
+    /// `source.sha`: a full 40-digit lowercase hex git commit id.
+    public static func checkCommitSHA(_ value: String) throws(FieldError) {
+        let bytes = Array(value.utf8)
+        guard bytes.count == 40, bytes.allSatisfy(isLowerHex) else {
+            throw FieldError("source sha \(quoted(value)) must be 40 lowercase hex digits")
+        }
+    }
+
+    /// `source.ref`: a fully qualified git ref such as `refs/heads/main`.
+    public static func checkGitRef(_ value: String) throws(FieldError) {
+        let bytes = Array(value.utf8)
+        guard value.hasPrefix("refs/"), (6...255).contains(bytes.count) else {
+            throw FieldError("source ref \(quoted(value)) must be a full git ref such as \"refs/heads/main\" (6–255 characters)")
+        }
+        let forbidden: Set<UInt8> = Set("~^:?*[\\".utf8)
+        guard !value.contains(".."), bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && !forbidden.contains($0) }) else {
+            throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
+        }
+    }
+
+    /// `source.run_id`: a positive GitHub Actions run id.
+    public static func checkRunID(_ value: Int64) throws(FieldError) {
+        guard value >= 1, value <= self.maximumRunID else {
+            throw FieldError("source run_id \(value) must be between 1 and \(self.maximumRunID)")
+        }
+    }
+
+    /// `source.actor`: a GitHub login, optionally with the `[bot]` suffix of app accounts.
+    public static func checkActor(_ value: String) throws(FieldError) {
+        var login = Substring(value)
+        if login.hasSuffix("[bot]") { login = login.dropLast(5) }
+        let bytes = Array(login.utf8)
+        guard (1...39).contains(bytes.count), isAlnum(bytes[0]),
+            bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+        else {
+            throw FieldError("source actor \(quoted(value)) must be a GitHub login (1–39 letters, digits or '-')")
+        }
+    }
+
+    // MARK: Character classes
+
+    static func isLowerAlnum(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || isDigit(byte)
+    }
+
+    static func isAlnum(_ byte: UInt8) -> Bool {
+        isLowerAlnum(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+    }
+
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    static func isLowerHex(_ byte: UInt8) -> Bool {
+        isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+    }
+
+    /// Quotes a value for an error message, shortened so a 10,000-character input does not flood the log.
+    static func quoted(_ value: String) -> String {
+        var escaped = ""
+        for scalar in value.unicodeScalars.prefix(80) {
+            escaped += scalar.escaped(asASCII: false)
+        }
+        return "\"\(escaped)\"" + (value.unicodeScalars.count > 80 ? "… (\(value.utf8.count) bytes)" : "")
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+public import Logging
+import Metrics
+import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// Runs every reload of the db file, one at a time, and coalesces triggers.
+///
+/// Triggers (file watch, poll, `POST /v1/reload`, SIGHUP) only enqueue a request; the ``run()`` loop takes
+/// all requests queued so far and answers them with one build. A request that arrives while a build is
+/// running waits for the next build, which starts after it arrived, so every caller sees the file as it
+/// was at or after its request. Builds run on the NIO thread pool, off the event loops and the Swift
+/// concurrency pool, so a large db never stalls request handling.
+public final class ReloadCoordinator: Service, Sendable {
+    private struct Pending {
+        var waiters: [CheckedContinuation<ReloadReport?, Never>] = []
+        var triggers: [ReloadTrigger] = []
+        var isShutDown = false
+    }
+
+    public let file: DatabaseFile
+    public let store: SnapshotStore
+    private let logger: Logger
+    private let metrics: any MetricsFactory
+    private let pending = Mutex(Pending())
+    private let reloadStatus = Mutex(ReloadStatus())
+    private let wakeups: AsyncStream<Void>
+    private let wakeupContinuation: AsyncStream<Void>.Continuation
+
+    public init(file: DatabaseFile, store: SnapshotStore, logger: Logger, metrics: any MetricsFactory) {
+        self.file = file
+        self.store = store
+        self.logger = logger
+        self.metrics = metrics
+        // One buffered wake-up is enough: the loop drains everything queued when it wakes.
+        (self.wakeups, self.wakeupContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Counters and the last attempt.
+    public var status: ReloadStatus { self.reloadStatus.withLock { $0 } }
+
+    /// Loads the file synchronously before serving starts; a bad file here must stop the process.
+    @discardableResult
+    public func loadInitial() throws(DatabaseLoadError) -> Snapshot {
+        let report = self.build(trigger: .startup)
+        if let error = report.error { throw error }
+        guard let snapshot = self.store.current else {
+            throw .unreadable(path: self.file.path, reason: "no snapshot after the initial load")
+        }
+        return snapshot
+    }
+
+    /// Asks for a reload and waits for the build that answers it; nil when the server is shutting down.
+    public func reload(trigger: ReloadTrigger) async -> ReloadReport? {
+        await withCheckedContinuation { continuation in
+            let accepted = self.pending.withLock { pending in
+                guard !pending.isShutDown else { return false }
+                pending.waiters.append(continuation)
+                pending.triggers.append(trigger)
+                return true
+            }
+            if accepted {
+                self.wakeupContinuation.yield()
+            } else {
+                continuation.resume(returning: nil)
+            }
+        }
+    }
+
+    /// Asks for a reload without waiting for it (file watch, poll, signal).
+    public func requestReload(trigger: ReloadTrigger) {
+        let accepted = self.pending.withLock { pending in
+            guard !pending.isShutDown else { return false }
+            pending.triggers.append(trigger)
+            return true
+        }
+        if accepted { self.wakeupContinuation.yield() }
+    }
+
+    public func run() async {
+        for await _ in self.wakeups.cancelOnGracefulShutdown() {
+            let batch = self.pending.withLock { pending in
+                defer {
+                    pending.waiters = []
+                    pending.triggers = []
+                }
+                return (pending.waiters, pending.triggers)
+            }
+            guard let trigger = Self.reportedTrigger(batch.1) else { continue }
+            let report: ReloadReport
+            do {
+                report = try await NIOThreadPool.singleton.runIfActive { self.build(trigger: trigger) }
+            } catch {
+                report = self.build(trigger: trigger)
+            }
+            for waiter in batch.0 { waiter.resume(returning: report) }
+        }
+        let abandoned = self.pending.withLock { pending in
+            pending.isShutDown = true
+            defer { pending.waiters = [] }
+            return pending.waiters
+        }
+        for waiter in abandoned { waiter.resume(returning: nil) }
+    }
+
+    /// The trigger a coalesced build is reported under: an explicit request wins over background ones.
+    private static func reportedTrigger(_ triggers: [ReloadTrigger]) -> ReloadTrigger? {
+        for preferred in [ReloadTrigger.api, .signal, .fileWatch, .poll, .startup] where triggers.contains(preferred) {
+            return preferred
+        }
+        return nil
+    }
+
+    /// Reads, validates and, when the revision differs, builds and swaps a snapshot. Never throws: a
+    /// failure is reported and the current snapshot stays.
+    private func build(trigger: ReloadTrigger) -> ReloadReport {
+        let started = ContinuousClock.now
+        let current = self.store.current
+        let report: ReloadReport
+        do {
+            let contents = try self.file.load()
+            if contents.revision == current?.revision {
+                report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: contents.revision, error: nil)
+            } else {
+                let snapshot = SnapshotBuilder.build(
+                    database: contents.database,
+                    canonicalBytes: contents.canonicalBytes,
+                    loadedAt: Date().timeIntervalSince1970
+                )
+                self.store.swap(snapshot)
+                report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
+            }
+        } catch {
+            report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: current?.revision, error: error)
+        }
+        self.record(report, previous: current?.revision, duration: ContinuousClock.now - started)
+        return report
+    }
+
+    private func record(_ report: ReloadReport, previous: String?, duration: Duration) {
+        self.reloadStatus.withLock { status in
+            status.lastReport = report
+            if report.result == .failed { status.failed += 1 } else { status.succeeded += 1 }
+        }
+        Counter(
+            label: "release_chan_reloads_total",
+            dimensions: [("result", report.result.rawValue), ("trigger", report.trigger.rawValue)],
+            factory: self.metrics
+        ).increment()
+        Timer(label: "release_chan_reload_duration_seconds", dimensions: [("result", report.result.rawValue)], factory: self.metrics)
+            .recordNanoseconds(duration.nanoseconds)
+        var metadata: Logger.Metadata = [
+            "trigger": "\(report.trigger.rawValue)",
+            "result": "\(report.result.rawValue)",
+            "revision": "\(report.revision ?? "none")",
+            "duration_ms": "\(duration.nanoseconds / 1_000_000)",
+            "path": "\(self.file.path)",
+        ]
+        switch report.result {
+        case .changed:
+            metadata["previous_revision"] = "\(previous ?? "none")"
+            self.logger.info("serving new db revision", metadata: metadata)
+        case .unchanged:
+            self.logger.debug("db unchanged", metadata: metadata)
+        case .failed:
+            metadata["error_code"] = "\(report.error?.code ?? "unknown")"
+            metadata["error"] = "\(report.error?.summary ?? "unknown")"
+            self.logger.error("db reload rejected, previous revision keeps serving", metadata: metadata)
+        }
+    }
+}
+
+extension Duration {
+    fileprivate var nanoseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,19 @@
+public import NIOCore
+
+/// A response body encoded once per snapshot, with its gzip form when compressing it pays off.
+///
+/// Transports hand these buffers to the network as they are: no encoding or compression per request.
+public struct EncodedBody: Sendable {
+    /// Bodies smaller than this are never compressed: the gzip header and the CPU would cost more than
+    /// the bytes saved.
+    public static let compressionThreshold = 1024
+
+    public let identity: ByteBuffer
+    /// Present only when the body reached ``compressionThreshold`` and gzip made it smaller.
+    public let gzip: ByteBuffer?
+
+    public init(identity: ByteBuffer, gzip: ByteBuffer?) {
+        self.identity = identity
+        self.gzip = gzip
+    }
+}

@@ -1,0 +1,59 @@
+import NIOPosix
+import Synchronization
+
+/// Holds the snapshot being served and swaps it atomically.
+///
+/// Readers do not take a lock per request: each thread caches the snapshot it last saw together with a
+/// generation number, and only when the atomic generation has moved on does it take the lock once to
+/// fetch the new snapshot. A swap is one pointer store under the lock plus a generation increment, so a
+/// reader sees either the old snapshot or the new one, never a mix, and never waits for a reload.
+///
+/// A thread that stops reading keeps its cached snapshot alive until it reads again; with a handful of
+/// event-loop and pool threads that bounds the extra memory to a few snapshots.
+public final class SnapshotStore: Sendable {
+    private final class CachedSnapshot: Sendable {
+        let generation: Int
+        let snapshot: Snapshot
+
+        init(generation: Int, snapshot: Snapshot) {
+            self.generation = generation
+            self.snapshot = snapshot
+        }
+    }
+
+    private let generation = Atomic<Int>(0)
+    private let state = Mutex<(generation: Int, snapshot: Snapshot?)>((0, nil))
+    private let cache = ThreadSpecificVariable<CachedSnapshot>()
+
+    public init() {}
+
+    /// The snapshot being served, or nil before the first successful load.
+    public var current: Snapshot? {
+        let generation = self.generation.load(ordering: .acquiring)
+        if let cached = self.cachedValue(), cached.generation == generation {
+            return cached.snapshot
+        }
+        let (latestGeneration, snapshot) = self.state.withLock { ($0.generation, $0.snapshot) }
+        if let snapshot {
+            self.setCachedValue(CachedSnapshot(generation: latestGeneration, snapshot: snapshot))
+        }
+        return snapshot
+    }
+
+    /// Makes `snapshot` the one served from now on and returns the one it replaced.
+    @discardableResult
+    public func swap(_ snapshot: Snapshot) -> Snapshot? {
+        self.state.withLock { state in
+            let previous = state.snapshot
+            state.snapshot = snapshot
+            state.generation += 1
+            self.generation.store(state.generation, ordering: .releasing)
+            return previous
+        }
+    }
+
+    // `ThreadSpecificVariable.currentValue` is `noasync`; these synchronous wrappers are the only access,
+    // and they never hold the value across a suspension point.
+    private func cachedValue() -> CachedSnapshot? { self.cache.currentValue }
+    private func setCachedValue(_ value: CachedSnapshot) { self.cache.currentValue = value }
+}
