@@ -15,6 +15,10 @@ public struct JSONWriter: Sendable {
         self.bytes.append(contentsOf: text.utf8)
     }
 
+    public mutating func raw(contentsOf bytes: some Sequence<UInt8>) {
+        self.bytes.append(contentsOf: bytes)
+    }
+
     public mutating func raw(_ byte: UInt8) {
         self.bytes.append(byte)
     }

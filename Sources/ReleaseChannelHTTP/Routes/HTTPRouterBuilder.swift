@@ -1,0 +1,22 @@
+public import Hummingbird
+public import Logging
+public import Metrics
+
+/// Assembles the router: observability outermost (it sees the final status), then error mapping,
+/// then the routes.
+public enum HTTPRouterBuilder {
+    public static func makeRouter(
+        releases: ReleaseRoutes,
+        operations: OperationsRoutes,
+        accessLogger: Logger,
+        metrics: any MetricsFactory,
+        accessLog: Bool
+    ) -> Router<ReleaseRequestContext> {
+        let router = Router(context: ReleaseRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.add(middleware: ObservabilityMiddleware(logger: accessLogger, factory: metrics, accessLog: accessLog))
+        router.add(middleware: ErrorMappingMiddleware())
+        releases.register(on: router)
+        operations.register(on: router)
+        return router
+    }
+}

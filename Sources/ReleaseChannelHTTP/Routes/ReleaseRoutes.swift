@@ -1,0 +1,113 @@
+public import Hummingbird
+import NIOCore
+import ReleaseChannelModel
+public import ReleaseChannelStore
+
+/// The read API: `/v1/releases…` and `/v1/channels`, answered from the current snapshot.
+///
+/// Each handler reads the snapshot once, so every byte of a response comes from one revision.
+public struct ReleaseRoutes: Sendable {
+    let store: SnapshotStore
+
+    public init(store: SnapshotStore) {
+        self.store = store
+    }
+
+    public func register(on router: Router<ReleaseRequestContext>) {
+        router.get("/v1/releases") { request, _ in try self.releases(request) }
+        router.get("/v1/releases/{container}") { request, context in
+            let snapshot = try self.snapshot()
+            let container = try context.parameters.require("container")
+            return try self.containerResponse(snapshot, container: container, channel: nil, request: request)
+        }
+        router.get("/v1/releases/{container}/{channel}") { request, context in
+            let snapshot = try self.snapshot()
+            let container = try context.parameters.require("container")
+            let channel = try context.parameters.require("channel")
+            let entry = try self.lookup(snapshot, container: container, channel: channel)
+            return JSONBody.snapshotResponse(EncodedBody(identity: entry.body, gzip: nil), revision: snapshot.revision, request: request)
+        }
+        router.get("/v1/channels") { request, _ in
+            let snapshot = try self.snapshot()
+            return JSONBody.snapshotResponse(snapshot.channelsBody, revision: snapshot.revision, request: request)
+        }
+        router.rejectOtherMethods(on: ["/v1/releases", "/v1/releases/{container}", "/v1/releases/{container}/{channel}", "/v1/channels"], allowed: [.get, .head])
+    }
+
+    func snapshot() throws(APIError) -> Snapshot {
+        guard let snapshot = self.store.current else { throw APIError.notReady() }
+        return snapshot
+    }
+
+    /// `GET /v1/releases[?container=NAME[&channel=CH]]`
+    func releases(_ request: Request) throws -> Response {
+        let snapshot = try self.snapshot()
+        var container: Substring?
+        var channel: Substring?
+        for (key, value) in request.uri.queryParameters {
+            switch key {
+            case "container":
+                guard container == nil else { throw APIError.badParameter("query parameter \"container\" is given more than once") }
+                container = value
+            case "channel":
+                guard channel == nil else { throw APIError.badParameter("query parameter \"channel\" is given more than once") }
+                channel = value
+            default:
+                throw APIError.badParameter("unknown query parameter \"\(key.prefix(64))\" (allowed: container, channel)")
+            }
+        }
+        guard let container else {
+            if channel != nil { throw APIError.badParameter("query parameter \"channel\" needs \"container\"") }
+            return JSONBody.snapshotResponse(snapshot.wholeDatabase, revision: snapshot.revision, request: request)
+        }
+        return try self.containerResponse(snapshot, container: String(container), channel: channel.map(String.init), request: request)
+    }
+
+    /// The container document, optionally narrowed to one channel.
+    func containerResponse(_ snapshot: Snapshot, container: String, channel: String?, request: Request) throws -> Response {
+        guard let channel else {
+            let entry = try self.lookup(snapshot, container: container)
+            return JSONBody.snapshotResponse(entry.body, revision: snapshot.revision, request: request)
+        }
+        let release = try self.lookup(snapshot, container: container, channel: channel)
+        // The one-channel form is rare; it is assembled from the release's precomputed object.
+        var writer = JSONWriter(reservingCapacity: release.body.readableBytes + 96)
+        writer.raw("{\"revision\":")
+        writer.string(snapshot.revision)
+        writer.raw(",\"container\":")
+        writer.string(container)
+        writer.raw(",\"releases\":[")
+        writer.raw(contentsOf: release.body.readableBytesView)
+        writer.raw("]}")
+        return JSONBody.snapshotResponse(
+            EncodedBody(identity: ByteBuffer(bytes: writer.bytes), gzip: nil),
+            revision: snapshot.revision,
+            request: request
+        )
+    }
+
+    func lookup(_ snapshot: Snapshot, container: String) throws(APIError) -> ContainerEntry {
+        do {
+            try FieldRules.checkContainer(container)
+        } catch {
+            throw APIError.badParameter(error.message)
+        }
+        guard let entry = snapshot.container(container) else {
+            throw APIError.notFound("no releases for container \"\(container)\"")
+        }
+        return entry
+    }
+
+    func lookup(_ snapshot: Snapshot, container: String, channel: String) throws(APIError) -> ReleaseEntry {
+        let entry = try self.lookup(snapshot, container: container)
+        guard let index = snapshot.channelIndex(channel) else {
+            throw APIError.badParameter(
+                "unknown channel \(String(reflecting: String(channel.prefix(64)))) (channels: \(snapshot.database.channels.joined(separator: ", ")))"
+            )
+        }
+        guard let release = entry.releases[index] else {
+            throw APIError.notFound("container \"\(container)\" has no release on channel \"\(channel)\"")
+        }
+        return release
+    }
+}

@@ -1,0 +1,37 @@
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+public import ReleaseChannelModel
+public import ReleaseChannelStore
+
+/// Builds JSON responses, including the cached snapshot bodies with their validators and encodings.
+public enum JSONBody {
+    static let contentType = "application/json; charset=utf-8"
+    static let revisionHeader = HTTPField.Name("X-Release-Revision")!
+
+    /// A JSON response built per request (health, reload results); never cached.
+    static func response(_ writer: JSONWriter, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = Self.contentType
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+    }
+
+    /// A snapshot-derived body: `ETag` from the revision, `If-None-Match` → 304, the precompressed gzip
+    /// bytes when the client accepts them. Nothing is encoded or compressed here.
+    static func snapshotResponse(_ body: EncodedBody, revision: String, request: Request) -> Response {
+        let gzip = body.gzip.flatMap { ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding]) ? $0 : nil }
+        var headers = HTTPFields()
+        headers.reserveCapacity(7)
+        headers[.contentType] = Self.contentType
+        headers[.eTag] = gzip == nil ? "\"\(revision)\"" : "\"\(revision)-gzip\""
+        headers[Self.revisionHeader] = revision
+        headers[.vary] = "Accept-Encoding"
+        headers[.cacheControl] = "no-cache"
+        if let ifNoneMatch = request.headers[.ifNoneMatch], ContentNegotiation.matches(ifNoneMatch, revision: revision) {
+            return Response(status: .notModified, headers: headers, body: .init())
+        }
+        if gzip != nil { headers[.contentEncoding] = "gzip" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: gzip ?? body.identity))
+    }
+}

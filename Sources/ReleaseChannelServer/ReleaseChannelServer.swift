@@ -1,0 +1,96 @@
+public import Hummingbird
+public import Logging
+import NIOCore
+import Prometheus
+import ReleaseChannelHTTP
+public import ReleaseChannelStore
+import ServiceLifecycle
+import UnixSignals
+
+/// The whole service: loads the db, then runs the HTTP server and the reload triggers in one
+/// `ServiceGroup` until SIGTERM/SIGINT (graceful) or cancellation.
+public struct ReleaseChannelServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Loads the db and serves until shut down.
+    ///
+    /// - Parameter onHTTPListening: Called with the bound HTTP port once the server accepts connections.
+    /// - Throws: ``DatabaseLoadError`` when the db cannot be loaded at start: a rollout must fail visibly
+    ///   rather than serve nothing.
+    public func run(onHTTPListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let configuration = self.configuration
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let store = SnapshotStore()
+        let coordinator = ReloadCoordinator(
+            file: DatabaseFile(path: configuration.databasePath, maximumBytes: configuration.maximumDatabaseBytes),
+            store: store,
+            logger: self.logger,
+            metrics: metrics
+        )
+        let snapshot = try coordinator.loadInitial()
+        self.logger.info(
+            "loaded db",
+            metadata: [
+                "path": "\(configuration.databasePath)",
+                "revision": "\(snapshot.revision)",
+                "releases": "\(snapshot.releaseCount)",
+                "containers": "\(snapshot.containerCount)",
+            ]
+        )
+
+        let readiness = ReadinessState()
+        var accessLogger = self.logger
+        accessLogger[metadataKey: "log"] = "access"
+        let router = HTTPRouterBuilder.makeRouter(
+            releases: ReleaseRoutes(store: store),
+            operations: OperationsRoutes(
+                coordinator: coordinator,
+                readiness: readiness,
+                reloadAuthorization: ReloadAuthorization(adminToken: configuration.adminToken),
+                registry: registry
+            ),
+            accessLogger: accessLogger,
+            metrics: metrics,
+            accessLog: configuration.accessLog
+        )
+        let logger = self.logger
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "release-chan"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.httpPort
+                logger.info("serving HTTP", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+                await onHTTPListening(port)
+            },
+            logger: self.logger
+        )
+
+        var services: [any Service] = [coordinator]
+        if configuration.watchFile {
+            services.append(DatabaseFileWatcher(path: configuration.databasePath, coordinator: coordinator, logger: self.logger))
+        }
+        services.append(DatabasePoller(coordinator: coordinator, interval: configuration.reloadInterval, logger: self.logger))
+        if configuration.handleSignals {
+            services.append(SignalReloadService(coordinator: coordinator))
+        }
+        services.append(application)
+        services.append(DrainOnShutdownService(readiness: readiness, delay: configuration.drainDelay))
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: configuration.handleSignals ? [.sigterm, .sigint] : [],
+            logger: self.logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        self.logger.info("stopped")
+    }
+}

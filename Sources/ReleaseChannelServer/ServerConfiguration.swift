@@ -1,0 +1,31 @@
+public import ReleaseChannelStore
+
+/// Everything `release-chan serve` can be told; the CLI fills it from flags and `RELEASE_CHAN_*`.
+public struct ServerConfiguration: Sendable {
+    /// Path of the db file.
+    public var databasePath: String = "db/db.json"
+    /// Address to bind; `0.0.0.0` serves every interface.
+    public var host: String = "0.0.0.0"
+    /// HTTP port; 0 picks a free port (tests).
+    public var httpPort: Int = 8089
+    /// Port of the binary lookup protocol (reserved: served once the protocol listener exists).
+    public var tcpPort: Int = 8090
+    /// Fallback check of the db file when no inotify event arrives.
+    public var reloadInterval: Duration = .seconds(30)
+    /// Largest db file accepted.
+    public var maximumDatabaseBytes: Int = DatabaseFile.defaultMaximumBytes
+    /// Bearer token for `POST /v1/reload`; nil allows loopback callers only.
+    public var adminToken: String?
+    /// One log line per request.
+    public var accessLog: Bool = true
+    /// Watch the db directory with inotify.
+    public var watchFile: Bool = true
+    /// Time between `/v1/ready` turning 503 and the listener closing, for load balancers to notice.
+    public var drainDelay: Duration = .zero
+    /// Upper bound for in-flight requests to finish after SIGTERM.
+    public var shutdownTimeout: Duration = .seconds(10)
+    /// Trap SIGTERM/SIGINT (graceful shutdown) and SIGHUP (reload); off when embedded in tests.
+    public var handleSignals: Bool = true
+
+    public init() {}
+}

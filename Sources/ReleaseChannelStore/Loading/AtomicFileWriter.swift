@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replaces a file so that readers (the server's watcher, a concurrent `git`) only ever see the old or
+/// the new content: write a temporary file in the same directory, fsync it, rename it over the target,
+/// fsync the directory.
+public enum AtomicFileWriter {
+    public struct WriteError: Error, Sendable, CustomStringConvertible {
+        public let path: String
+        public let operation: String
+        public let errno: Int32
+
+        public var description: String {
+            "\(self.path): \(self.operation) failed: \(String(cString: strerror(self.errno)))"
+        }
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var mode: mode_t = 0o644
+        var info = stat()
+        if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw WriteError(path: temporary, operation: "create", errno: errno) }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                Glibc.write(descriptor, buffer.baseAddress! + written, buffer.count - written)
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                close(descriptor)
+                unlink(temporary)
+                throw WriteError(path: temporary, operation: "write", errno: code)
+            }
+            written += result
+        }
+        guard fsync(descriptor) == 0 else {
+            let code = errno
+            close(descriptor)
+            unlink(temporary)
+            throw WriteError(path: temporary, operation: "fsync", errno: code)
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw WriteError(path: path, operation: "rename", errno: code)
+        }
+        let directoryDescriptor = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `release-chan db …`: work with a db file without a server.
+struct DatabaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Validate, query and format a release database file.",
+        subcommands: [ValidateCommand.self, GetCommand.self, FormatCommand.self]
+    )
+}
+
+/// Loads a db file for a command, printing every problem and exiting 1 (invalid) or 4 (I/O) on failure.
+struct DatabaseFileOptions: ParsableArguments {
+    @Option(name: .customLong("db"), help: "Path of the db file.")
+    var path: String = "db/db.json"
+}

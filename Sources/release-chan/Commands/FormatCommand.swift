@@ -1,0 +1,46 @@
+import ArgumentParser
+import ReleaseChannelModel
+import ReleaseChannelStore
+import ReleaseChannelStore
+
+/// `release-chan db fmt [PATH] [--check]`
+struct FormatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fmt",
+        abstract: "Rewrite a db file in canonical form (sorted releases, stable key order, 2-space indent).",
+        discussion: "Exit status: 0 formatted (or already canonical), 1 invalid or, with --check, not canonical, 4 I/O error."
+    )
+
+    @Argument(help: "Path of the db file.")
+    var path: String = "db/db.json"
+
+    @Flag(help: "Do not write; exit 1 when the file is not in canonical form.")
+    var check = false
+
+    func run() throws {
+        let file = DatabaseFile(path: self.path)
+        let contents = try DatabaseLoading.load(self.path)
+        let current: [UInt8]
+        do {
+            current = try file.readBytes()
+        } catch {
+            FileHandleOutput.standardError(error.summary)
+            throw ExitCode(4)
+        }
+        if current == contents.canonicalBytes {
+            FileHandleOutput.standardOutput("\(self.path): already canonical")
+            return
+        }
+        if self.check {
+            FileHandleOutput.standardError("\(self.path): not in canonical form (run: release-chan db fmt \(self.path))")
+            throw ExitCode(1)
+        }
+        do {
+            try AtomicFileWriter.write(contents.canonicalBytes, to: self.path)
+        } catch {
+            FileHandleOutput.standardError(error.description)
+            throw ExitCode(4)
+        }
+        FileHandleOutput.standardOutput("\(self.path): formatted")
+    }
+}
