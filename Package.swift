@@ -105,16 +105,25 @@ let package = Package(
         ),
         .testTarget(
             name: "ReleaseChannelStoreTests",
-            dependencies: ["ReleaseChannelStore", "ReleaseChannelModel"],
+            dependencies: [
+                "ReleaseChannelStore",
+                "ReleaseChannelModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ReleaseChannelServerTests",
             dependencies: [
                 "ReleaseChannelServer",
+                "ReleaseChannelHTTP",
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
                 "release-chan",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -30,7 +30,7 @@ public enum RFC3339Timestamp {
             guard bytes[19] == UInt8(ascii: "."), bytes.count >= 22 else { throw problem }
             _ = try number(20..<(bytes.count - 1))
         }
-        guard year >= 1970, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
             hour <= 23, minute <= 59, second <= 59
         else {
             throw FieldError("timestamp \(FieldRules.quoted(value)) is not a valid calendar date and time")

@@ -39,6 +39,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical. [RELEASE_CHAN_LOG_LEVEL, default info]")
     var logLevel: String?
 
+    @Option(help: "Watch the db directory with inotify: true or false. [RELEASE_CHAN_WATCH, default true]")
+    var watch: String?
+
     @Option(help: "Log one line per request: true or false. [RELEASE_CHAN_ACCESS_LOG, default true]")
     var accessLog: String?
 
@@ -50,46 +53,30 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = ServerConfiguration()
-        configuration.databasePath = try EnvironmentValue.resolve(self.database, "RELEASE_CHAN_DB", default: "db/db.json") { $0 }
-        configuration.host = try EnvironmentValue.resolve(self.host, "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
-        configuration.httpPort = try EnvironmentValue.resolve(self.httpPort, "RELEASE_CHAN_HTTP_PORT", default: 8089) { Int($0) }
-        configuration.tcpPort = try EnvironmentValue.resolve(self.tcpPort, "RELEASE_CHAN_TCP_PORT", default: 8090) { Int($0) }
-        for (name, port) in [("--http-port", configuration.httpPort), ("--tcp-port", configuration.tcpPort)] where !(0...65535).contains(port) {
-            throw ValidationError("\(name) \(port) is not a port number (0–65535)")
-        }
-        configuration.reloadInterval = try self.duration(self.reloadInterval, "--reload-interval", "RELEASE_CHAN_RELOAD_INTERVAL", default: .seconds(30))
-        guard configuration.reloadInterval >= .milliseconds(100) else {
-            throw ValidationError("--reload-interval must be at least 100ms")
-        }
-        configuration.drainDelay = try self.duration(self.drainDelay, "--drain-delay", "RELEASE_CHAN_DRAIN_DELAY", default: .zero)
-        configuration.shutdownTimeout = try self.duration(self.shutdownTimeout, "--shutdown-timeout", "RELEASE_CHAN_SHUTDOWN_TIMEOUT", default: .seconds(10))
-        configuration.maximumDatabaseBytes = try EnvironmentValue.resolve(
-            try self.maxDbBytes.map { text in
-                guard let value = EnvironmentValue.parseByteCount(text) else { throw ValidationError("--max-db-bytes \"\(text)\" is not a byte count") }
-                return value
-            },
-            "RELEASE_CHAN_MAX_DB_BYTES",
-            default: DatabaseFile.defaultMaximumBytes,
-            parse: EnvironmentValue.parseByteCount
+        configuration.databasePath = try Self.value(self.database, "--db", "RELEASE_CHAN_DB", default: "db/db.json") { $0 }
+        configuration.host = try Self.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
+        configuration.httpPort = try Self.value(self.httpPort.map(String.init), "--http-port", "RELEASE_CHAN_HTTP_PORT", default: 8089, parse: Self.port)
+        configuration.tcpPort = try Self.value(self.tcpPort.map(String.init), "--tcp-port", "RELEASE_CHAN_TCP_PORT", default: 8090, parse: Self.port)
+        configuration.reloadInterval = try Self.value(
+            self.reloadInterval, "--reload-interval", "RELEASE_CHAN_RELOAD_INTERVAL", default: .seconds(30)
+        ) { EnvironmentValue.parseDuration($0).flatMap { $0 >= .milliseconds(100) ? $0 : nil } }
+        configuration.drainDelay = try Self.value(
+            self.drainDelay, "--drain-delay", "RELEASE_CHAN_DRAIN_DELAY", default: .zero, parse: EnvironmentValue.parseDuration
         )
-        configuration.accessLog = try EnvironmentValue.resolve(
-            try self.accessLog.map { text in
-                guard let value = EnvironmentValue.parseBool(text) else { throw ValidationError("--access-log must be true or false") }
-                return value
-            },
-            "RELEASE_CHAN_ACCESS_LOG",
-            default: true,
-            parse: EnvironmentValue.parseBool
+        configuration.shutdownTimeout = try Self.value(
+            self.shutdownTimeout, "--shutdown-timeout", "RELEASE_CHAN_SHUTDOWN_TIMEOUT", default: .seconds(10), parse: EnvironmentValue.parseDuration
+        )
+        configuration.maximumDatabaseBytes = try Self.value(
+            self.maxDbBytes, "--max-db-bytes", "RELEASE_CHAN_MAX_DB_BYTES", default: DatabaseFile.defaultMaximumBytes, parse: EnvironmentValue.parseByteCount
+        )
+        configuration.watchFile = try Self.value(self.watch, "--watch", "RELEASE_CHAN_WATCH", default: true, parse: EnvironmentValue.parseBool)
+        configuration.accessLog = try Self.value(
+            self.accessLog, "--access-log", "RELEASE_CHAN_ACCESS_LOG", default: true, parse: EnvironmentValue.parseBool
         )
         configuration.adminToken = try self.adminToken()
-        let level = try EnvironmentValue.resolve(
-            try self.logLevel.map { text in
-                guard let level = Logger.Level(rawValue: text) else { throw ValidationError("--log-level \"\(text)\" is not a log level") }
-                return level
-            },
-            "RELEASE_CHAN_LOG_LEVEL",
-            default: .info
-        ) { Logger.Level(rawValue: $0) }
+        let level = try Self.value(self.logLevel, "--log-level", "RELEASE_CHAN_LOG_LEVEL", default: Logger.Level.info) {
+            Logger.Level(rawValue: $0)
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -108,14 +95,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func duration(_ flag: String?, _ name: String, _ variable: String, default value: Duration) throws -> Duration {
-        let parsed = try flag.map { text in
-            guard let duration = EnvironmentValue.parseDuration(text) else {
-                throw ValidationError("\(name) \"\(text)\" is not a duration (e.g. 30s, 500ms, 2m)")
-            }
-            return duration
+    /// A flag's value, else its environment variable's, else the default; a bad value names its source.
+    private static func value<Value>(
+        _ flag: String?,
+        _ name: String,
+        _ variable: String,
+        default defaultValue: Value,
+        parse: (String) -> Value?
+    ) throws -> Value {
+        if let flag {
+            guard let value = parse(flag) else { throw ValidationError("\(name) has an invalid value \"\(flag)\"") }
+            return value
         }
-        return try EnvironmentValue.resolve(parsed, variable, default: value, parse: EnvironmentValue.parseDuration)
+        return try EnvironmentValue.resolve(nil, variable, default: defaultValue, parse: parse)
+    }
+
+    private static func port(_ text: String) -> Int? {
+        Int(text).flatMap { (0...65535).contains($0) ? $0 : nil }
     }
 
     private func adminToken() throws -> String? {

@@ -1,0 +1,76 @@
+import Foundation
+
+/// The real `release-chan serve` binary in a child process, for what only a process can show:
+/// signals, exit codes, start-up failures. It binds 127.0.0.1 on an ephemeral port, found in its log.
+final class ServerProcess: Sendable {
+    private let process: Process
+    private let logFile: String
+    let directory: TemporaryDirectory
+    let port: Int
+
+    var pid: Int32 { self.process.processIdentifier }
+    var output: String { (try? String(contentsOfFile: self.logFile, encoding: .utf8)) ?? "" }
+
+    /// Starts the server and waits until it listens.
+    init(arguments: [String], directory: TemporaryDirectory, environment: [String: String] = [:]) async throws {
+        self.directory = directory
+        self.logFile = directory.file("server-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: self.logFile, contents: nil)
+        let process = Process()
+        process.executableURL = Fixtures.executable
+        process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--log-level", "info"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logFile))
+        process.standardError = handle
+        process.standardOutput = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let logFile = self.logFile
+        var port: Int?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while port == nil, ContinuousClock.now < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("serving HTTP") }),
+                let range = line.range(of: "port=")
+            {
+                port = Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+            if port == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let port else {
+            if process.isRunning { process.terminate() }
+            throw TestFailure("server did not start: \((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")")
+        }
+        self.port = port
+    }
+
+    deinit {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, SIGKILL)
+        }
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(self.port)" }
+
+    func request(_ path: String, headers: [String: String] = [:]) async throws -> HTTPResult {
+        try await self.request("GET", path, headers: headers)
+    }
+
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], body: Data? = nil) async throws -> HTTPResult {
+        try await HTTP.request(method, "\(self.baseURL)\(path)", headers: headers, body: body)
+    }
+
+    func signal(_ signal: Int32) {
+        kill(self.process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit and returns its status, or nil after the timeout.
+    func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while self.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return self.process.isRunning ? nil : self.process.terminationStatus
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import ReleaseChannelModel
+import Testing
+
+@testable import ReleaseChannelStore
+
+@Suite struct ReloadCoordinatorTests {
+    /// Runs a coordinator over a real file for the duration of `body`.
+    func withCoordinator(
+        initial: [UInt8],
+        maximumBytes: Int = DatabaseFile.defaultMaximumBytes,
+        _ body: (ReloadCoordinator, String) async throws -> Void
+    ) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(initial, to: path)
+        let coordinator = ReloadCoordinator(
+            file: DatabaseFile(path: path, maximumBytes: maximumBytes),
+            store: SnapshotStore(),
+            logger: Fixtures.logger,
+            metrics: Fixtures.metrics
+        )
+        try coordinator.loadInitial()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await coordinator.run() }
+            try await body(coordinator, path)
+            group.cancelAll()
+        }
+    }
+
+    @Test func loadsChangesAndIgnoresIdenticalContent() async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 2)) { coordinator, path in
+            let first = try #require(coordinator.store.current)
+            let unchanged = try #require(await coordinator.reload(trigger: .api))
+            #expect(unchanged.result == .unchanged)
+            #expect(coordinator.store.current === first)
+
+            // Same content, different formatting: still the same revision.
+            let compact = String(decoding: Fixtures.bytes(containers: 2), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            try Fixtures.write(Array(compact.utf8), to: path)
+            #expect(await coordinator.reload(trigger: .api)?.result == .unchanged)
+
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: "v2"), to: path)
+            let changed = try #require(await coordinator.reload(trigger: .api))
+            #expect(changed.result == .changed)
+            #expect(changed.revision != first.revision)
+            #expect(coordinator.store.current?.release(container: "app-0", channel: "dev")?.release.image == "ghcr.io/acme/app-0:v2-dev")
+            #expect(coordinator.status.succeeded == 4)
+        }
+    }
+
+    @Test(arguments: ["missing", "directory", "empty", "json", "schema", "too-large"])
+    func aBadFileNeverReplacesTheServedSnapshot(kind: String) async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 2), maximumBytes: 4096) { coordinator, path in
+            let served = try #require(coordinator.store.current)
+            let expectedCode: String
+            switch kind {
+            case "missing":
+                try FileManager.default.removeItem(atPath: path)
+                expectedCode = "database_unreadable"
+            case "directory":
+                try FileManager.default.removeItem(atPath: path)
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                expectedCode = "database_unreadable"
+            case "empty":
+                try Fixtures.write([], to: path)
+                expectedCode = "database_empty"
+            case "json":
+                try Fixtures.write(Array("{\"schema_version\": 1,".utf8), to: path)
+                expectedCode = "invalid_json"
+            case "schema":
+                try Fixtures.write(Array(#"{"schema_version": 1, "channels": ["dev"], "releases": [{"container": "x"}]}"#.utf8), to: path)
+                expectedCode = "invalid_database"
+            default:
+                try Fixtures.write(Fixtures.bytes(containers: 40), to: path)
+                expectedCode = "database_too_large"
+            }
+            let report = try #require(await coordinator.reload(trigger: .api))
+            #expect(report.result == .failed)
+            #expect(report.error?.code == expectedCode)
+            #expect(report.revision == served.revision)
+            #expect(coordinator.store.current === served)
+            #expect(coordinator.status.failed == 1)
+            #expect(coordinator.status.lastReport?.error?.summary.isEmpty == false)
+        }
+    }
+
+    @Test func concurrentTriggersShareBuilds() async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 300)) { coordinator, path in
+            try Fixtures.write(Fixtures.bytes(containers: 300, tag: "v2"), to: path)
+            let reports = await withTaskGroup(of: ReloadReport?.self) { group in
+                for _ in 0..<50 { group.addTask { await coordinator.reload(trigger: .api) } }
+                var reports: [ReloadReport?] = []
+                for await report in group { reports.append(report) }
+                return reports
+            }
+            #expect(reports.allSatisfy { $0?.result != .failed })
+            #expect(reports.filter { $0?.result == .changed }.count >= 1)
+            // 50 requests, but builds are shared: far fewer than one build per request.
+            let builds = coordinator.status.succeeded - 1
+            #expect(builds < 50)
+            #expect(reports.compactMap { $0?.revision }.allSatisfy { $0 == coordinator.store.current?.revision })
+        }
+    }
+
+    @Test func aRequestDuringABuildIsAnsweredByALaterBuild() async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 3000)) { coordinator, path in
+            try Fixtures.write(Fixtures.bytes(containers: 3000, tag: "v2"), to: path)
+            async let first = coordinator.reload(trigger: .api)
+            // Give that build time to start (3000 containers take a while to build), then change the
+            // file and ask again: whatever the interleaving, the second answer must reflect the second
+            // write, never a build that was already running when it was asked for.
+            try await Task.sleep(for: .milliseconds(5))
+            try Fixtures.write(Fixtures.bytes(containers: 3000, tag: "v3"), to: path)
+            let second = try #require(await coordinator.reload(trigger: .api))
+            _ = await first
+            #expect(second.result == .changed)
+            #expect(coordinator.store.current?.release(container: "app-0", channel: "dev")?.release.image == "ghcr.io/acme/app-0:v3-dev")
+            #expect(second.revision == coordinator.store.current?.revision)
+        }
+    }
+}
