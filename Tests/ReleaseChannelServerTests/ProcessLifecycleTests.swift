@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// The real binary: start-up failures, signals and graceful shutdown.
+@Suite struct ProcessLifecycleTests {
+    @Test func anInvalidDatabaseAtStartExitsWithTheErrors() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("bad.json")
+        try Fixtures.write(Array(#"{"schema_version": 1, "channels": ["dev"], "releases": [{"container": "A", "channel": "dev", "image": "a:1", "updated_at": "2026-11-26T12:00:00Z"}]}"#.utf8), to: path)
+        let result = try await Subprocess.run(Fixtures.executable.path, ["serve", "--db", path, "--host", "127.0.0.1", "--http-port", "0"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("\(path):1:71: releases[0].container: container name \"A\""), "\(result.standardError)")
+
+        let missing = try await Subprocess.run(Fixtures.executable.path, ["serve", "--db", directory.file("none.json"), "--http-port", "0"])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("does not exist"), "\(missing.standardError)")
+    }
+
+    @Test func badOptionsAreUsageErrors() async throws {
+        let flag = try await Subprocess.run(Fixtures.executable.path, ["serve", "--reload-interval", "soon"])
+        #expect(flag.status == 2)
+        #expect(flag.standardError.contains("--reload-interval"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELEASE_CHAN_HTTP_PORT"] = "99999"
+        let variable = try await Subprocess.run(Fixtures.executable.path, ["serve"], environment: environment)
+        #expect(variable.status == 2)
+        #expect(variable.standardError.contains("RELEASE_CHAN_HTTP_PORT"))
+    }
+
+    @Test func optionsComeFromTheEnvironment() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 2, tag: "env"), to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: [], directory: directory, environment: ["RELEASE_CHAN_DB": directory.file("db.json")])
+        let response = try await server.request("/v1/releases/my-app/prod")
+        #expect(response.json["image"] as? String == "ghcr.io/acme/app-0:env-prod")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    @Test func sighupReloadsTheDatabase() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 2), to: path)
+        let server = try await ServerProcess(arguments: ["--db", path, "--watch", "false", "--reload-interval", "1h"], directory: directory)
+        try Fixtures.write(Fixtures.bytes(containers: 2, tag: "hup"), to: path)
+        server.signal(SIGHUP)
+        #expect(try await eventually(timeout: .seconds(2)) {
+            try await server.request("/v1/releases/my-app/dev").json["image"] as? String == "ghcr.io/acme/app-0:hup-dev"
+        })
+        let health = try await server.request("/v1/health")
+        #expect((health.json["last_reload"] as? [String: Any])?["trigger"] as? String == "signal")
+        server.signal(SIGTERM)
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    @Test func sigtermTurnsReadinessOffThenDrains() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 2), to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--drain-delay", "1s"], directory: directory)
+        #expect(try await server.request("/v1/ready").status == 200)
+        server.signal(SIGTERM)
+        #expect(try await eventually(timeout: .seconds(1)) { try await server.request("/v1/ready").status == 503 })
+        // Still serving lookups while load balancers notice.
+        #expect(try await server.request("/v1/releases/my-app/dev").status == 200)
+        #expect(try await server.waitForExit() == 0)
+        #expect(server.output.contains("stopped"))
+    }
+
+    /// Slow downloads of the whole db are in flight when SIGTERM arrives: each completes in full, new
+    /// connections are refused, and the process exits 0.
+    @Test func sigtermLetsInFlightRequestsFinish() async throws {
+        let directory = try TemporaryDirectory()
+        let database = Fixtures.bytes(containers: 4000)
+        try Fixtures.write(database, to: directory.file("db.json"))
+        let server = try await ServerProcess(
+            arguments: ["--db", directory.file("db.json"), "--access-log", "false"],
+            directory: directory
+        )
+        let url = "\(server.baseURL)/v1/releases"
+        try await withThrowingTaskGroup(of: HTTPResult.self) { group in
+            for _ in 0..<4 {
+                // ~3 MB at 1.5 MB/s: about two seconds in flight each.
+                group.addTask { try await HTTP.curl(["--limit-rate", "1500k", url]) }
+            }
+            // SIGTERM once every download has begun (the server has answered all four).
+            #expect(try await eventually(timeout: .seconds(5)) {
+                let metrics = try await HTTP.curl(["\(server.baseURL)/metrics"])
+                return String(decoding: metrics.body, as: UTF8.self).contains(#"route="/v1/releases",method="GET",status="200"} 4"#)
+            })
+            server.signal(SIGTERM)
+            var completed = 0
+            for try await result in group {
+                #expect(result.status == 200)
+                #expect(Array(result.body) == database, "a download was cut short: \(result.body.count) of \(database.count) bytes")
+                completed += 1
+            }
+            #expect(completed == 4)
+        }
+        #expect(try await server.waitForExit() == 0, "\(server.output.suffix(2000))")
+        let after = try await Subprocess.run("/usr/bin/curl", ["-sS", "--max-time", "2", url])
+        #expect(after.status != 0, "the listener is closed after shutdown")
+    }
+}
