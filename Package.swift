@@ -124,6 +124,7 @@ let package = Package(
                 "ReleaseChannelModel",
                 "release-chan",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -20,7 +20,8 @@
 #
 # Exit codes:
 #   0 changed and pushed, or unchanged (replayed event: no commit)
-#   1 invalid payload or configuration (nothing touched), or `db set` refused the values
+#   1 invalid payload or configuration (nothing touched), `db set` refused the values, or the updated
+#     db does not pass `db validate` (nothing committed)
 #   3 refused as stale/conflicting (a newer update is already stored); no commit
 #   4 I/O or git failure (fetch, commit, CLI missing or unreadable db)
 #   5 push still rejected after RC_MAX_ATTEMPTS attempts
@@ -226,6 +227,14 @@ while :; do
         log "unchanged, nothing to commit"
         output commit "$(git rev-parse HEAD)"
         finish 0 unchanged "unchanged (already up to date, no commit)" "$set_out"
+    fi
+
+    # Never commit a db the service would refuse (e.g. main already held an invalid db).
+    if validate_out=$("$RELEASE_CHAN_BIN" db validate "$RC_DB" 2>&1); then validate_rc=0; else validate_rc=$?; fi
+    if ((validate_rc != 0)); then
+        printf '%s\n' "$validate_out" >&2
+        err "the updated db does not validate (db validate exit $validate_rc); not committing"
+        finish "$((validate_rc == 1 ? 1 : 4))" invalid "refused (the updated db does not validate)" "$validate_out"
     fi
 
     if ! commit_message | git -c commit.gpgsign=false commit --quiet --no-verify -F - -- "$RC_DB"; then

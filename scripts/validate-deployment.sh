@@ -457,7 +457,7 @@ done
 
 echo
 echo "validate-deployment: Dockerfile"
-if hadolint "$REPO_ROOT/Dockerfile" >"$WORK/hadolint.txt" 2>&1; then
+if hadolint --no-color "$REPO_ROOT/Dockerfile" >"$WORK/hadolint.txt" 2>&1; then
     pass "hadolint Dockerfile"
 else
     fail "hadolint Dockerfile:"

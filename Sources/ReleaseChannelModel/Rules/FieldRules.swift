@@ -120,7 +120,7 @@ public enum FieldRules {
     }
 
     /// Quotes a value for an error message, shortened so a 10,000-character input does not flood the log.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         var escaped = ""
         for scalar in value.unicodeScalars.prefix(80) {
             escaped += scalar.escaped(asASCII: false)

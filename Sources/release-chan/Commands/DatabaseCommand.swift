@@ -4,8 +4,11 @@ import ArgumentParser
 struct DatabaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
-        abstract: "Validate, query and format a release database file.",
-        subcommands: [ValidateCommand.self, GetCommand.self, FormatCommand.self]
+        abstract: "Validate, query, format and update a release database file.",
+        subcommands: [
+            ValidateCommand.self, GetCommand.self, FormatCommand.self, SetCommand.self, PromoteCommand.self, RemoveCommand.self,
+            HistoryCommand.self,
+        ]
     )
 }
 

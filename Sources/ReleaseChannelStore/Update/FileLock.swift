@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive `flock` on `PATH.lock`, so concurrent update commands on one checkout serialize.
+/// The lock file is never removed: removing it would let two processes lock different inodes.
+struct FileLock: ~Copyable {
+    private let descriptor: Int32
+
+    init(for path: String) throws(UpdateError) {
+        let lockPath = "\(path).lock"
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw .io("\(lockPath): cannot open lock file: \(String(cString: strerror(errno)))")
+        }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let code = errno
+                close(descriptor)
+                throw .io("\(lockPath): cannot lock: \(String(cString: strerror(code)))")
+            }
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        flock(self.descriptor, LOCK_UN)
+        close(self.descriptor)
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import ReleaseChannelModel
+
+/// `release-chan db history CONTAINER [CHANNEL]`
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Show who changed a container's releases, when, and to what, from the db file's git history.",
+        discussion: "Newest first. Exit status: 0 shown, 1 invalid input, 4 git or the file cannot be read."
+    )
+
+    @OptionGroup var file: DatabaseFileOptions
+
+    @Argument(help: "Container name.")
+    var container: String
+
+    @Argument(help: "Only this channel.")
+    var channel: String?
+
+    @Option(help: "Look at most this many commits back.")
+    var limit: Int = 200
+
+    struct Commit {
+        let hash: String
+        let author: String
+        let date: String
+        let subject: String
+    }
+
+    func run() throws {
+        do {
+            try FieldRules.checkContainer(self.container)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        let url = URL(fileURLWithPath: self.file.path)
+        let directory = url.deletingLastPathComponent().path
+        let name = url.lastPathComponent
+        let log = try Self.git(["-C", directory, "log", "-n", String(self.limit), "--format=%H%x1f%an%x1f%aI%x1f%s", "--", name])
+        let commits = log.split(separator: "\n").compactMap { line -> Commit? in
+            let fields = line.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4 else { return nil }
+            return Commit(hash: fields[0], author: fields[1], date: fields[2], subject: fields[3])
+        }
+        var previous: [String: Release] = [:]
+        var lines: [String] = []
+        for commit in commits.reversed() {
+            guard let text = try? Self.git(["-C", directory, "show", "\(commit.hash):./\(name)"]),
+                let database = try? DatabaseDecoder.decode(Array(text.utf8))
+            else { continue }
+            var current: [String: Release] = [:]
+            for release in database.releases where release.container == self.container && (self.channel == nil || release.channel == self.channel) {
+                current[release.channel] = release
+            }
+            for channel in Set(previous.keys).union(current.keys).sorted() {
+                let before = previous[channel]
+                let after = current[channel]
+                guard before != after else { continue }
+                let change: String
+                switch (before, after) {
+                case (nil, let after?): change = "\(after.image) (new)"
+                case (let before?, nil): change = "removed (was \(before.image))"
+                case (let before?, let after?): change = before.image == after.image ? "\(after.image) (metadata)" : "\(after.image) (was \(before.image))"
+                default: continue
+                }
+                lines.append("\(commit.date)  \(commit.hash.prefix(8))  \(commit.author)  \(channel)  \(change)  — \(commit.subject)")
+            }
+            previous = current
+        }
+        if lines.isEmpty {
+            FileHandleOutput.standardOutput("no changes to \(self.container)\(self.channel.map { "/\($0)" } ?? "") in the last \(commits.count) commits of \(self.file.path)")
+        }
+        for line in lines.reversed() { FileHandleOutput.standardOutput(line) }
+    }
+
+    static func git(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git"] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            FileHandleOutput.standardError("cannot run git: \(error)")
+            throw ExitCode(4)
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            FileHandleOutput.standardError("git \(arguments.dropFirst(2).first ?? ""): \(String(decoding: message, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw ExitCode(4)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Hummingbird
+import Synchronization
+import Testing
+
+/// A local stand-in for the GitHub API that records every request it gets.
+final class RecordingListener: Sendable {
+    struct Recorded: Sendable {
+        let method: String
+        let path: String
+        let headers: [String: String]
+        let body: Data
+    }
+
+    private let recorded = Mutex<[Recorded]>([])
+    let status: HTTPResponse.Status
+
+    init(status: HTTPResponse.Status) { self.status = status }
+
+    var requests: [Recorded] { self.recorded.withLock { $0 } }
+
+    func run(_ body: (Int) async throws -> Void) async throws {
+        let router = Router()
+        router.post("/repos/{owner}/{repo}/dispatches") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            self.recorded.withLock {
+                $0.append(Recorded(method: request.method.rawValue, path: request.uri.path, headers: headers, body: Data(bytes.readableBytesView)))
+            }
+            return Response(status: self.status, body: .init(byteBuffer: ByteBuffer(string: self.status == .noContent ? "" : #"{"message":"Not Found"}"#)))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+            logger: Fixtures.logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw TestFailure("listener did not start") }
+            try await body(port)
+            group.cancelAll()
+        }
+    }
+}
+
+@Suite struct DispatchTests {
+    func environment(_ extra: [String: String]) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(extra) { $1 }
+    }
+
+    @Test func dispatchSendsTheDocumentedRequest() async throws {
+        let listener = RecordingListener(status: .noContent)
+        try await listener.run { port in
+            let result = try await Subprocess.run(
+                Fixtures.executable.path,
+                [
+                    "dispatch", "--repository", "acme/release-chan", "--container", "my-app", "--channel", "dev",
+                    "--image", "ghcr.io/acme/my-app:v2", "--source-repository", "acme/my-app", "--run-id", "42",
+                    "--api-url", "http://127.0.0.1:\(port)", "--token-env", "TEST_DISPATCH_TOKEN",
+                ],
+                environment: self.environment(["TEST_DISPATCH_TOKEN": "ghp_test"])
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            let request = try #require(listener.requests.first)
+            #expect(request.method == "POST")
+            #expect(request.path == "/repos/acme/release-chan/dispatches")
+            #expect(request.headers["authorization"] == "Bearer ghp_test")
+            #expect(request.headers["accept"] == "application/vnd.github+json")
+            let json = try #require(try JSONSerialization.jsonObject(with: request.body) as? [String: Any])
+            #expect(json["event_type"] as? String == "release-channel-update")
+            let payload = try #require(json["client_payload"] as? [String: Any])
+            #expect(payload["container"] as? String == "my-app")
+            #expect(payload["channel"] as? String == "dev")
+            #expect(payload["image"] as? String == "ghcr.io/acme/my-app:v2")
+            #expect(payload["repository"] as? String == "acme/my-app")
+            #expect(payload["run_id"] as? Int == 42)
+            #expect(payload.count <= 10)
+        }
+    }
+
+    @Test func dispatchFailsClearlyUnless204() async throws {
+        let listener = RecordingListener(status: .notFound)
+        try await listener.run { port in
+            let result = try await Subprocess.run(
+                Fixtures.executable.path,
+                ["dispatch", "--repository", "acme/release-chan", "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2", "--api-url", "http://127.0.0.1:\(port)"],
+                environment: self.environment(["GITHUB_TOKEN": "ghp_test"])
+            )
+            #expect(result.status == 4)
+            #expect(result.standardError.contains("HTTP 404"))
+            #expect(result.standardError.contains("Not Found"))
+        }
+        // Invalid values never reach the network.
+        let invalid = try await Subprocess.run(
+            Fixtures.executable.path,
+            ["dispatch", "--repository", "acme/release-chan", "--container", "My App", "--channel", "dev", "--image", "x", "--api-url", "http://127.0.0.1:9"],
+            environment: self.environment(["GITHUB_TOKEN": "ghp_test"])
+        )
+        #expect(invalid.status == 1)
+        #expect(invalid.standardError.contains("--container"))
+    }
+
+    @Test func testDispatchScriptSendsTheSameRequest() async throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/test-dispatch.sh").path
+        let listener = RecordingListener(status: .noContent)
+        try await listener.run { port in
+            let result = try await Subprocess.run(
+                "/bin/bash",
+                [script, "ghp_script", "my-app", "stage", "ghcr.io/acme/my-app:v3"],
+                environment: self.environment(["GITHUB_API_URL": "http://127.0.0.1:\(port)", "RC_REPOSITORY": "acme/release-chan"])
+            )
+            #expect(result.status == 0, "\(result.standardOutput) \(result.standardError)")
+            #expect(result.standardOutput.contains("204"))
+            let request = try #require(listener.requests.first)
+            #expect(request.path == "/repos/acme/release-chan/dispatches")
+            #expect(request.headers["authorization"] == "Bearer ghp_script")
+            #expect(request.headers["accept"] == "application/vnd.github+json")
+            let payload = (try JSONSerialization.jsonObject(with: request.body) as? [String: Any])?["client_payload"] as? [String: Any]
+            #expect(payload?["channel"] as? String == "stage")
+            #expect(payload?["image"] as? String == "ghcr.io/acme/my-app:v3")
+        }
+        let refused = RecordingListener(status: .notFound)
+        try await refused.run { port in
+            let result = try await Subprocess.run(
+                "/bin/bash",
+                [script, "ghp_script", "my-app", "stage", "ghcr.io/acme/my-app:v3"],
+                environment: self.environment(["GITHUB_API_URL": "http://127.0.0.1:\(port)", "RC_REPOSITORY": "acme/release-chan"])
+            )
+            #expect(result.status != 0)
+            #expect((result.standardOutput + result.standardError).contains("404"))
+        }
+        let invalid = try await Subprocess.run("/bin/bash", [script, "t", "My_App", "dev", "x"], environment: self.environment(["RC_REPOSITORY": "acme/release-chan"]))
+        #expect(invalid.status == 1)
+    }
+
+    @Test func validatePayloadRefusesOversizedPayloads() async throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/validate-payload.sh").path
+        let db = Fixtures.repositoryRoot.appendingPathComponent("db/db.json").path
+        func validate(_ eventType: String, _ payload: String) async throws -> Subprocess.Result {
+            var environment = self.environment(["EVENT_TYPE": eventType, "PAYLOAD_JSON": payload, "RC_DB": db])
+            environment.removeValue(forKey: "GITHUB_ENV")
+            environment.removeValue(forKey: "GITHUB_OUTPUT")
+            return try await Subprocess.run("/bin/bash", [script], environment: environment)
+        }
+        let good = try await validate("release-channel-update", #"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2","run_id":7}"#)
+        #expect(good.status == 0, "\(good.standardError)")
+        let elevenKeys = (0..<11).map { "\"k\($0)\":\"v\"" }.joined(separator: ",")
+        let tooMany = try await validate("release-channel-update", "{\(elevenKeys)}")
+        #expect(tooMany.status == 1)
+        #expect(tooMany.standardError.contains("10"))
+        let longEvent = try await validate(String(repeating: "e", count: 101), #"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2"}"#)
+        #expect(longEvent.status == 1)
+        let injected = try await validate("release-channel-update", #"{"container":"my-app$(id)","channel":"dev","image":"ghcr.io/acme/my-app:v2"}"#)
+        #expect(injected.status == 1)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import ReleaseChannelModel
+import Testing
+
+/// `release-chan db set | promote | remove | history` on real files and a real git history.
+@Suite struct UpdateCommandTests {
+    func run(_ arguments: [String], in directory: String? = nil) async throws -> Subprocess.Result {
+        try await Subprocess.run(Fixtures.executable.path, arguments, currentDirectory: directory)
+    }
+
+    func database(_ path: String) throws -> ReleaseDatabase {
+        try DatabaseDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+    }
+
+    @Test func setCreatesChangesAndLeavesIdenticalValuesAlone() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let base = ["db", "set", "--db", path, "--container", "new-svc", "--channel", "stage", "--image", "ghcr.io/acme/new-svc:v1", "--source-repository", "acme/new-svc", "--run-id", "10"]
+        let created = try await self.run(base)
+        #expect(created.status == 0)
+        #expect(created.standardOutput.hasPrefix("changed: new-svc/stage ghcr.io/acme/new-svc:v1 (new)"))
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(Array(written) == CanonicalEncoder.encode(try self.database(path)), "written in canonical form")
+        let modified = try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date
+
+        let again = try await self.run(base)
+        #expect(again.status == 0)
+        #expect(again.standardOutput.hasPrefix("unchanged:"))
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date == modified, "file untouched")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
+    }
+
+    @Test func staleRunsAreRefusedUnlessForced() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        func set(_ image: String, run: Int, _ extra: [String] = []) async throws -> Subprocess.Result {
+            try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", image, "--source-repository", "acme/app-0", "--run-id", String(run)] + extra)
+        }
+        #expect(try await set("ghcr.io/acme/my-app:v5", run: 50).status == 0)
+        let stale = try await set("ghcr.io/acme/my-app:v4", run: 40)
+        #expect(stale.status == 3)
+        #expect(stale.standardError.contains("run_id 40 is older than the stored run_id 50"))
+        let conflict = try await set("ghcr.io/acme/my-app:v6", run: 50)
+        #expect(conflict.status == 3)
+        #expect(try self.database(path).release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/my-app:v5")
+        let forced = try await set("ghcr.io/acme/my-app:v4", run: 40, ["--force"])
+        #expect(forced.status == 0)
+        #expect(try self.database(path).release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/my-app:v4")
+        // Another repository's run ids do not order this one's.
+        let other = try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v7", "--source-repository", "acme/other", "--run-id", "1"])
+        #expect(other.status == 0)
+    }
+
+    @Test(arguments: [
+        (["--container", "Bad_Name"], "--container"),
+        (["--channel", "qa"], "--channel"),
+        (["--image", "ghcr.io/Acme/app"], "--image"),
+        (["--image", "app:v1 ; rm -rf /"], "--image"),
+        (["--digest", "sha256:123"], "--digest"),
+        (["--image", "app@sha256:\(String(repeating: "a", count: 64))", "--digest", "sha256:\(String(repeating: "b", count: 64))"], "--digest"),
+        (["--source-repository", "not a repo"], "--source-repository"),
+        (["--source-sha", "abc"], "--source-sha"),
+        (["--source-ref", "main"], "--source-ref"),
+        (["--run-id", "0"], "--run-id"),
+        (["--actor", "$(id)"], "--actor"),
+        (["--updated-at", "yesterday"], "--updated-at"),
+    ])
+    func invalidValuesAreRefusedAndNameTheField(override: [String], field: String) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        var values = ["--container": "my-app", "--channel": "dev", "--image": "ghcr.io/acme/my-app:v2"]
+        var index = 0
+        while index + 1 < override.count {
+            values[override[index]] = override[index + 1]
+            index += 2
+        }
+        let arguments = ["db", "set", "--db", path] + values.sorted { $0.key < $1.key }.flatMap { [$0.key, $0.value] }
+        let result = try await self.run(arguments)
+        #expect(result.status == 1, "\(result.standardError)")
+        #expect(result.standardError.contains(field), "\(result.standardError)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1), "nothing written")
+    }
+
+    @Test func missingRequiredOptionsAreUsageErrors() async throws {
+        let result = try await self.run(["db", "set", "--container", "my-app"])
+        #expect(result.status == 2)
+    }
+
+    @Test func promoteAndRemove() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        var database = Fixtures.database(containers: 2)
+        database.remove(container: "app-1", channel: "stage")
+        try Fixtures.write(CanonicalEncoder.encode(database), to: path)
+        let promote = try await self.run(["db", "promote", "--db", path, "--container", "my-app", "--from", "dev", "--to", "prod"])
+        #expect(promote.status == 0)
+        let promoted = try #require(try self.database(path).release(container: "my-app", channel: "prod"))
+        let dev = try #require(try self.database(path).release(container: "my-app", channel: "dev"))
+        #expect(promoted.image == dev.image)
+        #expect(promoted.digest == dev.digest)
+        #expect(promoted.source == dev.source)
+        #expect(try await self.run(["db", "promote", "--db", path, "--container", "my-app", "--from", "dev", "--to", "prod"]).standardOutput.hasPrefix("unchanged"))
+        let nothing = try await self.run(["db", "promote", "--db", path, "--container", "app-1", "--from", "stage", "--to", "prod"])
+        #expect(nothing.status == 1)
+        #expect(nothing.standardError.contains("no release on channel \"stage\""))
+
+        let removeOne = try await self.run(["db", "remove", "--db", path, "--container", "app-1", "--channel", "dev"])
+        #expect(removeOne.status == 0)
+        #expect(try self.database(path).release(container: "app-1", channel: "dev") == nil)
+        #expect(try self.database(path).release(container: "app-1", channel: "prod") != nil)
+        let removeAll = try await self.run(["db", "remove", "--db", path, "--container", "app-1"])
+        #expect(removeAll.standardOutput.contains("removed: app-1/prod"))
+        #expect(try self.database(path).releases.allSatisfy { $0.container != "app-1" })
+        let again = try await self.run(["db", "remove", "--db", path, "--container", "app-1"])
+        #expect(again.status == 0)
+        #expect(again.standardOutput.contains("nothing to remove"))
+    }
+
+    @Test func concurrentSetsOnOneFileSerialize() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let results = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    try await self.run(["db", "set", "--db", path, "--container", "svc-\(index)", "--channel", "dev", "--image", "ghcr.io/acme/svc-\(index):v1"]).status
+                }
+            }
+            var statuses: [Int32] = []
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+        #expect(results.allSatisfy { $0 == 0 })
+        let database = try self.database(path)
+        #expect((0..<12).allSatisfy { database.release(container: "svc-\($0)", channel: "dev") != nil }, "no update lost")
+    }
+
+    @Test func historyReadsTheGitLog() async throws {
+        let repository = try await GitRepository(database: Fixtures.bytes(containers: 1))
+        let clone = try await repository.clone("work")
+        for (image, author) in [("ghcr.io/acme/my-app:v2", "alice"), ("ghcr.io/acme/my-app:v3", "bob")] {
+            let set = try await self.run(["db", "set", "--db", "db/db.json", "--container", "my-app", "--channel", "dev", "--image", image], in: clone)
+            #expect(set.status == 0)
+            try await GitRepository.git(["-C", clone, "commit", "--quiet", "--author", "\(author) <\(author)@example.com>", "-am", "release my-app \(image)"])
+        }
+        let history = try await self.run(["db", "history", "--db", "\(clone)/db/db.json", "my-app", "dev"])
+        #expect(history.status == 0, "\(history.standardError)")
+        let lines = history.standardOutput.split(separator: "\n")
+        #expect(lines.count == 3, "\(history.standardOutput)")
+        #expect(lines[0].contains("bob  dev  ghcr.io/acme/my-app:v3 (was ghcr.io/acme/my-app:v2)"))
+        #expect(lines[1].contains("alice  dev  ghcr.io/acme/my-app:v2 (was ghcr.io/acme/app-0:v1-dev)"))
+        #expect(lines[2].contains("dev  ghcr.io/acme/app-0:v1-dev (new)"))
+    }
+}
