@@ -52,16 +52,17 @@ public struct DatabaseUpdater: Sendable {
             guard let source = database.release(container: container, channel: from) else {
                 throw .invalid(field: "--from", message: "container \(Self.quote(container)) has no release on channel \(Self.quote(from)) to promote")
             }
-            let promoted = Release(
+            var promoted = Release(
                 container: container,
                 channel: to,
                 image: source.image,
                 digest: source.digest,
-                updatedAt: updatedAt ?? Self.now(),
+                updatedAt: updatedAt ?? "",
                 source: source.source
             )
             let previous = database.release(container: container, channel: to)
             if let previous, Self.sameContent(previous, promoted) { return .unchanged(previous) }
+            if promoted.updatedAt.isEmpty { promoted.updatedAt = Self.now() }
             database.upsert(promoted)
             return previous.map { .changed(promoted, previous: $0) } ?? .created(promoted)
         }
