@@ -14,11 +14,12 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "release-chan", targets: ["release-chan"]),
-        .library(name: "ReleaseChannelClient", targets: ["ReleaseChannelClient"]),
+        .library(name: "ReleaseChannelClient", targets: ["ReleaseChannelClient", "ReleaseChannelProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
@@ -37,6 +38,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: Protocol: the binary lookup protocol's frames and bodies, shared by server and SDK
+        .target(
+            name: "ReleaseChannelProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: Store: immutable snapshots, atomic swap, reload coordination, file watch
         .target(
             name: "ReleaseChannelStore",
@@ -45,6 +54,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Binary protocol transport: NIO handlers serving the lookup protocol
+        .target(
+            name: "ReleaseChannelTCP",
+            dependencies: [
+                "ReleaseChannelProtocol",
+                "ReleaseChannelStore",
+                "ReleaseChannelModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,6 +92,7 @@ let package = Package(
             name: "ReleaseChannelServer",
             dependencies: [
                 "ReleaseChannelHTTP",
+                "ReleaseChannelTCP",
                 "ReleaseChannelStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,6 +116,7 @@ let package = Package(
         .target(
             name: "ReleaseChannelClient",
             dependencies: [
+                "ReleaseChannelProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -3,6 +3,7 @@ public import Logging
 import NIOCore
 import Prometheus
 import ReleaseChannelHTTP
+import ReleaseChannelTCP
 public import ReleaseChannelStore
 import ServiceLifecycle
 import UnixSignals
@@ -20,10 +21,15 @@ public struct ReleaseChannelServer: Sendable {
 
     /// Loads the db and serves until shut down.
     ///
-    /// - Parameter onHTTPListening: Called with the bound HTTP port once the server accepts connections.
+    /// - Parameters:
+    ///   - onHTTPListening: Called with the bound HTTP port once the server accepts connections.
+    ///   - onTCPListening: Called with the bound binary protocol port.
     /// - Throws: ``DatabaseLoadError`` when the db cannot be loaded at start: a rollout must fail visibly
     ///   rather than serve nothing.
-    public func run(onHTTPListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public func run(
+        onHTTPListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onTCPListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let configuration = self.configuration
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
@@ -80,6 +86,14 @@ public struct ReleaseChannelServer: Sendable {
         if configuration.handleSignals {
             services.append(SignalReloadService(coordinator: coordinator))
         }
+        var protocolConfiguration = ProtocolServerConfiguration()
+        protocolConfiguration.host = configuration.host
+        protocolConfiguration.port = configuration.tcpPort
+        protocolConfiguration.idleTimeout = TimeAmount(configuration.tcpIdleTimeout)
+        protocolConfiguration.maximumConnections = configuration.tcpMaximumConnections
+        services.append(
+            ProtocolServer(store: store, configuration: protocolConfiguration, logger: self.logger, metrics: metrics, onListening: onTCPListening)
+        )
         services.append(application)
         services.append(DrainOnShutdownService(readiness: readiness, delay: configuration.drainDelay))
 

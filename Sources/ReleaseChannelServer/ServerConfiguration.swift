@@ -8,8 +8,12 @@ public struct ServerConfiguration: Sendable {
     public var host: String = "0.0.0.0"
     /// HTTP port; 0 picks a free port (tests).
     public var httpPort: Int = 8089
-    /// Port of the binary lookup protocol (reserved: served once the protocol listener exists).
+    /// Port of the binary lookup protocol; 0 picks a free port (tests).
     public var tcpPort: Int = 8090
+    /// A protocol connection that completes no frame in this time is closed.
+    public var tcpIdleTimeout: Duration = .seconds(300)
+    /// Protocol connections over this number are turned away with ERROR BUSY.
+    public var tcpMaximumConnections: Int = 1024
     /// Fallback check of the db file when no inotify event arrives.
     public var reloadInterval: Duration = .seconds(30)
     /// Largest db file accepted.

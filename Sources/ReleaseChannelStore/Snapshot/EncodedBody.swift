@@ -9,7 +9,8 @@ public struct EncodedBody: Sendable {
     public static let compressionThreshold = 1024
 
     public let identity: ByteBuffer
-    /// Present only when the body reached ``compressionThreshold`` and gzip made it smaller.
+    /// Present when the body reached ``compressionThreshold`` and gzip made it smaller; always present for
+    /// the whole db.
     public let gzip: ByteBuffer?
 
     public init(identity: ByteBuffer, gzip: ByteBuffer?) {

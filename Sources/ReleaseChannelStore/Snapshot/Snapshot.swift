@@ -8,6 +8,8 @@ public import ReleaseChannelModel
 public final class Snapshot: Sendable {
     /// First 16 hex digits of SHA-256 over the canonical db (see ``DatabaseRevision``).
     public let revision: String
+    /// ``revision`` as the 8 bytes it spells, for binary transports.
+    public let revisionNumber: UInt64
     /// When this snapshot started serving, seconds since 1970.
     public let loadedAt: Double
     public let database: ReleaseDatabase
@@ -28,6 +30,7 @@ public final class Snapshot: Sendable {
         containers: [String: ContainerEntry]
     ) {
         self.revision = revision
+        self.revisionNumber = UInt64(revision, radix: 16) ?? 0
         self.loadedAt = loadedAt
         self.database = database
         self.wholeDatabase = wholeDatabase
@@ -38,6 +41,9 @@ public final class Snapshot: Sendable {
         for (index, channel) in database.channels.enumerated() { indexes[channel] = index }
         self.channelIndexes = indexes
     }
+
+    /// ``loadedAt`` in whole milliseconds.
+    public var loadedAtMilliseconds: UInt64 { UInt64(max(0, self.loadedAt * 1000)) }
 
     /// Number of releases (container × channel pairs).
     public var releaseCount: Int { self.database.releases.count }

@@ -10,7 +10,8 @@ public enum SnapshotBuilder {
     ///   - loadedAt: Seconds since 1970 at which the snapshot starts serving.
     public static func build(database: ReleaseDatabase, canonicalBytes: [UInt8], loadedAt: Double) -> Snapshot {
         let revision = DatabaseRevision.of(canonicalBytes: canonicalBytes)
-        let wholeDatabase = Self.encodedBody(ByteBuffer(bytes: canonicalBytes))
+        // The whole db is always kept gzipped: the binary protocol's SNAPSHOT sends it compressed.
+        let wholeDatabase = Self.encodedBody(ByteBuffer(bytes: canonicalBytes), always: true)
 
         var channels = JSONWriter()
         channels.raw("{\"revision\":")
@@ -73,12 +74,12 @@ public enum SnapshotBuilder {
     }
 
     /// Gzips a body when it is large enough for that to pay off and the result is smaller.
-    static func encodedBody(_ identity: ByteBuffer) -> EncodedBody {
-        guard identity.readableBytes >= EncodedBody.compressionThreshold else {
+    static func encodedBody(_ identity: ByteBuffer, always: Bool = false) -> EncodedBody {
+        guard always || identity.readableBytes >= EncodedBody.compressionThreshold else {
             return EncodedBody(identity: identity, gzip: nil)
         }
         var input = identity
-        guard let compressed = try? input.compress(with: .gzip()), compressed.readableBytes < identity.readableBytes else {
+        guard let compressed = try? input.compress(with: .gzip()), always || compressed.readableBytes < identity.readableBytes else {
             return EncodedBody(identity: identity, gzip: nil)
         }
         return EncodedBody(identity: identity, gzip: compressed)

@@ -24,6 +24,12 @@ public final class SnapshotStore: Sendable {
     private let generation = Atomic<Int>(0)
     private let state = Mutex<(generation: Int, snapshot: Snapshot?)>((0, nil))
     private let cache = ThreadSpecificVariable<CachedSnapshot>()
+    private let observers = Mutex<(next: Int, callbacks: [Int: @Sendable (Snapshot) -> Void])>((0, [:]))
+
+    /// Identifies an observer for ``removeObserver(_:)``.
+    public struct ObserverToken: Sendable, Hashable {
+        fileprivate let id: Int
+    }
 
     public init() {}
 
@@ -43,13 +49,31 @@ public final class SnapshotStore: Sendable {
     /// Makes `snapshot` the one served from now on and returns the one it replaced.
     @discardableResult
     public func swap(_ snapshot: Snapshot) -> Snapshot? {
-        self.state.withLock { state in
+        let previous = self.state.withLock { state in
             let previous = state.snapshot
             state.snapshot = snapshot
             state.generation += 1
             self.generation.store(state.generation, ordering: .releasing)
             return previous
         }
+        let callbacks = self.observers.withLock { Array($0.callbacks.values) }
+        for callback in callbacks { callback(snapshot) }
+        return previous
+    }
+
+    /// Calls `callback` with every snapshot swapped in from now on (WATCH subscriptions). It runs on the
+    /// reloading thread and must only hand the work off (e.g. to an event loop).
+    public func addObserver(_ callback: @escaping @Sendable (Snapshot) -> Void) -> ObserverToken {
+        self.observers.withLock { observers in
+            let id = observers.next
+            observers.next += 1
+            observers.callbacks[id] = callback
+            return ObserverToken(id: id)
+        }
+    }
+
+    public func removeObserver(_ token: ObserverToken) {
+        _ = self.observers.withLock { $0.callbacks.removeValue(forKey: token.id) }
     }
 
     // `ThreadSpecificVariable.currentValue` is `noasync`; these synchronous wrappers are the only access,

@@ -24,8 +24,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "HTTP port (0 picks a free one). [RELEASE_CHAN_HTTP_PORT, default 8089]")
     var httpPort: Int?
 
-    @Option(help: "Binary protocol port, reserved for the TCP lookup listener. [RELEASE_CHAN_TCP_PORT, default 8090]")
+    @Option(help: "Binary lookup protocol port (0 picks a free one). [RELEASE_CHAN_TCP_PORT, default 8090]")
     var tcpPort: Int?
+
+    @Option(help: "Close protocol connections idle this long, e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
+    var tcpIdleTimeout: String?
+
+    @Option(help: "Most simultaneous protocol connections. [RELEASE_CHAN_TCP_MAX_CONNECTIONS, default 1024]")
+    var tcpMaxConnections: Int?
 
     @Option(help: "Interval of the fallback file check, e.g. 30s, 500ms, 2m. [RELEASE_CHAN_RELOAD_INTERVAL, default 30s]")
     var reloadInterval: String?
@@ -57,6 +63,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = try Self.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
         configuration.httpPort = try Self.value(self.httpPort.map(String.init), "--http-port", "RELEASE_CHAN_HTTP_PORT", default: 8089, parse: Self.port)
         configuration.tcpPort = try Self.value(self.tcpPort.map(String.init), "--tcp-port", "RELEASE_CHAN_TCP_PORT", default: 8090, parse: Self.port)
+        configuration.tcpIdleTimeout = try Self.value(
+            self.tcpIdleTimeout, "--tcp-idle-timeout", "RELEASE_CHAN_TCP_IDLE_TIMEOUT", default: .seconds(300)
+        ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
+        configuration.tcpMaximumConnections = try Self.value(
+            self.tcpMaxConnections.map(String.init), "--tcp-max-connections", "RELEASE_CHAN_TCP_MAX_CONNECTIONS", default: 1024
+        ) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
         configuration.reloadInterval = try Self.value(
             self.reloadInterval, "--reload-interval", "RELEASE_CHAN_RELOAD_INTERVAL", default: .seconds(30)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 >= .milliseconds(100) ? $0 : nil } }

@@ -1,0 +1,36 @@
+public import NIOCore
+
+/// Splits a byte stream into frames, rejecting an oversized frame from its length prefix alone, before
+/// any of its body is buffered.
+public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = Frame
+
+    /// Largest whole frame (length prefix included) accepted.
+    public let maximumFrameBytes: Int
+
+    public init(maximumFrameBytes: Int) {
+        self.maximumFrameBytes = maximumFrameBytes
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length >= 16 else {
+            throw ProtocolError(.badFrame, "frame length \(length) is shorter than the 16-byte header")
+        }
+        let total = Int(length) + 4
+        guard total <= self.maximumFrameBytes else {
+            throw ProtocolError(.frameTooLarge, "frame of \(total) bytes exceeds the maximum of \(self.maximumFrameBytes)")
+        }
+        guard buffer.readableBytes >= total else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        guard var frameBytes = buffer.readSlice(length: Int(length)), let frame = Frame.parseAfterLength(&frameBytes) else {
+            throw ProtocolError(.badFrame, "truncated frame header")
+        }
+        return frame
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Frame? {
+        // A partial frame at the end of the stream is dropped: its sender is gone.
+        try self.decode(buffer: &buffer)
+    }
+}

@@ -1,0 +1,258 @@
+import Logging
+import Metrics
+import NIOCore
+import NIOExtras
+import ReleaseChannelProtocol
+import ReleaseChannelStore
+
+/// One client connection: handshake, request dispatch, WATCH pushes, backpressure, idle and quiesce.
+///
+/// Everything runs on the connection's event loop. Replies are written as they are produced and flushed
+/// once per read batch, so a pipelined burst costs one syscall; while the outbound buffer is over its
+/// high-water mark the handler stops asking for more input (the client's sends then block in TCP).
+final class ProtocolConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let store: SnapshotStore
+    private let configuration: ProtocolServerConfiguration
+    private let metrics: ProtocolMetrics
+    private let limiter: ConnectionLimiter
+    private let logger: Logger
+    private var admitted = false
+    private var handshaken = false
+    private var closing = false
+    private var watchToken: SnapshotStore.ObserverToken?
+    private var needsFlush = false
+    private var readPending = false
+
+    init(store: SnapshotStore, configuration: ProtocolServerConfiguration, metrics: ProtocolMetrics, limiter: ConnectionLimiter, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.metrics = metrics
+        self.limiter = limiter
+        self.logger = logger
+    }
+
+    // MARK: Life cycle
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard self.limiter.acquire() else {
+            self.metrics.rejectedConnections.increment()
+            self.fail(context: context, ProtocolError(.busy, "too many connections (limit \(self.limiter.maximum))"))
+            return
+        }
+        self.admitted = true
+        self.metrics.connections.record(self.limiter.current)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.unwatch()
+        if self.admitted {
+            self.admitted = false
+            self.limiter.release()
+            self.metrics.connections.record(self.limiter.current)
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.unwatch()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // No complete frame for the whole idle timeout: close without a frame (docs/protocol.md §10.6).
+            context.close(promise: nil)
+        } else if event is ChannelShouldQuiesceEvent {
+            // Everything read so far has been answered (requests are handled synchronously); send it, then close.
+            self.closeAfterFlush(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? ProtocolError {
+            self.fail(context: context, error)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.closing else { return }
+        let frame = self.unwrapInboundIn(data)
+        self.metrics.bytesIn.increment(by: Int64(Frame.headerSize + frame.body.readableBytes))
+        guard frame.version == Frame.currentVersion else {
+            self.fail(context: context, ProtocolError(.unsupportedVersion, "supported versions: \(Frame.currentVersion)"))
+            return
+        }
+        guard frame.flags.isEmpty, frame.status == .ok else {
+            let message = frame.flags.isEmpty ? "status must be 0 in a request" : "invalid flags 0x\(ProtocolResponder.hex(frame.flags.rawValue)) in a request"
+            self.reply(context: context, frame: frame, error: ProtocolError(.badFrame, message), thenClose: true)
+            return
+        }
+        guard self.handshaken else {
+            guard frame.opcode == ProtocolOpcode.hello.rawValue else {
+                self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "handshake required"), thenClose: true)
+                return
+            }
+            self.hello(context: context, frame: frame)
+            return
+        }
+        guard let opcode = frame.knownOpcode, opcode != .error, opcode != .revisionChanged else {
+            self.reply(context: context, frame: frame, error: ProtocolError(.unknownOpcode, "unknown opcode 0x\(ProtocolResponder.hex(frame.opcode))"))
+            return
+        }
+        switch opcode {
+        case .hello:
+            self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "duplicate HELLO"))
+        case .watch, .unwatch:
+            guard frame.body.readableBytes == 0 else {
+                self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "malformed \(opcode.name) body: \(frame.body.readableBytes) unexpected bytes"))
+                return
+            }
+            if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
+            self.write(context: context, opcode: frame.opcode, status: .ok) { buffer, revision in
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { _ in }
+            }
+        default:
+            guard let snapshot = self.store.current else {
+                self.reply(context: context, frame: frame, error: ProtocolError(.busy, "no db snapshot is being served yet"))
+                return
+            }
+            var buffer = context.channel.allocator.buffer(capacity: opcode == .snapshot ? 64 + (snapshot.wholeDatabase.gzip?.readableBytes ?? 0) : 256)
+            let status = ProtocolResponder.respond(to: frame, opcode: opcode, snapshot: snapshot, into: &buffer)
+            self.metrics.frame(opcode: frame.opcode, status: status)
+            self.send(context: context, buffer)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    private func hello(context: ChannelHandlerContext, frame: Frame) {
+        var body = frame.body
+        let hello: ProtocolMessages.Hello
+        do {
+            hello = try ProtocolMessages.Hello.read(from: &body)
+        } catch {
+            self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "malformed HELLO body: \(error.message)"))
+            return
+        }
+        guard hello.versions.contains(Frame.currentVersion) else {
+            self.reply(context: context, frame: frame, error: ProtocolError(.unsupportedVersion, "supported versions: \(Frame.currentVersion)"), thenClose: true)
+            return
+        }
+        self.handshaken = true
+        let snapshot = self.store.current
+        let reply = ProtocolMessages.HelloReply(
+            version: Frame.currentVersion,
+            maximumFrameBytes: UInt32(clamping: self.configuration.maximumFrameBytes),
+            serverID: self.configuration.serverID,
+            loadedAtMilliseconds: snapshot?.loadedAtMilliseconds ?? 0
+        )
+        self.write(context: context, opcode: frame.opcode, status: .ok) { buffer, revision in
+            buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { reply.write(to: &$0) }
+        }
+        self.logger.debug("protocol handshake", metadata: ["client": "\(hello.clientName)", "peer": "\(context.remoteAddress?.description ?? "?")"])
+    }
+
+    // MARK: WATCH
+
+    private func watch(context: ChannelHandlerContext) {
+        guard self.watchToken == nil else { return }
+        let channel = context.channel
+        let metrics = self.metrics
+        self.watchToken = self.store.addObserver { snapshot in
+            var buffer = channel.allocator.buffer(capacity: 48)
+            buffer.writeFrame(opcode: ProtocolOpcode.revisionChanged.rawValue, flags: .push, requestID: 0, revision: Revision(value: snapshot.revisionNumber)) {
+                ProtocolResponder.revisionInfo(snapshot).write(to: &$0)
+            }
+            metrics.bytesOut.increment(by: Int64(buffer.readableBytes))
+            // Written from the reload thread through the channel: NIO hops to the event loop, and a push
+            // is one buffer, so it lands between replies, never inside one.
+            channel.writeAndFlush(buffer, promise: nil)
+        }
+        self.metrics.watchers.increment()
+    }
+
+    private func unwatch() {
+        guard let token = self.watchToken else { return }
+        self.store.removeObserver(token)
+        self.watchToken = nil
+        self.metrics.watchers.decrement()
+    }
+
+    // MARK: Writing
+
+    private func write(context: ChannelHandlerContext, opcode: UInt8, status: ProtocolStatus, _ body: (inout ByteBuffer, Revision) -> Void) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        body(&buffer, Revision(value: self.store.current?.revisionNumber ?? 0))
+        self.metrics.frame(opcode: opcode, status: status)
+        self.send(context: context, buffer)
+    }
+
+    private func reply(context: ChannelHandlerContext, frame: Frame, error: ProtocolError, thenClose: Bool = false) {
+        self.write(context: context, opcode: frame.opcode, status: error.status) { buffer, revision in
+            ProtocolResponder.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
+        }
+        if thenClose { self.closeAfterFlush(context: context) }
+    }
+
+    private func send(context: ChannelHandlerContext, _ buffer: ByteBuffer) {
+        self.metrics.bytesOut.increment(by: Int64(buffer.readableBytes))
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        self.needsFlush = true
+    }
+
+    /// A connection-level error: an ERROR frame (request id 0), then close.
+    private func fail(context: ChannelHandlerContext, _ error: ProtocolError) {
+        guard !self.closing else { return }
+        self.write(context: context, opcode: ProtocolOpcode.error.rawValue, status: error.status) { buffer, revision in
+            ProtocolResponder.writeError(error, opcode: ProtocolOpcode.error.rawValue, requestID: 0, revision: revision, into: &buffer)
+        }
+        self.closeAfterFlush(context: context)
+    }
+
+    private func closeAfterFlush(context: ChannelHandlerContext) {
+        guard !self.closing else { return }
+        self.closing = true
+        self.needsFlush = false
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            self.readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, self.readPending {
+            self.readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+}
+
+@available(*, unavailable)
+extension ProtocolConnectionHandler: Sendable {}

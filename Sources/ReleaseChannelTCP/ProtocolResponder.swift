@@ -1,0 +1,150 @@
+import NIOCore
+import ReleaseChannelModel
+import ReleaseChannelProtocol
+import ReleaseChannelStore
+
+/// Answers the stateless requests (PING, GET, GET_CONTAINER, BATCH_GET, REVISION, SNAPSHOT) from one
+/// snapshot, writing the reply frame straight into the outbound buffer.
+struct ProtocolResponder {
+    /// Writes the reply to `frame` and returns its status.
+    static func respond(to frame: Frame, opcode: ProtocolOpcode, snapshot: Snapshot, into buffer: inout ByteBuffer) -> ProtocolStatus {
+        let revision = Revision(value: snapshot.revisionNumber)
+        var body = frame.body
+        do throws(ProtocolError) {
+            switch opcode {
+            case .ping:
+                guard body.readableBytes <= ProtocolMessages.maximumPingPayload else {
+                    throw ProtocolError(.badRequest, "malformed PING body: payload over \(ProtocolMessages.maximumPingPayload) bytes")
+                }
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
+                    $0.writeImmutableBuffer(body)
+                }
+            case .get:
+                let key = try Self.decode("GET") { () throws(ProtocolError) in
+                    let key = try ProtocolMessages.Key.read(from: &body)
+                    try body.requireFullyRead("GET")
+                    return key
+                }
+                let entry = try Self.lookup(key, in: snapshot)
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
+                    Self.write(entry.release, to: &$0)
+                }
+            case .getContainer:
+                let container = try Self.decode("GET_CONTAINER") { () throws(ProtocolError) in
+                    let container = try body.readWireString("container")
+                    try body.requireFullyRead("GET_CONTAINER")
+                    return container
+                }
+                try Self.checkName(container)
+                guard let entry = snapshot.container(container) else {
+                    throw ProtocolError(.notFound, "no releases for container \"\(container)\"")
+                }
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { buffer in
+                    let releases = entry.releases.compactMap { $0 }
+                    buffer.writeInteger(UInt16(releases.count))
+                    for release in releases { Self.write(release.release, to: &buffer) }
+                }
+            case .batchGet:
+                let keys = try Self.decode("BATCH_GET") { () throws(ProtocolError) in try ProtocolMessages.readBatch(from: &body) }
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { buffer in
+                    buffer.writeInteger(UInt16(keys.count))
+                    for key in keys {
+                        do throws(ProtocolError) {
+                            let entry = try Self.lookup(key, in: snapshot)
+                            buffer.writeInteger(ProtocolStatus.ok.rawValue)
+                            Self.write(entry.release, to: &buffer)
+                        } catch {
+                            buffer.writeInteger(error.status.rawValue)
+                        }
+                    }
+                }
+            case .revision:
+                try Self.requireEmpty(body, "REVISION")
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
+                    Self.revisionInfo(snapshot).write(to: &$0)
+                }
+            case .snapshot:
+                try Self.requireEmpty(body, "SNAPSHOT")
+                let compressed = snapshot.wholeDatabase.gzip
+                buffer.writeFrame(
+                    opcode: frame.opcode,
+                    flags: compressed == nil ? .reply : [.reply, .compressed],
+                    requestID: frame.requestID,
+                    revision: revision
+                ) { $0.writeImmutableBuffer(compressed ?? snapshot.wholeDatabase.identity) }
+            case .hello, .watch, .unwatch, .error, .revisionChanged:
+                // HELLO/WATCH/UNWATCH are handled by the connection; ERROR and pushes are never requests.
+                throw ProtocolError(.unknownOpcode, "unknown opcode 0x\(Self.hex(frame.opcode))")
+            }
+            return .ok
+        } catch {
+            Self.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
+            return error.status
+        }
+    }
+
+    static func revisionInfo(_ snapshot: Snapshot) -> ProtocolMessages.RevisionInfo {
+        ProtocolMessages.RevisionInfo(
+            loadedAtMilliseconds: snapshot.loadedAtMilliseconds,
+            releases: UInt32(clamping: snapshot.releaseCount),
+            containers: UInt32(clamping: snapshot.containerCount)
+        )
+    }
+
+    static func writeError(_ error: ProtocolError, opcode: UInt8, requestID: UInt32, revision: Revision, into buffer: inout ByteBuffer) {
+        buffer.writeFrame(opcode: opcode, flags: .reply, status: error.status, requestID: requestID, revision: revision) {
+            ProtocolMessages.writeMessage(error.message, to: &$0)
+        }
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16)
+        return digits.count == 1 ? "0" + digits : digits
+    }
+
+    // MARK: Semantics (docs/protocol.md §7.4: name, then channel, then existence)
+
+    static func lookup(_ key: ProtocolMessages.Key, in snapshot: Snapshot) throws(ProtocolError) -> ReleaseEntry {
+        try Self.checkName(key.container)
+        guard let index = snapshot.channelIndex(key.channel) else {
+            throw ProtocolError(.badRequest, "unknown channel \"\(key.channel.prefix(64))\"")
+        }
+        guard let entry = snapshot.container(key.container) else {
+            throw ProtocolError(.notFound, "no releases for container \"\(key.container)\"")
+        }
+        guard let release = entry.releases[index] else {
+            throw ProtocolError(.notFound, "no release for container \"\(key.container)\" on channel \"\(key.channel)\"")
+        }
+        return release
+    }
+
+    static func checkName(_ container: String) throws(ProtocolError) {
+        do {
+            try FieldRules.checkContainer(container)
+        } catch {
+            throw ProtocolError(.badRequest, "invalid container name \(FieldRules.quoted(container))")
+        }
+    }
+
+    static func write(_ release: Release, to buffer: inout ByteBuffer) {
+        buffer.writeWireString(release.container)
+        buffer.writeWireString(release.channel)
+        buffer.writeWireString(release.image)
+        buffer.writeWireString(release.digest ?? "")
+        buffer.writeWireString(release.updatedAt)
+    }
+
+    static func decode<T>(_ what: String, _ body: () throws(ProtocolError) -> T) throws(ProtocolError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw ProtocolError(.badRequest, "malformed \(what) body: \(error.message)")
+        }
+    }
+
+    static func requireEmpty(_ body: ByteBuffer, _ what: String) throws(ProtocolError) {
+        guard body.readableBytes == 0 else {
+            throw ProtocolError(.badRequest, "malformed \(what) body: \(body.readableBytes) unexpected bytes")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+public import Logging
+public import Metrics
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ReleaseChannelProtocol
+public import ReleaseChannelStore
+public import ServiceLifecycle
+
+/// The binary lookup protocol listener (docs/protocol.md), a `Service` beside the HTTP server.
+///
+/// Plain NIO channel handlers on the event loops serve the lookups: no task hop and no lock per request.
+/// On graceful shutdown it stops accepting, lets each connection answer what it has read, then closes.
+public struct ProtocolServer: Service {
+    let store: SnapshotStore
+    let configuration: ProtocolServerConfiguration
+    let logger: Logger
+    let metrics: any MetricsFactory
+    let onListening: @Sendable (Int) async -> Void
+
+    public init(
+        store: SnapshotStore,
+        configuration: ProtocolServerConfiguration,
+        logger: Logger,
+        metrics: any MetricsFactory,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiesce = ServerQuiescingHelper(group: group)
+        let store = self.store
+        let configuration = self.configuration
+        let metrics = ProtocolMetrics(factory: self.metrics)
+        let limiter = ConnectionLimiter(maximum: configuration.maximumConnections)
+        let logger = self.logger
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maximumFrameBytes: configuration.maximumFrameBytes), maximumBufferSize: 4 * configuration.maximumFrameBytes)
+                    )
+                    // After the decoder, so only complete frames count as activity (a trickle does not).
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
+                    try pipeline.addHandler(
+                        ProtocolConnectionHandler(store: store, configuration: configuration, metrics: metrics, limiter: limiter, logger: logger)
+                    )
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        let port = channel.localAddress?.port ?? configuration.port
+        self.logger.info("serving binary protocol", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+        await self.onListening(port)
+
+        try? await gracefulShutdown()
+        self.logger.debug("binary protocol shutting down", metadata: ["connections": "\(limiter.current)"])
+        let done = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: done)
+        try await done.futureResult.get()
+    }
+}
