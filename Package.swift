@@ -107,6 +107,7 @@ let package = Package(
             dependencies: [
                 "ReleaseChannelModel",
                 "ReleaseChannelServer",
+                "ReleaseChannelClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -119,8 +120,17 @@ let package = Package(
                 "ReleaseChannelProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Clients/Swift/Sources/ReleaseChannelClient",
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "release-chan-example",
+            dependencies: ["ReleaseChannelClient"],
+            path: "Clients/Swift/Examples/LookupExample",
             swiftSettings: swiftSettings
         ),
 
@@ -128,6 +138,16 @@ let package = Package(
         .testTarget(
             name: "ReleaseChannelModelTests",
             dependencies: ["ReleaseChannelModel"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReleaseChannelClientTests",
+            dependencies: [
+                "ReleaseChannelClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            path: "Clients/Swift/Tests/ReleaseChannelClientTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -149,8 +169,10 @@ let package = Package(
                 "ReleaseChannelHTTP",
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
+                "ReleaseChannelClient",
                 "release-chan",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

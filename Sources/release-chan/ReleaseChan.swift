@@ -6,7 +6,7 @@ struct ReleaseChan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release-chan",
         abstract: "Which container image runs on which release channel: the service and its tools.",
-        subcommands: [ServeCommand.self, DatabaseCommand.self, DispatchCommand.self]
+        subcommands: [ServeCommand.self, DatabaseCommand.self, QueryCommand.self, WatchCommand.self, DispatchCommand.self]
     )
 
     /// Exit codes are part of the CLI's contract: 0 success, 1 invalid input, 2 usage, 3 stale, 4 I/O.

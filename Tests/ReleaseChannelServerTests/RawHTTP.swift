@@ -1,29 +1,82 @@
 import Foundation
+import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Sends bytes on a plain TCP connection to 127.0.0.1 and returns everything the server writes until it
-/// closes: for checks on the exact bytes on the wire (a HEAD response must carry no body).
-enum RawHTTP {
-    static func exchange(port: Int, request: String, timeout: Duration = .seconds(5)) async throws -> String {
-        try await Task.detached {
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { throw TestFailure("socket failed") }
-            defer { close(descriptor) }
-            var timeoutValue = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+/// A plain blocking TCP socket to 127.0.0.1, for checks on the exact bytes on the wire. Every blocking
+/// call runs on NIO's thread pool, never on the Swift concurrency pool the server under test uses.
+final class RawSocket: Sendable {
+    private let descriptor: Int32
+
+    init(port: Int, timeout: Duration = .seconds(5)) throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestFailure("socket failed") }
+        var timeoutValue = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw TestFailure("connect failed: \(errno)")
+        }
+        self.descriptor = descriptor
+    }
+
+    deinit { close(self.descriptor) }
+
+    func send(_ bytes: [UInt8]) async throws {
+        let descriptor = self.descriptor
+        try await NIOThreadPool.singleton.runIfActive {
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard sent > 0 else { throw TestFailure("send failed: \(errno)") }
+                offset += sent
             }
-            guard connected == 0 else { throw TestFailure("connect failed: \(errno)") }
-            let bytes = Array(request.utf8)
-            guard send(descriptor, bytes, bytes.count, 0) == bytes.count else { throw TestFailure("send failed") }
+        }
+    }
+
+    func send(_ text: String) async throws { try await self.send(Array(text.utf8)) }
+
+    /// Shuts down the sending side (the server sees EOF after the bytes already sent).
+    func finishSending() { shutdown(self.descriptor, Int32(SHUT_WR)) }
+
+    /// Reads exactly `count` bytes; nil if the peer closes first (or the read times out).
+    func read(exactly count: Int) async throws -> [UInt8]? {
+        let descriptor = self.descriptor
+        return try await NIOThreadPool.singleton.runIfActive {
+            var result = [UInt8]()
+            result.reserveCapacity(count)
+            var buffer = [UInt8](repeating: 0, count: max(1, min(count, 1 << 16)))
+            while result.count < count {
+                let received = recv(descriptor, &buffer, min(buffer.count, count - result.count), 0)
+                if received <= 0 { return nil }
+                result += buffer[0..<received]
+            }
+            return result
+        }
+    }
+
+    /// Reads one length-prefixed frame (prefix included); nil at end of stream.
+    func readFrame() async throws -> [UInt8]? {
+        guard let prefix = try await self.read(exactly: 4) else { return nil }
+        let length = Int(UInt32(prefix[0]) << 24 | UInt32(prefix[1]) << 16 | UInt32(prefix[2]) << 8 | UInt32(prefix[3]))
+        guard let rest = try await self.read(exactly: length) else { return nil }
+        return prefix + rest
+    }
+
+    /// Everything until the peer closes.
+    func readToEnd() async throws -> [UInt8] {
+        let descriptor = self.descriptor
+        return try await NIOThreadPool.singleton.runIfActive {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -31,7 +84,25 @@ enum RawHTTP {
                 if count <= 0 { break }
                 received += buffer[0..<count]
             }
-            return String(decoding: received, as: UTF8.self)
-        }.value
+            return received
+        }
+    }
+
+    /// True when the peer has closed the connection (reads end of stream within the timeout).
+    func isClosedByPeer() async throws -> Bool {
+        let descriptor = self.descriptor
+        return try await NIOThreadPool.singleton.runIfActive {
+            var byte: UInt8 = 0
+            return recv(descriptor, &byte, 1, 0) == 0
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection, read until the server closes it.
+enum RawHTTP {
+    static func exchange(port: Int, request: String) async throws -> String {
+        let socket = try RawSocket(port: port)
+        try await socket.send(request)
+        return String(decoding: try await socket.readToEnd(), as: UTF8.self)
     }
 }

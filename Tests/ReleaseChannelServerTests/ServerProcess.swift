@@ -7,6 +7,7 @@ final class ServerProcess: Sendable {
     private let logFile: String
     let directory: TemporaryDirectory
     let port: Int
+    let tcpPort: Int
 
     var pid: Int32 { self.process.processIdentifier }
     var output: String { (try? String(contentsOfFile: self.logFile, encoding: .utf8)) ?? "" }
@@ -18,7 +19,7 @@ final class ServerProcess: Sendable {
         FileManager.default.createFile(atPath: self.logFile, contents: nil)
         let process = Process()
         process.executableURL = Fixtures.executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--log-level", "info"] + arguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--tcp-port", "0", "--log-level", "info"] + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logFile))
         process.standardError = handle
@@ -27,22 +28,27 @@ final class ServerProcess: Sendable {
         try process.run()
         self.process = process
         let logFile = self.logFile
-        var port: Int?
-        let deadline = ContinuousClock.now + .seconds(20)
-        while port == nil, ContinuousClock.now < deadline, process.isRunning {
-            let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.contains("serving HTTP") }),
-                let range = line.range(of: "port=")
-            {
-                port = Int(line[range.upperBound...].prefix { $0.isNumber })
+        func listeningPort(after marker: String, in text: String) -> Int? {
+            guard let line = text.split(separator: "\n").first(where: { $0.contains(marker) }), let range = line.range(of: "port=") else {
+                return nil
             }
-            if port == nil { try await Task.sleep(for: .milliseconds(20)) }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
         }
-        guard let port else {
+        var port: Int?
+        var tcpPort: Int?
+        let deadline = ContinuousClock.now + .seconds(20)
+        while port == nil || tcpPort == nil, ContinuousClock.now < deadline, process.isRunning {
+            let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+            port = listeningPort(after: "serving HTTP", in: text)
+            tcpPort = listeningPort(after: "serving binary protocol", in: text)
+            if port == nil || tcpPort == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        guard let port, let tcpPort else {
             if process.isRunning { process.terminate() }
             throw TestFailure("server did not start: \((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "")")
         }
         self.port = port
+        self.tcpPort = tcpPort
     }
 
     deinit {

@@ -93,18 +93,26 @@ func withTestServer(
     configuration.databasePath = path
     configuration.host = "127.0.0.1"
     configuration.httpPort = 0
+    configuration.tcpPort = 0
     configuration.handleSignals = false
     configuration.accessLog = false
     configure(&configuration)
     let server = ReleaseChannelServer(configuration: configuration, logger: Fixtures.logger)
-    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let (ports, continuation) = AsyncStream<(String, Int)>.makeStream()
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-            try await server.run { port in continuation.yield(port) }
+            try await server.run(
+                onHTTPListening: { continuation.yield(("http", $0)) },
+                onTCPListening: { continuation.yield(("tcp", $0)) }
+            )
         }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("server did not start") }
-        try await body(TestServer(port: port, directory: directory, databasePath: configuration.databasePath))
+        var listening: [String: Int] = [:]
+        for await (kind, port) in ports {
+            listening[kind] = port
+            if listening.count == 2 { break }
+        }
+        guard let http = listening["http"], let tcp = listening["tcp"] else { throw TestFailure("server did not start") }
+        try await body(TestServer(port: http, tcpPort: tcp, directory: directory, databasePath: configuration.databasePath))
         group.cancelAll()
     }
 }
@@ -116,6 +124,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 struct TestServer: Sendable {
     let port: Int
+    let tcpPort: Int
     let directory: TemporaryDirectory
     let databasePath: String
 

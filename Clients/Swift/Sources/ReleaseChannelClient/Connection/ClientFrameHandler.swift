@@ -1,0 +1,100 @@
+import NIOCore
+import ReleaseChannelProtocol
+
+/// Matches replies to requests by request id on one connection and hands pushes to a callback.
+/// Runs on the connection's event loop only.
+final class ClientFrameHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        let promise: EventLoopPromise<Frame>
+        let timeout: Scheduled<Void>?
+    }
+
+    private var nextRequestID: UInt32 = 1
+    private var pending: [UInt32: Pending] = [:]
+    private var context: ChannelHandlerContext?
+    private var closedError: ReleaseChannelClientError?
+    private let onPush: @Sendable (Frame) -> Void
+
+    init(onPush: @escaping @Sendable (Frame) -> Void) {
+        self.onPush = onPush
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.failAll(.connectionClosed)
+        self.context = nil
+    }
+
+    /// Sends a request; the promise completes with its reply, or fails on timeout or close.
+    func send(opcode: UInt8, body: ByteBuffer, timeout: TimeAmount, promise: EventLoopPromise<Frame>) {
+        guard let context, self.closedError == nil else {
+            promise.fail(self.closedError ?? .connectionClosed)
+            return
+        }
+        let id = self.nextRequestID
+        self.nextRequestID = self.nextRequestID == UInt32.max ? 1 : self.nextRequestID + 1
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let scheduled = context.eventLoop.scheduleTask(in: timeout) { () -> Void in
+            loopBound.value.pending.removeValue(forKey: id)?.promise.fail(ReleaseChannelClientError.timeout)
+        }
+        self.pending[id] = Pending(promise: promise, timeout: scheduled)
+        var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + body.readableBytes)
+        buffer.writeFrame(opcode: opcode, flags: [], requestID: id, revision: .none) { $0.writeImmutableBuffer(body) }
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        if frame.flags.contains(.push) {
+            self.onPush(frame)
+            return
+        }
+        if frame.opcode == ProtocolOpcode.error.rawValue, frame.requestID == 0 {
+            // A connection-level error: the server closes next; every outstanding request fails with it.
+            var body = frame.body
+            self.failAll(.server(status: frame.status, message: ProtocolMessages.readMessage(from: &body)))
+            return
+        }
+        guard frame.flags.contains(.reply), let entry = self.pending.removeValue(forKey: frame.requestID) else {
+            // A reply to a request that already timed out: dropped, as the protocol prescribes.
+            return
+        }
+        entry.timeout?.cancel()
+        entry.promise.succeed(frame)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.failAll(self.closedError ?? .connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let failure: ReleaseChannelClientError
+        if let error = error as? ProtocolError {
+            failure = .protocolViolation(error.message)
+        } else {
+            failure = .connectionClosed
+        }
+        self.failAll(failure)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: ReleaseChannelClientError) {
+        if self.closedError == nil { self.closedError = error }
+        let pending = self.pending
+        self.pending = [:]
+        for entry in pending.values {
+            entry.timeout?.cancel()
+            entry.promise.fail(error)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ClientFrameHandler: Sendable {}

@@ -1,0 +1,108 @@
+import NIOCore
+import NIOPosix
+import ReleaseChannelProtocol
+
+/// One handshaken connection to a server.
+final class ProtocolConnection: Sendable {
+    let channel: any Channel
+    let endpoint: ReleaseChannelClientConfiguration.Endpoint
+    let hello: ProtocolMessages.HelloReply
+    /// The revision the server was serving at the handshake.
+    let helloRevision: Revision
+    private let handler: NIOLoopBound<ClientFrameHandler>
+
+    private init(
+        channel: any Channel,
+        endpoint: ReleaseChannelClientConfiguration.Endpoint,
+        hello: ProtocolMessages.HelloReply,
+        helloRevision: Revision,
+        handler: NIOLoopBound<ClientFrameHandler>
+    ) {
+        self.channel = channel
+        self.endpoint = endpoint
+        self.hello = hello
+        self.helloRevision = helloRevision
+        self.handler = handler
+    }
+
+    /// Connects, performs the HELLO handshake and returns the ready connection.
+    static func connect(
+        to endpoint: ReleaseChannelClientConfiguration.Endpoint,
+        configuration: ReleaseChannelClientConfiguration,
+        group: any EventLoopGroup,
+        onPush: @escaping @Sendable (Frame) -> Void
+    ) async throws -> ProtocolConnection {
+        let maximumFrame = configuration.maximumFrameBytes
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: maximumFrame)))
+                    try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(onPush: onPush))
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+            .get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientFrameHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        do {
+            var body = ByteBuffer()
+            ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: configuration.clientName).write(to: &body)
+            let reply = try await Self.request(channel: channel, handler: handler, opcode: .hello, body: body, timeout: configuration.connectTimeout)
+            var replyBody = reply.body
+            let hello: ProtocolMessages.HelloReply
+            do {
+                hello = try ProtocolMessages.HelloReply.read(from: &replyBody)
+            } catch {
+                throw ReleaseChannelClientError.protocolViolation("malformed HELLO reply: \(error.message)")
+            }
+            guard hello.version == Frame.currentVersion else {
+                throw ReleaseChannelClientError.protocolViolation("server chose version \(hello.version), which was not offered")
+            }
+            return ProtocolConnection(channel: channel, endpoint: endpoint, hello: hello, helloRevision: reply.revision, handler: handler)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    var isActive: Bool { self.channel.isActive }
+
+    /// Sends one request and waits for its reply; a non-OK status is thrown as a server error.
+    func request(_ opcode: ProtocolOpcode, body: ByteBuffer = ByteBuffer(), timeout: Duration) async throws -> Frame {
+        try await Self.request(channel: self.channel, handler: self.handler, opcode: opcode, body: body, timeout: timeout)
+    }
+
+    private static func request(
+        channel: any Channel,
+        handler: NIOLoopBound<ClientFrameHandler>,
+        opcode: ProtocolOpcode,
+        body: ByteBuffer,
+        timeout: Duration
+    ) async throws -> Frame {
+        let promise = channel.eventLoop.makePromise(of: Frame.self)
+        channel.eventLoop.execute {
+            handler.value.send(opcode: opcode.rawValue, body: body, timeout: TimeAmount(timeout), promise: promise)
+        }
+        let frame = try await promise.futureResult.get()
+        guard frame.opcode == opcode.rawValue else {
+            throw ReleaseChannelClientError.protocolViolation("reply opcode \(frame.opcode) does not match request opcode \(opcode.rawValue)")
+        }
+        guard frame.status == .ok || frame.status == .notFound else {
+            var body = frame.body
+            throw ReleaseChannelClientError.server(status: frame.status, message: ProtocolMessages.readMessage(from: &body))
+        }
+        return frame
+    }
+
+    /// Waits until the connection is closed (by either side).
+    func closed() async {
+        try? await self.channel.closeFuture.get()
+    }
+
+    func close() {
+        self.channel.close(promise: nil)
+    }
+}

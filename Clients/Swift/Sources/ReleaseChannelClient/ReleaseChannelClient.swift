@@ -1,0 +1,414 @@
+import CompressNIO
+public import Foundation
+public import Logging
+public import NIOCore
+import NIOPosix
+public import ReleaseChannelProtocol
+import Synchronization
+
+/// A client of the release-chan binary protocol: a small pool of pipelined connections with failover,
+/// reconnection, revision-change notifications and an optional in-memory cache of the whole db.
+///
+/// ```swift
+/// let configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "release-chan", port: 8090)])
+/// try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+///     let release = try await client.release(container: "my-app", channel: "prod")
+///     print(release?.image ?? "not released")
+/// }
+/// ```
+public final class ReleaseChannelClient: Sendable {
+    /// Connection health, for readiness checks of the calling service.
+    public enum State: Sendable, Equatable {
+        /// Not connected yet.
+        case connecting
+        /// At least one connection is up.
+        case ready
+        /// Every connection is down; reconnecting with backoff.
+        case reconnecting
+        /// Closed, or gave up after ``ReleaseChannelClientConfiguration/maximumReconnectAttempts``.
+        case failed
+    }
+
+    private struct Shared {
+        var connections: [Int: ProtocolConnection] = [:]
+        var state: State = .connecting
+        var nextConnection = 0
+        var closed = false
+        var cache: CachedDatabase?
+        var lastRevision: Revision?
+        var subscribers: [Int: AsyncStream<RevisionChange>.Continuation] = [:]
+        var nextSubscriber = 0
+    }
+
+    public let configuration: ReleaseChannelClientConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+    private let closeSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    private let refreshSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+
+    /// Creates a client; ``run()`` (or ``withClient(configuration:eventLoopGroup:logger:_:)``) connects it.
+    public init(
+        configuration: ReleaseChannelClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "release_chan.client")
+    ) {
+        self.configuration = configuration
+        self.group = eventLoopGroup
+        self.logger = logger
+        self.closeSignal = AsyncStream.makeStream()
+        self.refreshSignal = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Runs a client for the duration of `body`: connects, waits until it is ready (or the connect
+    /// timeout passes), and closes it afterwards.
+    public static func withClient<Result: Sendable>(
+        configuration: ReleaseChannelClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "release_chan.client"),
+        _ body: (ReleaseChannelClient) async throws -> Result
+    ) async throws -> Result {
+        let client = ReleaseChannelClient(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer {
+                client.close()
+                group.cancelAll()
+            }
+            try await client.waitUntilReady(timeout: configuration.connectTimeout)
+            return try await body(client)
+        }
+    }
+
+    /// Keeps the connections (and the cache) up until ``close()`` or cancellation.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for slot in 0..<max(1, self.configuration.connections) {
+                group.addTask { await self.maintain(slot: slot) }
+            }
+            if self.configuration.cached {
+                group.addTask { await self.refreshLoop() }
+            }
+            group.addTask {
+                for await _ in self.closeSignal.stream {}
+            }
+            // The close signal ends first (maintainers only end on close or cancellation).
+            _ = await group.next()
+            self.close()
+            group.cancelAll()
+        }
+    }
+
+    /// Closes every connection and ends every revision stream. Calls in progress fail with
+    /// ``ReleaseChannelClientError/closed`` or ``ReleaseChannelClientError/connectionClosed``.
+    public func close() {
+        let (connections, subscribers) = self.shared.withLock { shared -> ([ProtocolConnection], [AsyncStream<RevisionChange>.Continuation]) in
+            shared.closed = true
+            shared.state = .failed
+            defer {
+                shared.connections = [:]
+                shared.subscribers = [:]
+            }
+            return (Array(shared.connections.values), Array(shared.subscribers.values))
+        }
+        for connection in connections { connection.close() }
+        for subscriber in subscribers { subscriber.finish() }
+        self.closeSignal.continuation.finish()
+        self.refreshSignal.continuation.finish()
+    }
+
+    /// Current connection health.
+    public var state: State { self.shared.withLock { $0.state } }
+
+    /// Waits until at least one connection is up.
+    public func waitUntilReady(timeout: Duration) async throws {
+        _ = try await self.connection(deadline: ContinuousClock.now + timeout)
+    }
+
+    // MARK: Lookups
+
+    /// The release of a container on a channel, or nil when there is none. In cached mode this is a
+    /// memory read once the snapshot has arrived.
+    public func release(container: String, channel: String) async throws -> ChannelRelease? {
+        if let cache = self.cache { return cache.release(container: container, channel: channel) }
+        var body = ByteBuffer()
+        ProtocolMessages.Key(container: container, channel: channel).write(to: &body)
+        let frame = try await self.request(.get, body: body)
+        guard frame.status == .ok else { return nil }
+        var reply = frame.body
+        return try Self.decode { () throws(ProtocolError) in
+            let release = try ChannelRelease.read(from: &reply)
+            try reply.requireFullyRead("GET reply")
+            return release
+        }
+    }
+
+    /// Every release of a container in promotion order; empty when it has none.
+    public func releases(container: String) async throws -> [ChannelRelease] {
+        if let cache = self.cache { return cache.releases(container: container) }
+        var body = ByteBuffer()
+        body.writeWireString(container)
+        let frame = try await self.request(.getContainer, body: body)
+        guard frame.status == .ok else { return [] }
+        var reply = frame.body
+        return try Self.decode { () throws(ProtocolError) in try ProtocolMessages.readReleases(from: &reply) }
+    }
+
+    /// Looks up many (container, channel) pairs in one round trip (at most
+    /// ``ProtocolMessages/maximumBatchCount`` per call); results are in request order.
+    public func releases(for keys: [ProtocolMessages.Key]) async throws -> [ProtocolMessages.BatchResult] {
+        if let cache = self.cache {
+            return keys.map { key in cache.release(container: key.container, channel: key.channel).map { .found($0) } ?? .notFound }
+        }
+        var body = ByteBuffer()
+        ProtocolMessages.writeBatch(keys, to: &body)
+        let frame = try await self.request(.batchGet, body: body)
+        var reply = frame.body
+        return try Self.decode { () throws(ProtocolError) in try ProtocolMessages.readBatchReply(from: &reply) }
+    }
+
+    /// The revision the server is serving now.
+    public func revision() async throws -> RevisionChange {
+        let frame = try await self.request(.revision)
+        var reply = frame.body
+        let info = try Self.decode { () throws(ProtocolError) in try ProtocolMessages.RevisionInfo.read(from: &reply) }
+        return RevisionChange(revision: frame.revision, loadedAtMilliseconds: info.loadedAtMilliseconds, releases: Int(info.releases), containers: Int(info.containers))
+    }
+
+    /// The whole db as canonical JSON, and the revision it is.
+    public func snapshot() async throws -> (revision: Revision, json: Data) {
+        let frame = try await self.request(.snapshot)
+        var body = frame.body
+        if frame.flags.contains(.compressed) {
+            do {
+                body = try body.decompress(with: .gzip(), maxSize: self.configuration.maximumFrameBytes * 16)
+            } catch {
+                throw ReleaseChannelClientError.protocolViolation("SNAPSHOT body is not valid gzip: \(error)")
+            }
+        }
+        return (frame.revision, Data(body.readableBytesView))
+    }
+
+    /// Round-trip time of a PING.
+    public func ping() async throws -> Duration {
+        let start = ContinuousClock.now
+        _ = try await self.request(.ping)
+        return ContinuousClock.now - start
+    }
+
+    /// The revision of the in-memory cache (cached mode), nil before the first snapshot.
+    public var cachedRevision: Revision? { self.cache?.revision }
+
+    /// New revisions as the server swaps them in, in order, from now until the client closes.
+    public func revisionChanges() -> AsyncStream<RevisionChange> {
+        let (stream, continuation) = AsyncStream.makeStream(of: RevisionChange.self)
+        let id: Int? = self.shared.withLock { shared in
+            guard !shared.closed else { return nil }
+            let id = shared.nextSubscriber
+            shared.nextSubscriber += 1
+            shared.subscribers[id] = continuation
+            return id
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.shared.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    // MARK: Requests
+
+    private var cache: CachedDatabase? { self.shared.withLock { $0.cache } }
+
+    private func request(_ opcode: ProtocolOpcode, body: ByteBuffer = ByteBuffer()) async throws -> Frame {
+        let connection = try await self.connection(deadline: ContinuousClock.now + self.configuration.requestTimeout)
+        return try await connection.request(opcode, body: body, timeout: self.configuration.requestTimeout)
+    }
+
+    /// A connection, round-robin; waits for one (reconnecting) until the deadline.
+    private func connection(deadline: ContinuousClock.Instant) async throws -> ProtocolConnection {
+        while true {
+            let (connection, closed) = self.shared.withLock { shared -> (ProtocolConnection?, Bool) in
+                let live = shared.connections.values.filter(\.isActive).sorted { ObjectIdentifier($0) < ObjectIdentifier($1) }
+                guard !live.isEmpty else { return (nil, shared.closed || shared.state == .failed) }
+                shared.nextConnection &+= 1
+                return (live[shared.nextConnection % live.count], false)
+            }
+            if let connection { return connection }
+            if closed { throw ReleaseChannelClientError.closed }
+            guard ContinuousClock.now < deadline else {
+                throw ReleaseChannelClientError.notConnected("no server reachable at \(self.configuration.endpoints.map(\.description).joined(separator: ", "))")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private static func decode<T>(_ body: () throws(ProtocolError) -> T) throws(ReleaseChannelClientError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .protocolViolation(error.message)
+        }
+    }
+
+    // MARK: Connections
+
+    /// Keeps one pool slot connected: connect (failing over across endpoints), serve, reconnect with
+    /// jittered exponential backoff. Slot 0 also carries the WATCH subscription.
+    private func maintain(slot: Int) async {
+        var failures = 0
+        var endpointIndex = slot % max(1, self.configuration.endpoints.count)
+        let onPush: @Sendable (Frame) -> Void
+        if slot == 0 {
+            onPush = { [weak self] frame in self?.handlePush(frame) }
+        } else {
+            onPush = { _ in }
+        }
+        while !Task.isCancelled, !self.isClosed {
+            var connected: ProtocolConnection?
+            for offset in 0..<self.configuration.endpoints.count where connected == nil && !Task.isCancelled {
+                let endpoint = self.configuration.endpoints[(endpointIndex + offset) % self.configuration.endpoints.count]
+                do {
+                    connected = try await ProtocolConnection.connect(
+                        to: endpoint,
+                        configuration: self.configuration,
+                        group: self.group,
+                        onPush: onPush
+                    )
+                    endpointIndex = (endpointIndex + offset) % self.configuration.endpoints.count
+                } catch {
+                    self.logger.debug("connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+                }
+            }
+            guard let connection = connected else {
+                failures += 1
+                if let limit = self.configuration.maximumReconnectAttempts, failures >= limit {
+                    self.updateState(failedSlot: slot, gaveUp: true)
+                    return
+                }
+                self.updateState(failedSlot: slot, gaveUp: false)
+                try? await Task.sleep(for: self.backoff(failures))
+                continue
+            }
+            failures = 0
+            guard self.register(connection, slot: slot) else {
+                connection.close()
+                return
+            }
+            if slot == 0 { await self.subscribe(connection) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await connection.closed() }
+                group.addTask { await self.keepAlive(connection) }
+                _ = await group.next()
+                group.cancelAll()
+            }
+            connection.close()
+            self.unregister(slot: slot)
+            // Start over at the next endpoint: the one that just went away is the least likely to be back.
+            endpointIndex = (endpointIndex + 1) % max(1, self.configuration.endpoints.count)
+            self.logger.debug("connection lost, reconnecting", metadata: ["slot": "\(slot)", "endpoint": "\(connection.endpoint)"])
+        }
+    }
+
+    private var isClosed: Bool { self.shared.withLock { $0.closed } }
+
+    private func backoff(_ failures: Int) -> Duration {
+        let initial = Double(self.configuration.reconnectInitialDelay.components.seconds) + Double(self.configuration.reconnectInitialDelay.components.attoseconds) / 1e18
+        let maximum = Double(self.configuration.reconnectMaximumDelay.components.seconds) + Double(self.configuration.reconnectMaximumDelay.components.attoseconds) / 1e18
+        let base = min(maximum, initial * pow(2, Double(min(failures - 1, 30))))
+        return .milliseconds(Int64(base * Double.random(in: 0.5...1.5) * 1000))
+    }
+
+    private func keepAlive(_ connection: ProtocolConnection) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: self.configuration.pingInterval)
+                _ = try await connection.request(.ping, timeout: self.configuration.requestTimeout)
+            } catch {
+                if !Task.isCancelled { connection.close() }
+                return
+            }
+        }
+    }
+
+    private func register(_ connection: ProtocolConnection, slot: Int) -> Bool {
+        self.shared.withLock { shared in
+            guard !shared.closed else { return false }
+            shared.connections[slot] = connection
+            shared.state = .ready
+            return true
+        }
+    }
+
+    private func unregister(slot: Int) {
+        self.shared.withLock { shared in
+            shared.connections.removeValue(forKey: slot)
+            if !shared.closed, shared.connections.isEmpty { shared.state = .reconnecting }
+        }
+    }
+
+    private func updateState(failedSlot: Int, gaveUp: Bool) {
+        self.shared.withLock { shared in
+            guard !shared.closed, shared.connections.isEmpty else { return }
+            shared.state = gaveUp ? .failed : .reconnecting
+        }
+    }
+
+    // MARK: Revision changes and the cache
+
+    /// Subscribes on a fresh watch connection; a revision that changed while disconnected is reported
+    /// (and refreshes the cache) as if it had been pushed.
+    private func subscribe(_ connection: ProtocolConnection) async {
+        do {
+            let reply = try await connection.request(.watch, timeout: self.configuration.requestTimeout)
+            self.noteRevision(reply.revision, loadedAt: connection.hello.loadedAtMilliseconds, releases: nil, containers: nil)
+            if self.configuration.cached { self.refreshSignal.continuation.yield() }
+        } catch {
+            connection.close()
+        }
+    }
+
+    private func handlePush(_ frame: Frame) {
+        guard frame.opcode == ProtocolOpcode.revisionChanged.rawValue else { return }
+        var body = frame.body
+        let info = try? ProtocolMessages.RevisionInfo.read(from: &body)
+        self.noteRevision(frame.revision, loadedAt: info?.loadedAtMilliseconds ?? 0, releases: info.map { Int($0.releases) }, containers: info.map { Int($0.containers) })
+    }
+
+    private func noteRevision(_ revision: Revision, loadedAt: UInt64, releases: Int?, containers: Int?) {
+        let (subscribers, changed) = self.shared.withLock { shared -> ([AsyncStream<RevisionChange>.Continuation], Bool) in
+            let previous = shared.lastRevision
+            shared.lastRevision = revision
+            // The first revision seen is the starting point, not a change; a push always is one.
+            let changed = releases != nil || (previous != nil && previous != revision)
+            return (changed ? Array(shared.subscribers.values) : [], changed)
+        }
+        guard changed else { return }
+        let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases ?? -1, containers: containers ?? -1)
+        for subscriber in subscribers { subscriber.yield(change) }
+        if self.configuration.cached { self.refreshSignal.continuation.yield() }
+    }
+
+    /// Fetches a SNAPSHOT whenever the revision may have changed; concurrent triggers collapse into one.
+    private func refreshLoop() async {
+        for await _ in self.refreshSignal.stream {
+            let wanted = self.shared.withLock { $0.lastRevision }
+            if let wanted, self.cache?.revision == wanted { continue }
+            do {
+                let (revision, json) = try await self.snapshot()
+                let database = try CachedDatabase(revision: revision, json: json)
+                self.shared.withLock { $0.cache = database }
+                self.logger.debug("cache refreshed", metadata: ["revision": "\(revision)"])
+            } catch {
+                self.logger.warning("cache refresh failed; retrying on the next change", metadata: ["error": "\(error)"])
+                if !self.isClosed {
+                    try? await Task.sleep(for: self.configuration.reconnectInitialDelay)
+                    self.refreshSignal.continuation.yield()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import ReleaseChannelModel
+import ReleaseChannelServer
+import Testing
+
+/// The binary protocol server through raw sockets: conformance vectors byte for byte, and the documented
+/// reaction to each kind of hostile input, while other connections keep working.
+@Suite struct ProtocolServerTests {
+    /// Frames of the shared conformance fixture, by name.
+    static let vectors: [String: [UInt8]] = {
+        let url = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/protocol-vectors.json")
+        guard let data = try? Data(contentsOf: url), let list = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else { return [:] }
+        var vectors: [String: [UInt8]] = [:]
+        for entry in list {
+            guard let name = entry["name"] as? String, let hex = entry["hex"] as? String else { continue }
+            vectors[name] = stride(from: 0, to: hex.count, by: 2).map { offset in
+                let start = hex.index(hex.startIndex, offsetBy: offset)
+                return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16) ?? 0
+            }
+        }
+        return vectors
+    }()
+
+    static func vector(_ name: String) throws -> [UInt8] {
+        try #require(Self.vectors[name], "missing vector \(name)")
+    }
+
+    /// A server on the bundled db, whose revision the vectors use.
+    func withBundledServer(configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> Void) async throws {
+        let bytes = try Array(Data(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("db/db.json")))
+        try await withTestServer(database: bytes, configure: configure, body)
+    }
+
+    func handshake(_ socket: RawSocket) async throws {
+        try await socket.send(try Self.vector("hello-request"))
+        let reply = try #require(try await socket.readFrame())
+        // Everything but the revision (bytes 12..<20: the db differs per test) and loaded_at_ms (the last
+        // 8 bytes) is fixed.
+        let expected = try Self.vector("hello-reply")
+        #expect(reply.count == expected.count)
+        #expect(Array(reply[0..<12]) == Array(expected[0..<12]))
+        #expect(Array(reply.dropLast(8).dropFirst(20)) == Array(expected.dropLast(8).dropFirst(20)))
+    }
+
+    @Test func repliesMatchTheConformanceVectors() async throws {
+        try await self.withBundledServer { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            let exchanges = [
+                ("ping-request", "ping-reply"),
+                ("get-request", "get-reply"),
+                ("get-request-unknown-channel", "get-reply-bad-request"),
+                ("get-request-unknown-container", "get-reply-not-found"),
+                ("get-container-request", "get-container-reply"),
+                ("batch-get-request", "batch-get-reply"),
+                ("batch-get-request-invalid-name", "batch-get-reply-invalid-name"),
+                ("unknown-opcode-request", "unknown-opcode-reply"),
+                ("watch-request", "watch-reply"),
+                ("unwatch-request", "unwatch-reply"),
+            ]
+            for (request, reply) in exchanges {
+                try await socket.send(try Self.vector(request))
+                #expect(try await socket.readFrame() == (try Self.vector(reply)), "\(request)")
+            }
+            // REVISION: fixed header, counts of the bundled db (loaded_at varies).
+            try await socket.send(try Self.vector("revision-request"))
+            let revision = try #require(try await socket.readFrame())
+            let expected = try Self.vector("revision-reply")
+            #expect(Array(revision.prefix(20)) == Array(expected.prefix(20)))
+            #expect(Array(revision.suffix(8)) == Array(expected.suffix(8)))
+        }
+    }
+
+    @Test func snapshotCarriesTheGzippedCanonicalDatabase() async throws {
+        try await self.withBundledServer { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            try await socket.send(try Self.vector("snapshot-request"))
+            let frame = try #require(try await socket.readFrame())
+            #expect(frame[6] == 0x05, "REPLY | COMPRESSED")
+            let directory = try TemporaryDirectory()
+            try Data(frame.dropFirst(20)).write(to: URL(fileURLWithPath: directory.file("db.json.gz")))
+            #expect(try await Subprocess.run("/bin/gzip", ["-d", directory.file("db.json.gz")]).status == 0)
+            let bundled = try Data(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("db/db.json"))
+            #expect(FileManager.default.contents(atPath: directory.file("db.json")) == bundled)
+        }
+    }
+
+    @Test func watchPushesEverySwapBetweenReplies() async throws {
+        try await withTestServer(configure: { $0.reloadInterval = .seconds(3600) }) { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            try await socket.send(try Self.vector("watch-request"))
+            #expect(try await socket.readFrame()?[5] == 0x08)
+            for tag in ["w1", "w2", "w3"] {
+                try Fixtures.write(Fixtures.bytes(containers: 3, tag: tag), to: server.databasePath)
+                #expect(try await server.request("POST", "/v1/reload").json["changed"] as? Bool == true)
+                let push = try #require(try await socket.readFrame())
+                #expect(push[5] == 0x20 && push[6] == 0x02, "a REVISION_CHANGED push")
+                #expect(Array(push[8..<12]) == [0, 0, 0, 0], "request id 0")
+                let revision = push[12..<20].map { String(format: "%02x", $0) }.joined()
+                #expect(revision == Fixtures.revision(containers: 3, tag: tag))
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("first frame not HELLO", "get-request-before-hello", "get-reply-handshake-required"),
+        ("no common version", "hello-request-unsupported-version", "hello-reply-unsupported-version"),
+    ])
+    func handshakeFailuresAnswerThenClose(_ name: String, request: String, reply: String) async throws {
+        try await self.withBundledServer { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await socket.send(try Self.vector(request))
+            #expect(try await socket.readFrame() == (try Self.vector(reply)))
+            #expect(try await socket.isClosedByPeer())
+        }
+    }
+
+    /// Each kind of hostile input gets its documented reaction, and a well-behaved connection opened
+    /// before it keeps being served.
+    @Test(arguments: ["oversize", "short-length", "garbage", "bad-version", "bad-flags", "trickle", "truncated-then-close", "bad-body"])
+    func hostileInputGetsTheDocumentedReaction(kind: String) async throws {
+        try await self.withBundledServer { server in
+            let bystander = try RawSocket(port: server.tcpPort)
+            try await self.handshake(bystander)
+            let socket = try RawSocket(port: server.tcpPort)
+            switch kind {
+            case "oversize":
+                // Only the length prefix is sent: the server must refuse from the header alone.
+                try await socket.send([0x00, 0x10, 0x00, 0x00])
+                #expect(try await socket.readFrame() == (try Self.vector("error-frame-too-large")))
+                #expect(try await socket.isClosedByPeer())
+            case "short-length":
+                try await socket.send([0x00, 0x00, 0x00, 0x03, 1, 2, 3])
+                let frame = try #require(try await socket.readFrame())
+                #expect(frame[5] == 0x00 && frame[7] == 2, "ERROR BAD_FRAME")
+                #expect(try await socket.isClosedByPeer())
+            case "garbage":
+                try await socket.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                let frame = try #require(try await socket.readFrame())
+                #expect(frame[5] == 0x00 && frame[7] == 5, "ERROR FRAME_TOO_LARGE ('GET ' read as a length)")
+                #expect(try await socket.isClosedByPeer())
+            case "bad-version":
+                try await self.handshake(socket)
+                var ping = try Self.vector("ping-request")
+                ping[4] = 9
+                try await socket.send(ping)
+                let frame = try #require(try await socket.readFrame())
+                #expect(frame[5] == 0x00 && frame[7] == 3, "ERROR UNSUPPORTED_VERSION")
+                #expect(try await socket.isClosedByPeer())
+            case "bad-flags":
+                try await self.handshake(socket)
+                var ping = try Self.vector("ping-request")
+                ping[6] = 0x01
+                try await socket.send(ping)
+                let frame = try #require(try await socket.readFrame())
+                #expect(frame[5] == 0x02 && frame[7] == 2, "PING reply BAD_FRAME")
+                #expect(try await socket.isClosedByPeer())
+            case "trickle":
+                for byte in try Self.vector("hello-request") { try await socket.send([byte]) }
+                #expect(try await socket.readFrame() != nil)
+                for byte in try Self.vector("get-request") { try await socket.send([byte]) }
+                #expect(try await socket.readFrame() == (try Self.vector("get-reply")))
+            case "truncated-then-close":
+                try await self.handshake(socket)
+                try await socket.send(Array(try Self.vector("get-request").prefix(10)))
+                socket.finishSending()
+                #expect(try await socket.readToEnd().isEmpty, "a partial frame gets no reply")
+            default:
+                try await self.handshake(socket)
+                // A GET whose string length runs past the body: BAD_REQUEST, connection stays open.
+                try await socket.send([0, 0, 0, 20, 1, 3, 0, 0, 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0x61, 0x62])
+                let frame = try #require(try await socket.readFrame())
+                #expect(frame[5] == 0x03 && frame[7] == 6, "GET reply BAD_REQUEST")
+                try await socket.send(try Self.vector("ping-request"))
+                #expect(try await socket.readFrame() == (try Self.vector("ping-reply")))
+            }
+            try await bystander.send(try Self.vector("get-request"))
+            #expect(try await bystander.readFrame() == (try Self.vector("get-reply")), "other connections are unaffected")
+        }
+    }
+
+    @Test func connectionsOverTheCapAreTurnedAway() async throws {
+        try await self.withBundledServer(configure: { $0.tcpMaximumConnections = 2 }) { server in
+            let first = try RawSocket(port: server.tcpPort)
+            try await self.handshake(first)
+            let second = try RawSocket(port: server.tcpPort)
+            try await self.handshake(second)
+            let third = try RawSocket(port: server.tcpPort)
+            let refusal = try #require(try await third.readFrame())
+            #expect(refusal[5] == 0x00 && refusal[7] == 7, "ERROR BUSY")
+            #expect(String(decoding: refusal.dropFirst(22), as: UTF8.self) == "too many connections (limit 2)")
+            #expect(try await third.isClosedByPeer())
+            try await first.send(try Self.vector("ping-request"))
+            #expect(try await first.readFrame() == (try Self.vector("ping-reply")))
+        }
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        try await self.withBundledServer(configure: { $0.tcpIdleTimeout = .milliseconds(300) }) { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            let started = ContinuousClock.now
+            #expect(try await socket.isClosedByPeer())
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test func tenThousandPipelinedRequestsOnOneConnectionAreAllAnswered() async throws {
+        try await self.withBundledServer { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            let get = try Self.vector("get-request")
+            var burst: [UInt8] = []
+            for id in 1...10_000 {
+                var frame = get
+                frame[8] = UInt8(id >> 24 & 0xFF)
+                frame[9] = UInt8(id >> 16 & 0xFF)
+                frame[10] = UInt8(id >> 8 & 0xFF)
+                frame[11] = UInt8(id & 0xFF)
+                burst += frame
+            }
+            async let sent: Void = socket.send(burst)
+            let expected = try Self.vector("get-reply")
+            var mismatches = 0
+            for id in 1...10_000 {
+                guard let reply = try await socket.readFrame() else {
+                    Issue.record("connection closed after \(id - 1) replies")
+                    break
+                }
+                let replyID = Int(reply[8]) << 24 | Int(reply[9]) << 16 | Int(reply[10]) << 8 | Int(reply[11])
+                if replyID != id || Array(reply[12...]) != Array(expected[12...]) { mismatches += 1 }
+            }
+            try await sent
+            #expect(mismatches == 0)
+        }
+    }
+}
