@@ -87,7 +87,10 @@ import Testing
     }
 
     @Test func watchPushesEverySwapBetweenReplies() async throws {
-        try await withTestServer(configure: { $0.reloadInterval = .seconds(3600) }) { server in
+        try await withTestServer(configure: {
+            $0.reloadInterval = .seconds(3600)
+            $0.watchFile = false
+        }) { server in
             let socket = try RawSocket(port: server.tcpPort)
             try await self.handshake(socket)
             try await socket.send(try Self.vector("watch-request"))

@@ -19,7 +19,8 @@ final class ServerProcess: Sendable {
         FileManager.default.createFile(atPath: self.logFile, contents: nil)
         let process = Process()
         process.executableURL = Fixtures.executable
-        process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--tcp-port", "0", "--log-level", "info"] + arguments
+        process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--log-level", "info"]
+            + (arguments.contains("--tcp-port") ? [] : ["--tcp-port", "0"]) + arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logFile))
         process.standardError = handle

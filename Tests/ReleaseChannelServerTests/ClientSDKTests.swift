@@ -1,0 +1,218 @@
+import Foundation
+import NIOPosix
+import ReleaseChannelClient
+import ReleaseChannelModel
+import ReleaseChannelServer
+import Testing
+
+/// The Swift SDK against real servers: every operation, pipelining, cached mode, watch, reconnection,
+/// failover and graceful shutdown. Serialized: the 10,000-request burst would otherwise skew the
+/// timing of the cache test on a 2-core machine.
+@Suite(.serialized) struct ClientSDKTests {
+    func configuration(_ ports: Int...) -> ReleaseChannelClientConfiguration {
+        var configuration = ReleaseChannelClientConfiguration(endpoints: ports.map { .init(host: "127.0.0.1", port: $0) })
+        configuration.connectTimeout = .seconds(5)
+        configuration.requestTimeout = .seconds(10)
+        configuration.reconnectInitialDelay = .milliseconds(50)
+        configuration.reconnectMaximumDelay = .milliseconds(500)
+        configuration.clientName = "sdk-tests"
+        return configuration
+    }
+
+    @Test func everyOperation() async throws {
+        try await withTestServer(configure: { $0.watchFile = false }) { server in
+            try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
+                #expect(client.state == .ready)
+                let release = try #require(try await client.release(container: "my-app", channel: "prod"))
+                #expect(release == ChannelRelease(container: "my-app", channel: "prod", image: "ghcr.io/acme/app-0:v1-prod", digest: nil, updatedAt: "2026-11-26T12:00:00Z"))
+                #expect(try await client.release(container: "nope", channel: "prod") == nil)
+                await #expect(throws: ReleaseChannelClientError.server(status: .badRequest, message: "unknown channel \"qa\"")) {
+                    _ = try await client.release(container: "my-app", channel: "qa")
+                }
+                await #expect(throws: ReleaseChannelClientError.self) { _ = try await client.release(container: "Bad_Name", channel: "dev") }
+
+                let all = try await client.releases(container: "app-2")
+                #expect(all.map(\.channel) == ["dev", "stage", "prod"])
+                #expect(try await client.releases(container: "nope").isEmpty)
+
+                let batch = try await client.releases(for: [
+                    .init(container: "my-app", channel: "dev"), .init(container: "nope", channel: "dev"), .init(container: "Bad_Name", channel: "dev"),
+                ])
+                #expect(batch.count == 3)
+                #expect(batch[0] == .found(ChannelRelease(container: "my-app", channel: "dev", image: "ghcr.io/acme/app-0:v1-dev", digest: nil, updatedAt: "2026-11-26T12:00:00Z")))
+                #expect(batch[1] == .notFound)
+                #expect(batch[2] == .badRequest)
+
+                let revision = try await client.revision()
+                #expect(revision.revision.hex == Fixtures.revision(containers: 3, tag: "v1"))
+                #expect(revision.releases == 9)
+                #expect(revision.containers == 3)
+
+                let snapshot = try await client.snapshot()
+                #expect(snapshot.revision == revision.revision)
+                #expect(Array(snapshot.json) == Fixtures.bytes(containers: 3))
+
+                #expect(try await client.ping() < .seconds(5))
+            }
+        }
+    }
+
+    @Test func tenThousandPipelinedRequestsOnOneConnection() async throws {
+        try await withTestServer { server in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.connections = 1
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                let wrong = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for index in 0..<10_000 {
+                        group.addTask {
+                            let container = index % 3 == 0 ? "my-app" : "app-\(index % 3)"
+                            let channel = ["dev", "stage", "prod"][index % 3]
+                            let release = try await client.release(container: container, channel: channel)
+                            return release?.image == "ghcr.io/acme/app-\(index % 3):v1-\(channel)" ? 0 : 1
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                #expect(wrong == 0)
+            }
+        }
+    }
+
+    @Test func cachedModeAnswersFromMemoryAndFollowsTheFile() async throws {
+        try await withTestServer(configure: { $0.reloadInterval = .seconds(3600) }) { server in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.cached = true
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                #expect(try await eventually { client.cachedRevision?.hex == Fixtures.revision(containers: 3, tag: "v1") })
+                #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:v1-dev")
+                try Fixtures.write(Fixtures.bytes(containers: 3, tag: "cached"), to: server.databasePath)
+                // The goal is well under 1 s (benchmarks/ measures it); the bound here leaves room for a
+                // loaded CI machine running other suites in parallel.
+                #expect(try await eventually(timeout: .seconds(3)) {
+                    try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:cached-dev"
+                })
+                #expect(client.cachedRevision?.hex == Fixtures.revision(containers: 3, tag: "cached"))
+            }
+        }
+    }
+
+    @Test func watchDeliversEverySwapInOrder() async throws {
+        try await withTestServer(configure: {
+            $0.watchFile = false
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
+                let changes = client.revisionChanges()
+                // Wait for the watch subscription (slot 0) to be in place.
+                #expect(try await eventually {
+                    String(decoding: try await server.request("/metrics").body, as: UTF8.self).contains("release_chan_tcp_watch_subscribers 1")
+                })
+                let tags = (1...6).map { "swap\($0)" }
+                for tag in tags {
+                    try Fixtures.write(Fixtures.bytes(containers: 3, tag: tag), to: server.databasePath)
+                    #expect(try await server.request("POST", "/v1/reload").json["changed"] as? Bool == true)
+                }
+                var received: [String] = []
+                for await change in changes {
+                    received.append(change.revision.hex)
+                    if received.count == tags.count { break }
+                }
+                #expect(received == tags.map { Fixtures.revision(containers: 3, tag: $0) })
+            }
+        }
+    }
+
+    @Test func reconnectsAfterAServerRestart() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 2, tag: "first"), to: directory.file("db.json"))
+        let port = try Self.freePort()
+        var server: ServerProcess? = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--tcp-port", "\(port)"], directory: directory)
+        let client = ReleaseChannelClient(configuration: self.configuration(port))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.waitUntilReady(timeout: .seconds(5))
+            #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:first-dev")
+            server?.signal(SIGTERM)
+            #expect(try await server?.waitForExit() == 0)
+            server = nil
+            #expect(try await eventually { client.state == .reconnecting })
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: "second"), to: directory.file("db.json"))
+            let restarted = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--tcp-port", "\(port)"], directory: directory)
+            #expect(try await eventually(timeout: .seconds(10)) { client.state == .ready })
+            #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:second-dev")
+            client.close()
+            restarted.signal(SIGTERM)
+            _ = try await restarted.waitForExit()
+            group.cancelAll()
+        }
+    }
+
+    @Test func aSecondEndpointTakesOverWhileTheFirstIsDown() async throws {
+        try await withTestServer(database: Fixtures.bytes(containers: 2, tag: "backup")) { backup in
+            let directory = try TemporaryDirectory()
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: "primary"), to: directory.file("db.json"))
+            let primary = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory)
+            var configuration = self.configuration(primary.tcpPort, backup.tcpPort)
+            configuration.connections = 1
+            let client = ReleaseChannelClient(configuration: configuration)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                try await client.waitUntilReady(timeout: .seconds(5))
+                #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:primary-dev")
+                primary.signal(SIGKILL)
+                #expect(try await eventually(timeout: .seconds(10)) {
+                    try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:backup-dev"
+                })
+                client.close()
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test func gracefulShutdownAnswersEveryPipelinedRequestItRead() async throws {
+        let directory = try TemporaryDirectory()
+        let bytes = try Array(Data(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("db/db.json")))
+        try Fixtures.write(bytes, to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--drain-delay", "1s"], directory: directory)
+        let socket = try RawSocket(port: server.tcpPort)
+        try await socket.send(try ProtocolServerTests.vector("hello-request"))
+        _ = try await socket.readFrame()
+        var burst: [UInt8] = []
+        for _ in 0..<2000 { burst += try ProtocolServerTests.vector("get-request") }
+        try await socket.send(burst)
+        server.signal(SIGTERM)
+        var answered = 0
+        while let frame = try await socket.readFrame() {
+            if frame[5] == 0x03, frame[7] == 0 { answered += 1 }
+        }
+        #expect(answered == 2000, "every request read before the shutdown is answered, then the connection closes")
+        #expect(try await server.waitForExit() == 0)
+    }
+
+    static func freePort() throws -> Int {
+        let socket = try ServerSocketProbe()
+        return socket.port
+    }
+}
+
+/// Binds an ephemeral port and releases it, to learn a port number that is free right now.
+struct ServerSocketProbe {
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw TestFailure("cannot probe a free port") }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+}
