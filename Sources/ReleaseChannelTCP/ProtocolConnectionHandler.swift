@@ -225,15 +225,23 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         self.closeAfterFlush(context: context)
     }
 
+    /// Sends what is queued, then closes; a peer that stops reading is cut off after a grace period.
     private func closeAfterFlush(context: ChannelHandlerContext) {
         guard !self.closing else { return }
         self.closing = true
         self.needsFlush = false
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        promise.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+        let channel = context.channel
+        let deadline = context.eventLoop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
+        promise.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
     }
+
+    /// How long a closing connection may take to drain its replies to a slow reader.
+    static let closeGracePeriod: TimeAmount = .seconds(5)
 
     // MARK: Backpressure
 

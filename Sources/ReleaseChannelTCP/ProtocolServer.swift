@@ -73,6 +73,16 @@ public struct ProtocolServer: Service {
         self.logger.debug("binary protocol shutting down", metadata: ["connections": "\(limiter.current)"])
         let done = group.next().makePromise(of: Void.self)
         quiesce.initiateShutdown(promise: done)
-        try await done.futureResult.get()
+        // Wait for the connections to finish, but give up at once when cancelled (the group's shutdown
+        // timeout passed): the process is going away and must not hang on a client that stopped reading.
+        let waiter = OnceContinuation()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                waiter.set(continuation)
+                done.futureResult.whenComplete { _ in waiter.resume() }
+            }
+        } onCancel: {
+            waiter.resume()
+        }
     }
 }

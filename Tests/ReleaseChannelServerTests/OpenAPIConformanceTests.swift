@@ -156,7 +156,7 @@ import Yams
         var answer = try await server.request(recipe.method, recipe.target, headers: recipe.headers, body: recipe.body)
         if recipe.prepare == .shutDown {
             // Readiness turns off within the drain delay after SIGTERM.
-            _ = try await eventually(timeout: .seconds(2)) {
+            _ = try await eventually(timeout: .seconds(15)) {
                 answer = try await server.request(recipe.method, recipe.target)
                 return answer.status == 503
             }

@@ -44,7 +44,7 @@ import Testing
         let server = try await ServerProcess(arguments: ["--db", path, "--watch", "false", "--reload-interval", "1h"], directory: directory)
         try Fixtures.write(Fixtures.bytes(containers: 2, tag: "hup"), to: path)
         server.signal(SIGHUP)
-        #expect(try await eventually(timeout: .seconds(2)) {
+        #expect(try await eventually(timeout: .seconds(15)) {
             try await server.request("/v1/releases/my-app/dev").json["image"] as? String == "ghcr.io/acme/app-0:hup-dev"
         })
         let health = try await server.request("/v1/health")
@@ -59,7 +59,7 @@ import Testing
         let server = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--drain-delay", "1s"], directory: directory)
         #expect(try await server.request("/v1/ready").status == 200)
         server.signal(SIGTERM)
-        #expect(try await eventually(timeout: .seconds(1)) { try await server.request("/v1/ready").status == 503 })
+        #expect(try await eventually(timeout: .seconds(15)) { try await server.request("/v1/ready").status == 503 })
         // Still serving lookups while load balancers notice.
         #expect(try await server.request("/v1/releases/my-app/dev").status == 200)
         #expect(try await server.waitForExit() == 0)
@@ -83,7 +83,7 @@ import Testing
                 group.addTask { try await HTTP.curl(["--limit-rate", "1500k", url]) }
             }
             // SIGTERM once every download has begun (the server has answered all four).
-            #expect(try await eventually(timeout: .seconds(5)) {
+            #expect(try await eventually(timeout: .seconds(15)) {
                 let metrics = try await HTTP.curl(["\(server.baseURL)/metrics"])
                 return String(decoding: metrics.body, as: UTF8.self).contains(#"route="/v1/releases",method="GET",status="200"} 4"#)
             })

@@ -6,12 +6,19 @@ import Synchronization
 import Glibc
 #endif
 
-/// A plain blocking TCP socket to 127.0.0.1, for checks on the exact bytes on the wire. Every blocking
-/// call runs on NIO's thread pool, never on the Swift concurrency pool the server under test uses.
+/// Threads for the tests' blocking socket calls: never the Swift concurrency pool or NIO's shared pool,
+/// which the servers under test use.
+let blockingCalls: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 32)
+    pool.start()
+    return pool
+}()
+
+/// A plain blocking TCP socket to 127.0.0.1, for checks on the exact bytes on the wire.
 final class RawSocket: Sendable {
     private let descriptor: Int32
 
-    init(port: Int, timeout: Duration = .seconds(5)) throws {
+    init(port: Int, timeout: Duration = .seconds(30)) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket failed") }
         var timeoutValue = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
@@ -34,7 +41,7 @@ final class RawSocket: Sendable {
 
     func send(_ bytes: [UInt8]) async throws {
         let descriptor = self.descriptor
-        try await NIOThreadPool.singleton.runIfActive {
+        try await blockingCalls.runIfActive {
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -52,7 +59,7 @@ final class RawSocket: Sendable {
     /// Reads exactly `count` bytes; nil if the peer closes first (or the read times out).
     func read(exactly count: Int) async throws -> [UInt8]? {
         let descriptor = self.descriptor
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await blockingCalls.runIfActive {
             var result = [UInt8]()
             result.reserveCapacity(count)
             var buffer = [UInt8](repeating: 0, count: max(1, min(count, 1 << 16)))
@@ -76,7 +83,7 @@ final class RawSocket: Sendable {
     /// Everything until the peer closes.
     func readToEnd() async throws -> [UInt8] {
         let descriptor = self.descriptor
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await blockingCalls.runIfActive {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -91,7 +98,7 @@ final class RawSocket: Sendable {
     /// True when the peer has closed the connection (reads end of stream within the timeout).
     func isClosedByPeer() async throws -> Bool {
         let descriptor = self.descriptor
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await blockingCalls.runIfActive {
             var byte: UInt8 = 0
             return recv(descriptor, &byte, 1, 0) == 0
         }

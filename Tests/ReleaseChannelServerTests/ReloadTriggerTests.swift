@@ -11,7 +11,7 @@ import Testing
     @Test func anInPlaceWriteIsPickedUp() async throws {
         try await withTestServer(configure: { $0.reloadInterval = .seconds(3600) }) { server in
             try Fixtures.writeInPlace(Fixtures.bytes(containers: 3, tag: "v2"), to: server.databasePath)
-            #expect(try await eventually(timeout: .seconds(2)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v2-dev" })
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v2-dev" })
         }
     }
 
@@ -20,7 +20,7 @@ import Testing
             let staging = server.directory.file(".db.json.new")
             try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v3"), to: staging)
             #expect(rename(staging, server.databasePath) == 0)
-            #expect(try await eventually(timeout: .seconds(2)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v3-dev" })
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v3-dev" })
         }
     }
 
@@ -43,7 +43,7 @@ import Testing
             try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v4"), to: "\(mount)/..2026_11_29_02/db.json")
             try fm.createSymbolicLink(atPath: "\(mount)/..data_tmp", withDestinationPath: "..2026_11_29_02")
             #expect(rename("\(mount)/..data_tmp", "\(mount)/..data") == 0)
-            #expect(try await eventually(timeout: .seconds(2)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v4-dev" })
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v4-dev" })
         }
     }
 
@@ -53,7 +53,7 @@ import Testing
             $0.reloadInterval = .milliseconds(200)
         }) { server in
             try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v5"), to: server.databasePath)
-            #expect(try await eventually(timeout: .seconds(3)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v5-dev" })
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v5-dev" })
             let health = try await server.request("/v1/health")
             #expect((health.json["last_reload"] as? [String: Any])?["trigger"] as? String == "poll")
         }
@@ -75,7 +75,7 @@ import Testing
             }
             let expectedCode = ["missing": "database_unreadable", "empty": "database_empty", "json": "invalid_json", "schema": "invalid_database", "too-large": "database_too_large"][kind]
             var health = HTTPResult(status: 0, headers: [:], body: Data())
-            #expect(try await eventually(timeout: .seconds(2)) {
+            #expect(try await eventually(timeout: .seconds(15)) {
                 health = try await server.request("/v1/health")
                 return health.json["status"] as? String == "degraded"
             })
@@ -145,7 +145,7 @@ import Testing
             }
             // After the last (good) write, the server converges on it.
             let last = Fixtures.revision(containers: containers, tag: "r25")
-            #expect(try await eventually(timeout: .seconds(2)) {
+            #expect(try await eventually(timeout: .seconds(15)) {
                 try await server.request("/v1/health").json["revision"] as? String == last
             })
         }

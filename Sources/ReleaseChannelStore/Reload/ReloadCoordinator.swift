@@ -10,7 +10,7 @@ import Synchronization
 /// Triggers (file watch, poll, `POST /v1/reload`, SIGHUP) only enqueue a request; the ``run()`` loop takes
 /// all requests queued so far and answers them with one build. A request that arrives while a build is
 /// running waits for the next build, which starts after it arrived, so every caller sees the file as it
-/// was at or after its request. Builds run on the NIO thread pool, off the event loops and the Swift
+/// was at or after its request. Builds run on a dedicated thread, off the event loops and the Swift
 /// concurrency pool, so a large db never stalls request handling.
 public final class ReloadCoordinator: Service, Sendable {
     private struct Pending {
@@ -79,6 +79,10 @@ public final class ReloadCoordinator: Service, Sendable {
     }
 
     public func run() async {
+        // A thread of its own for builds: a large db takes seconds to build, and sharing a pool would let
+        // other blocking work delay a reload (or a reload delay it).
+        let builder = NIOThreadPool(numberOfThreads: 1)
+        builder.start()
         for await _ in self.wakeups.cancelOnGracefulShutdown() {
             let batch = self.pending.withLock { pending in
                 defer {
@@ -90,7 +94,7 @@ public final class ReloadCoordinator: Service, Sendable {
             guard let trigger = Self.reportedTrigger(batch.1) else { continue }
             let report: ReloadReport
             do {
-                report = try await NIOThreadPool.singleton.runIfActive { self.build(trigger: trigger) }
+                report = try await builder.runIfActive { self.build(trigger: trigger) }
             } catch {
                 report = self.build(trigger: trigger)
             }
@@ -102,6 +106,7 @@ public final class ReloadCoordinator: Service, Sendable {
             return pending.waiters
         }
         for waiter in abandoned { waiter.resume(returning: nil) }
+        try? await builder.shutdownGracefully()
     }
 
     /// The trigger a coalesced build is reported under: an explicit request wins over background ones.
