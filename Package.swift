@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "release-chan", targets: ["release-chan"]),
+        .executable(name: "release-chan-bench", targets: ["release-chan-bench"]),
         .library(name: "ReleaseChannelClient", targets: ["ReleaseChannelClient", "ReleaseChannelProtocol"]),
     ],
     dependencies: [
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: Model: db format, validation, canonical encoding (no I/O, no networking)
@@ -127,6 +129,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Load generator (`release-chan-bench tcp|http`)
+        .executableTarget(
+            name: "release-chan-bench",
+            dependencies: [
+                "ReleaseChannelModel",
+                "ReleaseChannelProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "release-chan-example",
             dependencies: ["ReleaseChannelClient"],

@@ -7,7 +7,7 @@ struct DatabaseCommand: ParsableCommand {
         abstract: "Validate, query, format and update a release database file.",
         subcommands: [
             ValidateCommand.self, GetCommand.self, FormatCommand.self, SetCommand.self, PromoteCommand.self, RemoveCommand.self,
-            HistoryCommand.self,
+            HistoryCommand.self, GenerateCommand.self,
         ]
     )
 }

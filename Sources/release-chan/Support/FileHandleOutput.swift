@@ -6,6 +6,10 @@ enum FileHandleOutput {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
+    static func standardOutputBytes(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+
     static func standardError(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

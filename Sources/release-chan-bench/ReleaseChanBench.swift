@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ReleaseChannelModel
+import ReleaseChannelProtocol
+import Histogram
+import Synchronization
+
+/// `release-chan-bench`: a load generator for release-chan's binary protocol and HTTP API.
+@main
+struct ReleaseChanBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release-chan-bench",
+        abstract: "Load-test a release-chan server over the binary protocol (tcp) or HTTP, and report rps and latency.",
+        discussion: """
+            Keys are drawn from the db the server serves (--db, uniform or zipf). Without --rate every \
+            connection keeps --pipeline requests in flight (maximum rate); with --rate requests go out on a \
+            fixed schedule and latency counts from the intended send time (corrected for coordinated \
+            omission). Only the measured window after --warmup counts. Loopback unless --host says otherwise.
+            """
+    )
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case tcp
+        case http
+    }
+
+    @Argument(help: "tcp or http.")
+    var mode: Mode
+
+    @Option(help: "Server address.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Server port (default 8090 for tcp, 8089 for http).")
+    var port: Int?
+
+    @Option(help: "The db the server serves; keys are drawn from it.")
+    var db: String = "db/db.json"
+
+    @Option(help: "Concurrent connections.")
+    var connections: Int = 50
+
+    @Option(help: "Requests in flight per connection (closed loop).")
+    var pipeline: Int = 1
+
+    @Option(help: "Seconds measured, after the warm-up.")
+    var duration: Double = 10
+
+    @Option(help: "Seconds of load before measuring.")
+    var warmup: Double = 2
+
+    @Option(help: "Total requests per second (open loop); omit for maximum rate.")
+    var rate: Int?
+
+    @Option(help: "Key distribution: uniform or zipf.")
+    var keys: String = "uniform"
+
+    @Option(help: "Zipf exponent.")
+    var zipfExponent: Double = 1.0
+
+    @Option(help: "HTTP path template.")
+    var path: String = "/v1/releases/{container}/{channel}"
+
+    @Option(help: "Seed for key selection.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...10_000).contains(self.connections) else { throw ValidationError("--connections must be 1...10000") }
+        guard (1...1024).contains(self.pipeline) else { throw ValidationError("--pipeline must be 1...1024") }
+        guard self.duration > 0, self.duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
+        guard self.warmup >= 0, self.warmup <= 600 else { throw ValidationError("--warmup must be in [0, 600] seconds") }
+        if let rate = self.rate, rate < 1 { throw ValidationError("--rate must be positive") }
+        guard KeySampler.Distribution(rawValue: self.keys) != nil else { throw ValidationError("--keys must be uniform or zipf") }
+    }
+
+    func run() async throws {
+        let bytes: [UInt8]
+        do {
+            bytes = try Array(Data(contentsOf: URL(fileURLWithPath: self.db)))
+        } catch {
+            throw ValidationError("cannot read --db \(self.db): \(error.localizedDescription)")
+        }
+        let database = try DatabaseDecoder.decode(bytes)
+        guard !database.releases.isEmpty else { throw ValidationError("--db \(self.db) has no releases") }
+        let sampler = KeySampler(database: database, distribution: KeySampler.Distribution(rawValue: self.keys) ?? .uniform, exponent: self.zipfExponent, seed: self.seed)
+        let port = self.port ?? (self.mode == .tcp ? 8090 : 8089)
+        let report = try await self.load(sampler: sampler, port: port)
+        print(self.json ? report.json : report.table)
+        if report.result.completed == 0 { throw ExitCode(1) }
+    }
+
+    func load(sampler: KeySampler, port: Int) async throws -> LoadReport {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let counters = LiveCounters()
+        let start = NIODeadline.now()
+        let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
+        let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
+        let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
+        var results: [EventLoopFuture<ConnectionResult>] = []
+        for index in 0..<self.connections {
+            let loop = group.next()
+            let done = loop.makePromise(of: ConnectionResult.self)
+            let driver = LoadDriver(
+                sampler: sampler,
+                seed: self.seed &+ UInt64(index) &* 7919,
+                pipeline: self.pipeline,
+                interval: interval,
+                measureFrom: measureFrom,
+                stopAt: stopAt,
+                counters: counters
+            )
+            let mode = self.mode
+            let host = self.host
+            let path = self.path
+            let connect = ClientBootstrap(group: loop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connectTimeout(.seconds(5))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        switch mode {
+                        case .tcp:
+                            try pipeline.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: 1 << 24)))
+                            try pipeline.addHandler(TCPLoadHandler(driver: driver, done: done))
+                        case .http:
+                            try pipeline.addHTTPClientHandlers()
+                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, pathTemplate: path, done: done))
+                        }
+                    }
+                }
+                .connect(host: self.host, port: port)
+            connect.whenFailure { _ in
+                var failed = ConnectionResult()
+                failed.connectionErrors = 1
+                done.succeed(failed)
+            }
+            results.append(done.futureResult)
+        }
+        let progress = Task {
+            guard !self.quiet else { return }
+            var last = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let now = NIODeadline.now()
+                let completed = counters.completed.load(ordering: .relaxed)
+                let phase = now < measureFrom ? "warm-up" : (now < stopAt ? "measuring" : "draining")
+                FileHandle.standardError.write(Data("\r\(phase): \(completed - last) req/s, \(completed) done, \(counters.errors.load(ordering: .relaxed)) errors   ".utf8))
+                last = completed
+            }
+        }
+        var merged = ConnectionResult()
+        for future in results {
+            let result = try await future.get()
+            merged.latency.add(result.latency)
+            merged.completed += result.completed
+            merged.errors += result.errors
+            merged.connectionErrors += result.connectionErrors
+        }
+        progress.cancel()
+        if !self.quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+        return LoadReport(
+            mode: self.mode.rawValue,
+            target: "\(self.host):\(port)",
+            connections: self.connections,
+            pipeline: self.pipeline,
+            rate: self.rate,
+            seconds: self.duration,
+            result: merged
+        )
+    }
+}

@@ -1,0 +1,96 @@
+import NIOCore
+import ReleaseChannelProtocol
+
+/// One protocol connection under load: HELLO, then GET requests as the driver dictates.
+final class TCPLoadHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    private var driver: LoadDriver
+    private let done: EventLoopPromise<ConnectionResult>
+    private var nextID: UInt32 = 1
+    private var ticker: RepeatedTask?
+    private var started = false
+
+    init(driver: LoadDriver, done: EventLoopPromise<ConnectionResult>) {
+        self.driver = driver
+        self.done = done
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var body = ByteBuffer()
+        ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: "release-chan-bench").write(to: &body)
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeFrame(opcode: ProtocolOpcode.hello.rawValue, flags: [], requestID: 0, revision: .none) { $0.writeImmutableBuffer(body) }
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        guard self.started else {
+            self.started = true
+            guard frame.status == .ok else {
+                self.driver.result.connectionErrors += 1
+                context.close(promise: nil)
+                return
+            }
+            self.start(context: context)
+            return
+        }
+        if frame.flags.contains(.push) { return }
+        if self.driver.reply(ok: frame.status == .ok) {
+            self.send(context: context, intendedStart: .now())
+            context.flush()
+        } else if self.driver.isFinished {
+            context.close(promise: nil)
+        }
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        if let interval = self.driver.interval {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            var next = NIODeadline.now()
+            self.ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { task in
+                let (handler, context) = loopBound.value
+                guard NIODeadline.now() < handler.driver.stopAt else {
+                    task.cancel()
+                    if handler.driver.isFinished { context.close(promise: nil) }
+                    return
+                }
+                handler.send(context: context, intendedStart: next)
+                next = next + interval
+                context.flush()
+            }
+        } else {
+            for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
+            context.flush()
+        }
+        // Whatever happens, stop two seconds after the end.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    private func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
+        let key = self.driver.nextRequest(intendedStart: intendedStart)
+        var buffer = context.channel.allocator.buffer(capacity: 32 + key.container.utf8.count + key.channel.utf8.count)
+        buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: self.nextID, revision: .none) {
+            $0.writeWireString(key.container)
+            $0.writeWireString(key.channel)
+        }
+        self.nextID &+= 1
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.ticker?.cancel()
+        self.done.succeed(self.driver.result)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.driver.result.connectionErrors += 1
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension TCPLoadHandler: Sendable {}

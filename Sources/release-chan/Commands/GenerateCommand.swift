@@ -1,0 +1,51 @@
+import ArgumentParser
+import ReleaseChannelModel
+import ReleaseChannelStore
+
+/// `release-chan db generate --containers N [--seed S]`
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a valid, realistic db with N containers on every channel, the same for the same seed.",
+        discussion: "For benchmarks and load tests. Exit status: 0 written, 2 usage, 4 I/O."
+    )
+
+    @Option(help: "Number of containers.")
+    var containers: Int
+
+    @Option(help: "Seed of the generator.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Channels in promotion order, comma separated.")
+    var channels: String = "dev,stage,prod"
+
+    @Option(name: .customLong("output"), help: "Where to write the db ('-' for standard output).")
+    var output: String = "-"
+
+    func validate() throws {
+        guard (1...10_000_000).contains(self.containers) else { throw ValidationError("--containers must be between 1 and 10000000") }
+        for channel in self.channels.split(separator: ",") {
+            do {
+                try FieldRules.checkChannelName(String(channel))
+            } catch {
+                throw ValidationError("--channels: \(error.message)")
+            }
+        }
+    }
+
+    func run() throws {
+        let database = DatabaseGenerator(containers: self.containers, seed: self.seed, channels: self.channels.split(separator: ",").map(String.init)).generate()
+        let bytes = CanonicalEncoder.encode(database)
+        if self.output == "-" {
+            FileHandleOutput.standardOutputBytes(bytes)
+            return
+        }
+        do {
+            try AtomicFileWriter.write(bytes, to: self.output)
+        } catch {
+            FileHandleOutput.standardError(error.description)
+            throw ExitCode(4)
+        }
+        FileHandleOutput.standardError("\(self.output): \(database.releases.count) releases, revision \(DatabaseRevision.of(canonicalBytes: bytes))")
+    }
+}
