@@ -16,6 +16,9 @@ let package = Package(
         .executable(name: "release-chan", targets: ["release-chan"]),
         .executable(name: "release-chan-bench", targets: ["release-chan-bench"]),
         .library(name: "ReleaseChannelClient", targets: ["ReleaseChannelClient", "ReleaseChannelProtocol"]),
+        // The building blocks, for the benchmarks package (benchmarks/) and embedders.
+        .library(name: "ReleaseChannelCore", targets: ["ReleaseChannelModel", "ReleaseChannelStore", "ReleaseChannelProtocol"]),
+        .library(name: "ReleaseChannelServerKit", targets: ["ReleaseChannelServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -151,6 +154,16 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .target(
+            name: "ReleaseChannelTestSupport",
+            dependencies: [
+                "ReleaseChannelModel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Tests/ReleaseChannelTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ReleaseChannelModelTests",
             dependencies: ["ReleaseChannelModel"],
@@ -171,6 +184,7 @@ let package = Package(
             dependencies: [
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
+                "ReleaseChannelTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,6 +200,7 @@ let package = Package(
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
                 "ReleaseChannelClient",
+                "ReleaseChannelTestSupport",
                 "release-chan",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// The release record of the protocol (docs/protocol.md §5.1): what runs for a container on a channel.
+/// The release record of the protocol (docs/protocol.md §6.1): what runs for a container on a channel.
 public struct ChannelRelease: Sendable, Hashable {
     public var container: String
     public var channel: String

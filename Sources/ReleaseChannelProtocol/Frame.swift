@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// One protocol frame (docs/protocol.md §4): a fixed 16-byte header after the 4-byte length, then the body.
+/// One protocol frame (docs/protocol.md §3): a fixed 16-byte header after the 4-byte length, then the body.
 public struct Frame: Sendable, Equatable {
     /// Length prefix plus header.
     public static let headerSize = 20

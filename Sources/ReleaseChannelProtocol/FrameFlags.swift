@@ -1,4 +1,4 @@
-/// Frame flag bits (docs/protocol.md §4.2).
+/// Frame flag bits (docs/protocol.md §4).
 public struct FrameFlags: OptionSet, Hashable, Sendable {
     public let rawValue: UInt8
 

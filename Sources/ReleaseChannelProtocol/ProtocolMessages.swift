@@ -1,6 +1,6 @@
 public import NIOCore
 
-/// Body layouts of version 1 (docs/protocol.md §5), shared by the server and the SDK.
+/// Body layouts of version 1 (docs/protocol.md §6–7), shared by the server and the SDK.
 public enum ProtocolMessages {
     /// Most versions a HELLO may offer.
     public static let maximumOfferedVersions = 16

@@ -1,4 +1,4 @@
-/// Operation codes of protocol version 1 (docs/protocol.md §5).
+/// Operation codes of protocol version 1 (docs/protocol.md §7).
 public enum ProtocolOpcode: UInt8, Sendable, CaseIterable {
     /// Connection-level error, server to client only.
     case error = 0x00

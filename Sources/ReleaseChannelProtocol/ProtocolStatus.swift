@@ -1,4 +1,4 @@
-/// Reply status (docs/protocol.md §6). A struct rather than an enum so that a client can carry codes a
+/// Reply status (docs/protocol.md §5). A struct rather than an enum so that a client can carry codes a
 /// newer server defines.
 public struct ProtocolStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: UInt8

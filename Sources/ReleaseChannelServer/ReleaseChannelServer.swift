@@ -103,7 +103,7 @@ public struct ReleaseChannelServer: Sendable {
             logger: self.logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        groupConfiguration.maximumCancellationDuration = configuration.cancellationTimeout
         try await ServiceGroup(configuration: groupConfiguration).run()
         self.logger.info("stopped")
     }

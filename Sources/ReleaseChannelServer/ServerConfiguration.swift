@@ -28,6 +28,9 @@ public struct ServerConfiguration: Sendable {
     public var drainDelay: Duration = .zero
     /// Upper bound for in-flight requests to finish after SIGTERM.
     public var shutdownTimeout: Duration = .seconds(10)
+    /// After the shutdown timeout, services are cancelled; a service still running after this long more
+    /// ends the process (ServiceLifecycle's last resort). nil waits for ever (embedded uses, tests).
+    public var cancellationTimeout: Duration? = .seconds(5)
     /// Trap SIGTERM/SIGINT (graceful shutdown) and SIGHUP (reload); off when embedded in tests.
     public var handleSignals: Bool = true
 

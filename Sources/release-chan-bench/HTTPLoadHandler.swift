@@ -3,16 +3,16 @@ import NIOCore
 import NIOHTTP1
 
 /// One HTTP/1.1 keep-alive connection under load, pipelining GETs as the driver dictates.
-final class HTTPLoadHandler: ChannelInboundHandler {
+final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
-    private var driver: LoadDriver
+    var driver: LoadDriver
+    var ticker: RepeatedTask?
     private let done: EventLoopPromise<ConnectionResult>
     private let host: String
     private let pathTemplate: String
     private var status: HTTPResponseStatus = .ok
-    private var ticker: RepeatedTask?
 
     init(driver: LoadDriver, host: String, pathTemplate: String, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
@@ -22,29 +22,10 @@ final class HTTPLoadHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let interval = self.driver.interval {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            var next = NIODeadline.now()
-            self.ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { task in
-                let (handler, context) = loopBound.value
-                guard NIODeadline.now() < handler.driver.stopAt else {
-                    task.cancel()
-                    if handler.driver.isFinished { context.close(promise: nil) }
-                    return
-                }
-                handler.send(context: context, intendedStart: next)
-                next = next + interval
-                context.flush()
-            }
-        } else {
-            for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
-            context.flush()
-        }
-        let channel = context.channel
-        context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
+        self.startLoad(context: context)
     }
 
-    private func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
+    func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
         let key = self.driver.nextRequest(intendedStart: intendedStart)
         let uri = self.pathTemplate.replacingOccurrences(of: "{container}", with: key.container).replacingOccurrences(of: "{channel}", with: key.channel)
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
@@ -60,12 +41,7 @@ final class HTTPLoadHandler: ChannelInboundHandler {
         case .body:
             break
         case .end:
-            if self.driver.reply(ok: self.status == .ok) {
-                self.send(context: context, intendedStart: .now())
-                context.flush()
-            } else if self.driver.isFinished {
-                context.close(promise: nil)
-            }
+            self.replied(context: context, ok: self.status == .ok)
         }
     }
 

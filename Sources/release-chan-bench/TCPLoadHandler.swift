@@ -2,14 +2,14 @@ import NIOCore
 import ReleaseChannelProtocol
 
 /// One protocol connection under load: HELLO, then GET requests as the driver dictates.
-final class TCPLoadHandler: ChannelInboundHandler {
+final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
-    private var driver: LoadDriver
+    var driver: LoadDriver
+    var ticker: RepeatedTask?
     private let done: EventLoopPromise<ConnectionResult>
     private var nextID: UInt32 = 1
-    private var ticker: RepeatedTask?
     private var started = false
 
     init(driver: LoadDriver, done: EventLoopPromise<ConnectionResult>) {
@@ -34,43 +34,14 @@ final class TCPLoadHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
-            self.start(context: context)
+            self.startLoad(context: context)
             return
         }
         if frame.flags.contains(.push) { return }
-        if self.driver.reply(ok: frame.status == .ok) {
-            self.send(context: context, intendedStart: .now())
-            context.flush()
-        } else if self.driver.isFinished {
-            context.close(promise: nil)
-        }
+        self.replied(context: context, ok: frame.status == .ok)
     }
 
-    private func start(context: ChannelHandlerContext) {
-        if let interval = self.driver.interval {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            var next = NIODeadline.now()
-            self.ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { task in
-                let (handler, context) = loopBound.value
-                guard NIODeadline.now() < handler.driver.stopAt else {
-                    task.cancel()
-                    if handler.driver.isFinished { context.close(promise: nil) }
-                    return
-                }
-                handler.send(context: context, intendedStart: next)
-                next = next + interval
-                context.flush()
-            }
-        } else {
-            for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
-            context.flush()
-        }
-        // Whatever happens, stop two seconds after the end.
-        let channel = context.channel
-        context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
-    }
-
-    private func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
+    func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
         let key = self.driver.nextRequest(intendedStart: intendedStart)
         var buffer = context.channel.allocator.buffer(capacity: 32 + key.container.utf8.count + key.channel.utf8.count)
         buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: self.nextID, revision: .none) {

@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import Foundation
 import NIOPosix
 import ReleaseChannelClient
@@ -12,7 +13,7 @@ import Testing
     func configuration(_ ports: Int...) -> ReleaseChannelClientConfiguration {
         var configuration = ReleaseChannelClientConfiguration(endpoints: ports.map { .init(host: "127.0.0.1", port: $0) })
         configuration.connectTimeout = .seconds(5)
-        configuration.requestTimeout = .seconds(10)
+        configuration.requestTimeout = .seconds(60)
         configuration.reconnectInitialDelay = .milliseconds(50)
         configuration.reconnectMaximumDelay = .milliseconds(500)
         configuration.clientName = "sdk-tests"

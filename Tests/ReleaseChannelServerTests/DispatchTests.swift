@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import Foundation
 import Hummingbird
 import Synchronization

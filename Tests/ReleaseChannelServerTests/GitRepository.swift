@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import Foundation
 
 /// Real git repositories for the GitOps tests: a bare "GitHub" and clones that act as workflow runners.

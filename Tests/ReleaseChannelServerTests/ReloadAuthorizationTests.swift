@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import NIOCore
 import Testing
 

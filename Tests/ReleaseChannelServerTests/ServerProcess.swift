@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import Foundation
 
 /// The real `release-chan serve` binary in a child process, for what only a process can show:

@@ -1,74 +1,16 @@
+import ReleaseChannelTestSupport
 import Foundation
 import Logging
 import ReleaseChannelModel
 import ReleaseChannelServer
 import Synchronization
 
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// A fresh directory under the system temp dir, removed when the value goes away.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        self.path = NSTemporaryDirectory() + "release-chan-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: self.path) }
-
-    func file(_ name: String) -> String { "\(self.path)/\(name)" }
-}
-
-enum Fixtures {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func database(containers: Int, tag: String = "v1") -> ReleaseDatabase {
-        var releases: [Release] = []
-        for index in 0..<containers {
-            for channel in ["dev", "stage", "prod"] {
-                releases.append(
-                    Release(
-                        container: index == 0 ? "my-app" : "app-\(index)",
-                        channel: channel,
-                        image: "ghcr.io/acme/app-\(index):\(tag)-\(channel)",
-                        updatedAt: "2026-11-26T12:00:00Z",
-                        source: ReleaseSource(repository: "acme/app-\(index)", runID: Int64(index + 1), actor: "ci-bot")
-                    )
-                )
-            }
-        }
-        return ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases)
-    }
-
-    static func bytes(containers: Int, tag: String = "v1") -> [UInt8] {
-        CanonicalEncoder.encode(self.database(containers: containers, tag: tag))
-    }
-
-    static func revision(containers: Int, tag: String) -> String {
-        DatabaseRevision.of(canonicalBytes: self.bytes(containers: containers, tag: tag))
-    }
-
-    /// Replaces the file in place (same inode): truncate and write, as `echo > file` does.
-    static func writeInPlace(_ bytes: [UInt8], to path: String) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.truncate(atOffset: 0)
-        try handle.write(contentsOf: Data(bytes))
-        try handle.close()
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-    }
-
-    static let logger: Logger = {
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        return logger
-    }()
-
+extension Fixtures {
     /// The `release-chan` executable built next to the test bundle.
     static var executable: URL {
         let candidates = [
@@ -96,6 +38,8 @@ func withTestServer(
     configuration.tcpPort = 0
     configuration.handleSignals = false
     configuration.accessLog = false
+    // Cancelling a test's server must never end the whole test process, however loaded the machine is.
+    configuration.cancellationTimeout = nil
     configure(&configuration)
     let server = ReleaseChannelServer(configuration: configuration, logger: Fixtures.logger)
     let (ports, continuation) = AsyncStream<(String, Int)>.makeStream()
@@ -115,11 +59,6 @@ func withTestServer(
         try await body(TestServer(port: http, tcpPort: tcp, directory: directory, databasePath: configuration.databasePath))
         group.cancelAll()
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 struct TestServer: Sendable {
@@ -243,14 +182,4 @@ enum Subprocess {
             standardError: (try? String(contentsOfFile: directory.file("err"), encoding: .utf8)) ?? ""
         )
     }
-}
-
-/// Waits for a condition that an event will make true, checking often, failing after `timeout`.
-func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

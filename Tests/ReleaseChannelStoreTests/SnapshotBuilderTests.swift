@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import CompressNIO
 import Foundation
 import NIOCore

@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import ReleaseChannelModel
 import Testing
 

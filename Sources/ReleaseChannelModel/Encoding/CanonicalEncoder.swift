@@ -19,55 +19,9 @@ public enum CanonicalEncoder {
         writer.raw("],\n  \"releases\": [\n")
         for (index, release) in database.releases.enumerated() {
             if index > 0 { writer.raw(",\n") }
-            Self.append(release, to: &writer)
+            ReleaseObjectEncoder.append(release, to: &writer, indent: 4)
         }
         writer.raw("\n  ]\n}\n")
         return writer.bytes
-    }
-
-    static func append(_ release: Release, to writer: inout JSONWriter) {
-        writer.raw("    {\n      \"container\": ")
-        writer.string(release.container)
-        writer.raw(",\n      \"channel\": ")
-        writer.string(release.channel)
-        writer.raw(",\n      \"image\": ")
-        writer.string(release.image)
-        if let digest = release.digest {
-            writer.raw(",\n      \"digest\": ")
-            writer.string(digest)
-        }
-        writer.raw(",\n      \"updated_at\": ")
-        writer.string(release.updatedAt)
-        if let source = release.source, !source.isEmpty {
-            writer.raw(",\n      \"source\": {")
-            var separator: StaticString = "\n        "
-            func key(_ name: StaticString, _ writer: inout JSONWriter) {
-                writer.raw(separator)
-                writer.raw(name)
-                separator = ",\n        "
-            }
-            if let repository = source.repository {
-                key("\"repository\": ", &writer)
-                writer.string(repository)
-            }
-            if let sha = source.sha {
-                key("\"sha\": ", &writer)
-                writer.string(sha)
-            }
-            if let ref = source.ref {
-                key("\"ref\": ", &writer)
-                writer.string(ref)
-            }
-            if let runID = source.runID {
-                key("\"run_id\": ", &writer)
-                writer.integer(runID)
-            }
-            if let actor = source.actor {
-                key("\"actor\": ", &writer)
-                writer.string(actor)
-            }
-            writer.raw("\n      }")
-        }
-        writer.raw("\n    }")
     }
 }

@@ -45,7 +45,7 @@ public enum SnapshotBuilder {
                 let release = releases[releaseIndex]
                 if !entries.isEmpty { arena.raw(",") }
                 let releaseStart = arena.bytes.count
-                CompactReleaseEncoder.append(release, to: &arena)
+                ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
                 entries.append((channelIndexes[release.channel] ?? 0, release, releaseStart..<arena.bytes.count))
                 releaseIndex += 1
             }

@@ -58,7 +58,7 @@ struct GetCommand: ParsableCommand {
 
     static func json(_ release: Release) -> String {
         var writer = JSONWriter()
-        CompactReleaseEncoder.append(release, to: &writer)
+        ReleaseObjectEncoder.append(release, to: &writer, indent: nil)
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

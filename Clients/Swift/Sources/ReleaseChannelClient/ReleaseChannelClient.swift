@@ -30,12 +30,20 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     private struct Shared {
-        var connections: [Int: ProtocolConnection] = [:]
+        var connections: [Int: ProtocolConnection] = [:] {
+            didSet { self.pool = self.connections.sorted { $0.key < $1.key }.map(\.value) }
+        }
+        /// `connections` in slot order, for the request path to pick from without sorting.
+        var pool: [ProtocolConnection] = []
         var state: State = .connecting
-        var nextConnection = 0
+        var nextConnection: UInt = 0
         var closed = false
         var cache: CachedDatabase?
         var lastRevision: Revision?
+        /// Pushes seen; a WATCH reply only sets the baseline when no push overtook it.
+        var pushes = 0
+        /// In cached mode a change is announced once the cache holds it.
+        var unannounced: [RevisionChange] = []
         var subscribers: [Int: AsyncStream<RevisionChange>.Continuation] = [:]
         var nextSubscriber = 0
     }
@@ -82,18 +90,28 @@ public final class ReleaseChannelClient: Sendable {
 
     /// Keeps the connections (and the cache) up until ``close()`` or cancellation.
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
+        enum Finished { case closeRequested, other }
+        await withTaskGroup(of: Finished.self) { group in
             for slot in 0..<max(1, self.configuration.connections) {
-                group.addTask { await self.maintain(slot: slot) }
+                group.addTask {
+                    await self.maintain(slot: slot)
+                    return .other
+                }
             }
             if self.configuration.cached {
-                group.addTask { await self.refreshLoop() }
+                group.addTask {
+                    await self.refreshLoop()
+                    return .other
+                }
             }
             group.addTask {
                 for await _ in self.closeSignal.stream {}
+                return .closeRequested
             }
-            // The close signal ends first (maintainers only end on close or cancellation).
-            _ = await group.next()
+            // A slot that gave up (maximumReconnectAttempts) ends early; the client lives until closed.
+            while let finished = await group.next() {
+                if finished == .closeRequested { break }
+            }
             self.close()
             group.cancelAll()
         }
@@ -157,6 +175,9 @@ public final class ReleaseChannelClient: Sendable {
     /// Looks up many (container, channel) pairs in one round trip (at most
     /// ``ProtocolMessages/maximumBatchCount`` per call); results are in request order.
     public func releases(for keys: [ProtocolMessages.Key]) async throws -> [ProtocolMessages.BatchResult] {
+        guard (1...ProtocolMessages.maximumBatchCount).contains(keys.count) else {
+            throw ReleaseChannelClientError.invalidRequest("a batch holds 1 to \(ProtocolMessages.maximumBatchCount) keys, not \(keys.count)")
+        }
         if let cache = self.cache {
             return keys.map { key in cache.release(container: key.container, channel: key.channel).map { .found($0) } ?? .notFound }
         }
@@ -231,14 +252,23 @@ public final class ReleaseChannelClient: Sendable {
     /// A connection, round-robin; waits for one (reconnecting) until the deadline.
     private func connection(deadline: ContinuousClock.Instant) async throws -> ProtocolConnection {
         while true {
-            let (connection, closed) = self.shared.withLock { shared -> (ProtocolConnection?, Bool) in
-                let live = shared.connections.values.filter(\.isActive).sorted { ObjectIdentifier($0) < ObjectIdentifier($1) }
-                guard !live.isEmpty else { return (nil, shared.closed || shared.state == .failed) }
-                shared.nextConnection &+= 1
-                return (live[shared.nextConnection % live.count], false)
+            let (connection, closed, gaveUp) = self.shared.withLock { shared -> (ProtocolConnection?, Bool, Bool) in
+                // Round-robin over the pool (slots in order), skipping connections already closing.
+                let count = shared.pool.count
+                for _ in 0..<count {
+                    shared.nextConnection &+= 1
+                    let candidate = shared.pool[Int(shared.nextConnection % UInt(count))]
+                    if candidate.isActive { return (candidate, false, false) }
+                }
+                return (nil, shared.closed, shared.state == .failed)
             }
             if let connection { return connection }
             if closed { throw ReleaseChannelClientError.closed }
+            if gaveUp {
+                throw ReleaseChannelClientError.notConnected(
+                    "gave up reconnecting to \(self.configuration.endpoints.map(\.description).joined(separator: ", "))"
+                )
+            }
             guard ContinuousClock.now < deadline else {
                 throw ReleaseChannelClientError.notConnected("no server reachable at \(self.configuration.endpoints.map(\.description).joined(separator: ", "))")
             }
@@ -362,9 +392,13 @@ public final class ReleaseChannelClient: Sendable {
     /// Subscribes on a fresh watch connection; a revision that changed while disconnected is reported
     /// (and refreshes the cache) as if it had been pushed.
     private func subscribe(_ connection: ProtocolConnection) async {
+        let pushesBefore = self.shared.withLock { $0.pushes }
         do {
             let reply = try await connection.request(.watch, timeout: self.configuration.requestTimeout)
-            self.noteRevision(reply.revision, loadedAt: connection.hello.loadedAtMilliseconds, releases: nil, containers: nil)
+            // A push handled while the WATCH reply was in transit is newer than the reply's revision.
+            if self.shared.withLock({ $0.pushes }) == pushesBefore {
+                self.noteRevision(reply.revision, loadedAt: connection.hello.loadedAtMilliseconds, releases: nil, containers: nil)
+            }
             if self.configuration.cached { self.refreshSignal.continuation.yield() }
         } catch {
             connection.close()
@@ -375,39 +409,58 @@ public final class ReleaseChannelClient: Sendable {
         guard frame.opcode == ProtocolOpcode.revisionChanged.rawValue else { return }
         var body = frame.body
         let info = try? ProtocolMessages.RevisionInfo.read(from: &body)
+        self.shared.withLock { $0.pushes += 1 }
         self.noteRevision(frame.revision, loadedAt: info?.loadedAtMilliseconds ?? 0, releases: info.map { Int($0.releases) }, containers: info.map { Int($0.containers) })
     }
 
     private func noteRevision(_ revision: Revision, loadedAt: UInt64, releases: Int?, containers: Int?) {
-        let (subscribers, changed) = self.shared.withLock { shared -> ([AsyncStream<RevisionChange>.Continuation], Bool) in
+        let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases ?? -1, containers: containers ?? -1)
+        let cached = self.configuration.cached
+        let subscribers = self.shared.withLock { shared -> [AsyncStream<RevisionChange>.Continuation] in
             let previous = shared.lastRevision
             shared.lastRevision = revision
             // The first revision seen is the starting point, not a change; a push always is one.
-            let changed = releases != nil || (previous != nil && previous != revision)
-            return (changed ? Array(shared.subscribers.values) : [], changed)
+            guard releases != nil || (previous != nil && previous != revision) else { return [] }
+            if cached {
+                shared.unannounced.append(change)
+                return []
+            }
+            return Array(shared.subscribers.values)
         }
-        guard changed else { return }
-        let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases ?? -1, containers: containers ?? -1)
         for subscriber in subscribers { subscriber.yield(change) }
-        if self.configuration.cached { self.refreshSignal.continuation.yield() }
+        if cached { self.refreshSignal.continuation.yield() }
     }
 
     /// Fetches a SNAPSHOT whenever the revision may have changed; concurrent triggers collapse into one.
+    /// Changes are announced to ``revisionChanges()`` once the cache holds them, so a subscriber that
+    /// looks a release up on a change sees the new value.
     private func refreshLoop() async {
+        var failures = 0
         for await _ in self.refreshSignal.stream {
             let wanted = self.shared.withLock { $0.lastRevision }
-            if let wanted, self.cache?.revision == wanted { continue }
-            do {
-                let (revision, json) = try await self.snapshot()
-                let database = try CachedDatabase(revision: revision, json: json)
-                self.shared.withLock { $0.cache = database }
-                self.logger.debug("cache refreshed", metadata: ["revision": "\(revision)"])
-            } catch {
-                self.logger.warning("cache refresh failed; retrying on the next change", metadata: ["error": "\(error)"])
-                if !self.isClosed {
-                    try? await Task.sleep(for: self.configuration.reconnectInitialDelay)
-                    self.refreshSignal.continuation.yield()
+            if wanted == nil || self.cache?.revision != wanted {
+                do {
+                    let (revision, json) = try await self.snapshot()
+                    let database = try CachedDatabase(revision: revision, json: json)
+                    self.shared.withLock { $0.cache = database }
+                    failures = 0
+                    self.logger.debug("cache refreshed", metadata: ["revision": "\(revision)"])
+                } catch {
+                    failures += 1
+                    self.logger.warning("cache refresh failed; retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
+                    if !self.isClosed {
+                        try? await Task.sleep(for: self.backoff(failures))
+                        self.refreshSignal.continuation.yield()
+                    }
+                    continue
                 }
+            }
+            let (changes, subscribers) = self.shared.withLock { shared in
+                defer { shared.unannounced = [] }
+                return (shared.unannounced, Array(shared.subscribers.values))
+            }
+            for change in changes {
+                for subscriber in subscribers { subscriber.yield(change) }
             }
         }
     }

@@ -25,7 +25,9 @@ public struct ReleaseChannelClientConfiguration: Sendable {
         public var description: String { "\(self.host):\(self.port)" }
     }
 
-    /// Servers to use, in order of preference; the client fails over to the next when one is down.
+    /// Servers to use. Pool slot n starts at endpoint n (modulo the count) and moves on to the next one
+    /// whenever its connection is lost or cannot be made, so connections spread over the endpoints and
+    /// fail over when one is down.
     public var endpoints: [Endpoint]
     /// Connections kept open; requests are spread over them and pipelined on each.
     public var connections: Int = 2
@@ -37,7 +39,7 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     /// Give up (state ``ReleaseChannelClient/State/failed``) after this many failed attempts in a row;
     /// nil retries forever.
     public var maximumReconnectAttempts: Int?
-    /// Keep-alive PING interval on idle connections.
+    /// Interval of the keep-alive PING sent on every connection (the server closes idle ones).
     public var pingInterval: Duration = .seconds(30)
     /// Largest frame accepted from the server (a SNAPSHOT of a large db is the biggest).
     public var maximumFrameBytes: Int = 256 * 1024 * 1024

@@ -14,6 +14,8 @@ public enum ReleaseChannelClientError: Error, Sendable, Equatable, CustomStringC
     case protocolViolation(String)
     /// The client was closed.
     case closed
+    /// The call's arguments break a protocol limit; nothing was sent.
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,7 @@ public enum ReleaseChannelClientError: Error, Sendable, Equatable, CustomStringC
         case .server(let status, let message): "server error \(status.name): \(message)"
         case .protocolViolation(let message): "protocol violation: \(message)"
         case .closed: "the client is closed"
+        case .invalidRequest(let message): "invalid request: \(message)"
         }
     }
 }

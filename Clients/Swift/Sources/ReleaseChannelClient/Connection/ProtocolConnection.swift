@@ -49,7 +49,9 @@ final class ProtocolConnection: Sendable {
         }.get()
         do {
             var body = ByteBuffer()
-            ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: configuration.clientName).write(to: &body)
+            // The protocol caps the name at 64 bytes; a longer one would make every handshake fail.
+            let name = String(decoding: configuration.clientName.utf8.prefix(ProtocolMessages.maximumClientNameBytes), as: UTF8.self)
+            ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: name).write(to: &body)
             let reply = try await Self.request(channel: channel, handler: handler, opcode: .hello, body: body, timeout: configuration.connectTimeout)
             var replyBody = reply.body
             let hello: ProtocolMessages.HelloReply

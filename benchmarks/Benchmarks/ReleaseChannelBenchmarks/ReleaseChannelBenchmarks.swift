@@ -1,0 +1,160 @@
+import Benchmark
+import Foundation
+import Logging
+import NIOCore
+import ReleaseChannelClient
+import ReleaseChannelModel
+import ReleaseChannelProtocol
+import ReleaseChannelServer
+import ReleaseChannelStore
+
+// Run: `cd benchmarks && swift package benchmark` (all) or `--filter 'Reload 1k'`.
+// BENCHMARK_QUICK=1 keeps only the small sizes (what CI runs as a smoke test).
+
+let quick = ProcessInfo.processInfo.environment["BENCHMARK_QUICK"] != nil
+let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, .throughput]
+
+/// Canonical db bytes of a generated db with `containers` containers (× 3 channels).
+func generatedBytes(containers: Int, seed: UInt64 = 1) -> [UInt8] {
+    CanonicalEncoder.encode(DatabaseGenerator(containers: containers, seed: seed).generate())
+}
+
+let benchmarks: @Sendable () -> Void = {
+    // MARK: Reload: parse + validate + canonical encode + build snapshot (bodies, gzip) + swap
+
+    let sizes: [(String, Int)] = quick ? [("1k", 1_000)] : [("1k", 1_000), ("10k", 10_000), ("100k", 100_000)]
+    for (name, containers) in sizes {
+        Benchmark(
+            "Reload \(name) containers",
+            configuration: .init(
+                metrics: metrics,
+                maxDuration: .seconds(containers >= 100_000 ? 60 : 10),
+                maxIterations: containers >= 100_000 ? 3 : (containers >= 10_000 ? 10 : 50)
+            )
+        ) { benchmark in
+            let bytes = generatedBytes(containers: containers)
+            let store = SnapshotStore()
+            benchmark.startMeasurement()
+            let database = try DatabaseDecoder.decode(bytes)
+            let canonical = CanonicalEncoder.encode(database)
+            let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 0)
+            store.swap(snapshot)
+            benchmark.stopMeasurement()
+            blackHole(store.current)
+        }
+    }
+
+    // MARK: Lookups in a snapshot
+
+    let lookupDatabase = DatabaseGenerator(containers: quick ? 1_000 : 10_000).generate()
+    let lookupSnapshot = SnapshotBuilder.build(database: lookupDatabase, canonicalBytes: CanonicalEncoder.encode(lookupDatabase), loadedAt: 0)
+    let lookupKeys = lookupDatabase.releases.map { ($0.container, $0.channel) }
+
+    Benchmark("Snapshot lookup", configuration: .init(metrics: metrics, scalingFactor: .kilo)) { benchmark in
+        var index = 0
+        for _ in benchmark.scaledIterations {
+            let key = lookupKeys[index]
+            blackHole(lookupSnapshot.release(container: key.0, channel: key.1))
+            index = (index + 7919) % lookupKeys.count
+        }
+    }
+
+    // MARK: Reading the current snapshot (the per-request cost of the atomic swap)
+
+    let store = SnapshotStore()
+    store.swap(lookupSnapshot)
+    Benchmark("SnapshotStore.current", configuration: .init(metrics: metrics, scalingFactor: .mega)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(store.current)
+        }
+    }
+
+    Benchmark("SnapshotStore.current under concurrent swaps", configuration: .init(metrics: metrics, scalingFactor: .mega)) { benchmark in
+        let swapping = Thread {
+            for _ in 0..<2_000 {
+                store.swap(lookupSnapshot)
+                usleep(100)
+            }
+        }
+        swapping.start()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(store.current)
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // MARK: Protocol frames
+
+    let release = ChannelRelease(
+        container: "billing-api-3k",
+        channel: "prod",
+        image: "ghcr.io/acme/billing-api-3k:v1.14.13",
+        digest: "sha256:a63af13301101515361fee369f7bfc1da192ce64e43e2550e1675a768841a571",
+        updatedAt: "2026-11-28T04:09:39Z"
+    )
+    Benchmark("Protocol GET reply encode", configuration: .init(metrics: metrics, scalingFactor: .kilo)) { benchmark in
+        var buffer = ByteBufferAllocator().buffer(capacity: 4096)
+        for index in benchmark.scaledIterations {
+            buffer.clear()
+            buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: .reply, requestID: UInt32(truncatingIfNeeded: index), revision: Revision(value: 42)) {
+                release.write(to: &$0)
+            }
+            blackHole(buffer.readableBytes)
+        }
+    }
+
+    var encoded = ByteBuffer()
+    encoded.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: .reply, requestID: 7, revision: Revision(value: 42)) { release.write(to: &$0) }
+    let frameBytes = encoded
+    Benchmark("Protocol GET reply decode", configuration: .init(metrics: metrics, scalingFactor: .kilo)) { benchmark in
+        var decoder = FrameDecoder(maximumFrameBytes: 65536)
+        for _ in benchmark.scaledIterations {
+            var input = frameBytes
+            if let frame = try decoder.decode(buffer: &input) {
+                var body = frame.body
+                blackHole(try ChannelRelease.read(from: &body))
+            }
+        }
+    }
+
+    // MARK: SDK cached mode: a lookup answered from the client's in-memory copy
+
+    Benchmark("SDK cached-mode lookup", configuration: .init(metrics: metrics, scalingFactor: .kilo, maxDuration: .seconds(5))) { benchmark in
+        let directory = NSTemporaryDirectory() + "release-chan-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(CanonicalEncoder.encode(lookupDatabase)).write(to: URL(fileURLWithPath: "\(directory)/db.json"))
+        var configuration = ServerConfiguration()
+        configuration.databasePath = "\(directory)/db.json"
+        configuration.host = "127.0.0.1"
+        configuration.httpPort = 0
+        configuration.tcpPort = 0
+        configuration.handleSignals = false
+        configuration.accessLog = false
+        configuration.cancellationTimeout = nil
+        var logger = Logger(label: "benchmark")
+        logger.logLevel = .error
+        let server = ReleaseChannelServer(configuration: configuration, logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run(onTCPListening: { continuation.yield($0) }) }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { return }
+            var clientConfiguration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+            clientConfiguration.cached = true
+            try await ReleaseChannelClient.withClient(configuration: clientConfiguration, logger: logger) { client in
+                while client.cachedRevision == nil { try await Task.sleep(for: .milliseconds(5)) }
+                var index = 0
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    let key = lookupKeys[index]
+                    blackHole(try await client.release(container: key.0, channel: key.1))
+                    index = (index + 7919) % lookupKeys.count
+                }
+                benchmark.stopMeasurement()
+            }
+            group.cancelAll()
+        }
+    }
+}

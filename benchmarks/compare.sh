@@ -1,0 +1,504 @@
+#!/usr/bin/env bash
+# benchmarks/compare.sh: release-chan side by side with Redis and nginx, on one machine, back to back.
+#
+# Usage: benchmarks/compare.sh [--quick]
+#
+#   --quick   CI/smoke form: 3 s runs after 1 s warm-up, one round, a 1k-container db (10k for the
+#             reload row); finishes in under two minutes on 2 cores. No timing assertions.
+#
+# Environment:
+#   RELEASE_CHAN_BIN_DIR   use release-chan and release-chan-bench from this directory instead of
+#                          building them (`swift build -c release --product release-chan --product
+#                          release-chan-bench`).
+#   RELEASE_CHAN_EXAMPLE_BIN  the SDK example (release-chan-example, cached mode) used for the
+#                          "SDK cached mode updated" row; default: BIN_DIR/release-chan-example if present.
+#   DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS CHANGE_TRIALS RELOAD_TRIALS RELOAD_RATE
+#                          override the mode's defaults (seconds, seconds, count, containers, ...).
+#   RESULTS_DIR            where latest.md / latest.json go (default benchmarks/results).
+#   KEEP_TMP=1             keep the temporary directory (dbs, configs, raw outputs, server logs).
+#
+# What it does:
+#   1. Installs redis-server (redis-benchmark, redis-cli), nginx, wrk, curl and python3 with apt-get
+#      when missing; builds the release binaries unless RELEASE_CHAN_BIN_DIR is set.
+#   2. Generates one db (`release-chan db generate --containers N`, 3 channels) and serves it with
+#      release-chan, Redis and nginx, all on 127.0.0.1 on free ports, from a temporary directory:
+#      - Redis (`--save "" --appendonly no`) holds every release under `container:channel`, value the
+#        bare release JSON that GET /v1/releases/{container}/{channel} returns (the same bytes: checked
+#        on a sample, or fetched from the server when they differ). redis-benchmark can only draw keys
+#        as `__rand_int__`, so each value is stored once more under `k:<12-digit index>`; the GETs
+#        then hit the same values, uniformly over all releases, as release-chan-bench's uniform keys.
+#      - nginx serves the same bytes as static files at the same paths, and GET /v1/releases as
+#        db.json with `gzip_static on` over db.json.gz, the exact gzip bytes release-chan sends.
+#        wrk runs the same Lua script (benchmarks/compare/wrk.lua: uniform random release path) against
+#        both servers.
+#   3. Measures, each pair back to back (ours first, then the reference), ROUNDS times, medians:
+#      - TCP lookups (release-chan-bench tcp) vs redis-benchmark GET: 50 connections, pipeline 1 and
+#        16: rps and p99. redis-benchmark counts requests, not seconds: a short calibration run sizes
+#        -n so that each run lasts about as long as ours.
+#      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99.
+#      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps.
+#      - The reload row uses a server of its own on a BIG_CONTAINERS db (--watch false): the wall
+#        time of POST /v1/reload after the other big db (another seed) was renamed into place, vs
+#        python3 reading + json.loads of the same file (interpreter start-up excluded); steady VmRSS of
+#        the server after start and after the reloads, vs the file size.
+#      - TCP p99 at a fixed rate (open loop, latency corrected for coordinated omission; a quarter of
+#        the pipeline-1 maximum unless RELOAD_RATE is set, so that neither run saturates the 2 cores) while a loop renames the other db over the
+#        served file and POSTs /v1/reload every second, vs the same run idle.
+#      - File change -> new revision in GET /v1/health (polled every 5 ms), -> `release-chan watch`
+#        prints it (SDK change notification), -> the SDK example in cached mode prints it (its
+#        in-memory db holds the new revision; needs the example binary and TCP port 8090, which the
+#        example hard-codes; skipped with a note otherwise).
+#   4. Prints one table (ours, reference, ratio, goal from issue 4, PASS/short) and writes it to
+#      benchmarks/results/latest.md and latest.json with the date, `nproc` and the command line.
+#
+# Every load is bounded in time (timeout), every server is stopped by its PID (trap on exit), and
+# only 127.0.0.1 is used. The load generators share the cores with the servers: on a 2-core machine
+# the ratios, not the absolute figures, are what to read.
+
+set -euo pipefail
+
+QUICK=0
+for argument in "$@"; do
+    case "$argument" in
+        --quick) QUICK=1 ;;
+        -h | --help)
+            sed -n '2,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "compare.sh: unknown argument '$argument' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HERE=$ROOT/benchmarks/compare
+HELPER=$HERE/helper.py
+COMMAND_LINE="benchmarks/compare.sh${*:+ $*}"
+if [[ -n ${RELEASE_CHAN_BIN_DIR:-} ]]; then
+    COMMAND_LINE="RELEASE_CHAN_BIN_DIR=$RELEASE_CHAN_BIN_DIR $COMMAND_LINE"
+fi
+STARTED=$(date +%s)
+
+if ((QUICK)); then
+    MODE=quick
+    : "${DURATION:=3}" "${WARMUP:=1}" "${ROUNDS:=1}" "${CONTAINERS:=1000}" "${BIG_CONTAINERS:=10000}"
+    : "${CHANGE_TRIALS:=3}" "${RELOAD_TRIALS:=2}"
+else
+    MODE=full
+    : "${DURATION:=10}" "${WARMUP:=2}" "${ROUNDS:=3}" "${CONTAINERS:=10000}" "${BIG_CONTAINERS:=100000}"
+    : "${CHANGE_TRIALS:=10}" "${RELOAD_TRIALS:=3}"
+fi
+: "${RESULTS_DIR:=$ROOT/benchmarks/results}"
+CONNECTIONS=50
+GZ_CONNECTIONS=50
+# Longest any single load may run: its duration plus warm-up, with room for a slow start.
+LOAD_LIMIT=$((DURATION + WARMUP + 30))
+
+log() { printf '[compare %3ds] %s\n' "$(($(date +%s) - STARTED))" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------------------
+# 1. Tools
+
+missing_packages=()
+for pair in redis-server:redis-server redis-benchmark:redis-server redis-cli:redis-server \
+    nginx:nginx wrk:wrk curl:curl python3:python3 timeout:coreutils; do
+    tool=${pair%%:*}
+    package=${pair#*:}
+    if ! command -v "$tool" >/dev/null 2>&1 && ! [[ -x /usr/sbin/$tool ]]; then
+        [[ " ${missing_packages[*]} " == *" $package "* ]] || missing_packages+=("$package")
+    fi
+done
+if ((${#missing_packages[@]})); then
+    log "installing ${missing_packages[*]} with apt-get"
+    SUDO=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null 2>&1 || die "need root or sudo to install ${missing_packages[*]}"
+        SUDO=(sudo)
+    fi
+    "${SUDO[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing_packages[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# ---------------------------------------------------------------------------------------------------
+# 2. Binaries
+
+if [[ -n ${RELEASE_CHAN_BIN_DIR:-} ]]; then
+    BIN_DIR=$(cd "$RELEASE_CHAN_BIN_DIR" && pwd)
+else
+    log "building release binaries (swift build -c release)"
+    (cd "$ROOT" && swift build -c release --product release-chan --product release-chan-bench)
+    # The SDK example (cached mode) is optional: the table says so when it is missing.
+    (cd "$ROOT" && swift build -c release --product release-chan-example) ||
+        log "could not build release-chan-example: the SDK cached-mode row will be skipped"
+    BIN_DIR=$(cd "$ROOT" && swift build -c release --show-bin-path)
+fi
+RC=$BIN_DIR/release-chan
+RCB=$BIN_DIR/release-chan-bench
+EXAMPLE=${RELEASE_CHAN_EXAMPLE_BIN:-$BIN_DIR/release-chan-example}
+[[ -x $RC && -x $RCB ]] || die "no release-chan / release-chan-bench in $BIN_DIR"
+
+# ---------------------------------------------------------------------------------------------------
+# Servers and cleanup
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/release-chan-compare.XXXXXX")
+chmod 755 "$WORK" # nginx workers may run as another user
+RAW=$WORK/raw
+LOGS=$WORK/logs
+mkdir -p "$RAW" "$LOGS" "$WORK/serve" "$WORK/big"
+PIDS=()
+
+stop_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "PID $pid did not stop within 10 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$? i
+    trap - EXIT INT TERM
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        stop_pid "${PIDS[i]}"
+    done
+    if [[ ${KEEP_TMP:-0} == 1 || $status != 0 ]]; then
+        log "temporary files kept in $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME COMMAND...: runs COMMAND in the background, output to logs/NAME.log; sets STARTED_PID.
+start() {
+    local name=$1
+    shift
+    "$@" >"$LOGS/$name.log" 2>&1 &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+}
+
+forget_pid() {
+    local pid=$1 kept=() p
+    for p in "${PIDS[@]}"; do [[ $p == "$pid" ]] || kept+=("$p"); done
+    PIDS=("${kept[@]}")
+}
+
+stop() {
+    stop_pid "$1"
+    forget_pid "$1"
+}
+
+# wait_http URL PID SECONDS
+wait_http() {
+    local url=$1 pid=$2 limit=$3 deadline
+    deadline=$(($(date +%s) + limit))
+    until curl -sf -o /dev/null -m 2 "$url"; do
+        kill -0 "$pid" 2>/dev/null || die "server for $url exited; see logs in $LOGS"
+        (($(date +%s) < deadline)) || die "$url not ready after $limit s"
+        sleep 0.1
+    done
+}
+
+# wait_tcp PORT PID SECONDS
+wait_tcp() {
+    local port=$1 pid=$2 limit=$3 deadline
+    deadline=$(($(date +%s) + limit))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || die "server on port $port exited; see logs in $LOGS"
+        (($(date +%s) < deadline)) || die "port $port not open after $limit s"
+        sleep 0.1
+    done
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------------------------------------------
+# 3. The db
+
+DB_A=$WORK/db-a.json
+DB_B=$WORK/db-b.json
+SERVED=$WORK/serve/db.json
+log "generating the db: $CONTAINERS containers × 3 channels"
+"$RC" db generate --containers "$CONTAINERS" --seed 1 --output "$DB_A" 2>>"$LOGS/generate.log"
+# The same keys with one release changed: a second revision for reloads and change latency.
+cp "$DB_A" "$DB_B"
+FIRST=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["releases"][-1]; print(r["container"], r["channel"], r["image"].rsplit(":", 1)[0])' "$DB_A")
+read -r FIRST_CONTAINER FIRST_CHANNEL FIRST_REPO <<<"$FIRST"
+"$RC" db set --db "$DB_B" --container "$FIRST_CONTAINER" --channel "$FIRST_CHANNEL" \
+    --image "$FIRST_REPO:v999.0.0" --force >>"$LOGS/generate.log" 2>&1
+rm -f "$DB_B.lock"
+cp "$DB_A" "$SERVED"
+DB_BYTES=$(stat -c %s "$DB_A")
+
+# TCP port 8090 when free: the SDK example (cached-mode row) hard-codes 127.0.0.1:8090.
+read -r TCP_PORT HTTP_PORT REDIS_PORT NGINX_PORT <<<"$(python3 "$HELPER" free-ports 4 --prefer 8090)"
+
+log "starting release-chan (HTTP $HTTP_PORT, TCP $TCP_PORT)"
+start release-chan "$RC" serve --db "$SERVED" --host 127.0.0.1 --http-port "$HTTP_PORT" --tcp-port "$TCP_PORT" \
+    --access-log false --log-level warning
+SERVER_PID=$STARTED_PID
+wait_http "http://127.0.0.1:$HTTP_PORT/v1/health" "$SERVER_PID" 120
+wait_tcp "$TCP_PORT" "$SERVER_PID" 30
+
+log "exporting every release for Redis and nginx"
+WWW=$WORK/nginx/www
+mkdir -p "$WWW" "$WORK/nginx/tmp"
+python3 "$HELPER" prepare --db "$SERVED" --http-port "$HTTP_PORT" --www "$WWW" --resp "$WORK/redis.resp" \
+    --paths "$WORK/paths.txt" --summary "$RAW/prepare.json" >&2
+RELEASES=$(wc -l <"$WORK/paths.txt")
+chmod -R a+rX "$WORK/nginx"
+
+log "starting Redis (port $REDIS_PORT)"
+start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --daemonize no \
+    --dir "$WORK" --logfile "$LOGS/redis-server.log"
+REDIS_PID=$STARTED_PID
+wait_tcp "$REDIS_PORT" "$REDIS_PID" 30
+timeout 120 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --pipe <"$WORK/redis.resp" >"$LOGS/redis-load.log"
+KEYS=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize)
+((KEYS == 2 * RELEASES)) || die "Redis holds $KEYS keys, expected $((2 * RELEASES))"
+
+log "starting nginx (port $NGINX_PORT)"
+NGINX_USER=""
+((EUID == 0)) && NGINX_USER="user root root;"
+sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$(nproc)|g" \
+    -e "s|@USER@|$NGINX_USER|g" "$HERE/nginx.conf.template" >"$WORK/nginx/nginx.conf"
+start nginx "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
+NGINX_PID=$STARTED_PID
+wait_http "http://127.0.0.1:$NGINX_PORT/v1/releases" "$NGINX_PID" 30
+
+# The three servers answer the same bytes.
+SAMPLE_PATH=$(sed -n "$(((RELEASES + 1) / 2))p" "$WORK/paths.txt")
+SAMPLE_KEY=${SAMPLE_PATH#/v1/releases/}
+SAMPLE_KEY=${SAMPLE_KEY/\//:}
+cmp -s <(curl -sf "http://127.0.0.1:$HTTP_PORT$SAMPLE_PATH") <(curl -sf "http://127.0.0.1:$NGINX_PORT$SAMPLE_PATH") ||
+    die "nginx and release-chan differ on $SAMPLE_PATH"
+[[ "$(curl -sf "http://127.0.0.1:$HTTP_PORT$SAMPLE_PATH")" == "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --raw get "$SAMPLE_KEY")" ]] ||
+    die "Redis and release-chan differ on $SAMPLE_KEY"
+cmp -s <(curl -sf -H 'Accept-Encoding: gzip' "http://127.0.0.1:$HTTP_PORT/v1/releases") \
+    <(curl -sf -H 'Accept-Encoding: gzip' "http://127.0.0.1:$NGINX_PORT/v1/releases") ||
+    die "nginx and release-chan differ on GET /v1/releases (gzip)"
+curl -sfI -H 'Accept-Encoding: gzip' "http://127.0.0.1:$NGINX_PORT/v1/releases" | grep -qi '^content-encoding: gzip' ||
+    die "nginx does not answer gzip_static"
+log "all three serve the same bytes ($RELEASES releases; db $DB_BYTES bytes)"
+
+# ---------------------------------------------------------------------------------------------------
+# 4. Measurements
+
+# ours_tcp NAME PIPELINE [extra release-chan-bench options...]
+ours_tcp() {
+    local name=$1 depth=$2
+    shift 2
+    timeout -k 5 "$LOAD_LIMIT" "$RCB" tcp --host 127.0.0.1 --port "$TCP_PORT" --db "$SERVED" \
+        --connections "$CONNECTIONS" --pipeline "$depth" --duration "$DURATION" --warmup "$WARMUP" \
+        --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench $name failed"
+}
+
+# redis_run PIPELINE REQUESTS: redis-benchmark GET over the copies of every release, CSV on stdout.
+redis_run() {
+    timeout -k 5 "$LOAD_LIMIT" redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNECTIONS" -P "$1" \
+        -n "$2" -r "$RELEASES" --csv GET 'k:__rand_int__' 2>>"$LOGS/redis-benchmark.log"
+}
+
+# redis_get NAME PIPELINE: redis-benchmark counts requests, not seconds: a short calibration run
+# sizes the warm-up run to about WARMUP seconds, which sizes the measured run to about DURATION.
+redis_get() {
+    local name=$1 depth=$2 rate
+    rate=$(redis_run "$depth" $((depth * 5000)) | awk -F'"' 'NR == 2 { print int($4) }')
+    rate=$(redis_run "$depth" $((${rate:-10000} * WARMUP + 1000)) | awk -F'"' 'NR == 2 { print int($4) }')
+    redis_run "$depth" $((${rate:-10000} * DURATION)) >"$RAW/$name.csv" || log "redis-benchmark $name failed"
+}
+
+# wrk_run NAME PORT PATH CONNECTIONS [wrk options...]: a warm-up run, then the measured one.
+wrk_run() {
+    local name=$1 port=$2 path=$3 connections=$4
+    shift 4
+    timeout -k 5 "$LOAD_LIMIT" wrk -t "$(nproc)" -c "$connections" -d "${WARMUP}s" -s "$HERE/wrk.lua" "$@" \
+        "http://127.0.0.1:$port$path" >/dev/null 2>>"$LOGS/wrk.log" || true
+    timeout -k 5 "$LOAD_LIMIT" wrk -t "$(nproc)" -c "$connections" -d "${DURATION}s" --latency -s "$HERE/wrk.lua" "$@" \
+        "http://127.0.0.1:$port$path" >"$RAW/$name.json" 2>>"$LOGS/wrk.log" || log "wrk $name failed"
+}
+
+export WRK_PATHS
+for ((round = 1; round <= ROUNDS; round++)); do
+    for depth in 1 16; do
+        log "round $round/$ROUNDS: TCP pipeline $depth: release-chan-bench, then redis-benchmark"
+        ours_tcp "tcp-p$depth-ours-r$round" "$depth"
+        redis_get "tcp-p$depth-redis-r$round" "$depth"
+    done
+    log "round $round/$ROUNDS: HTTP single release: wrk against release-chan, then nginx"
+    WRK_PATHS=$WORK/paths.txt
+    wrk_run "http-ours-r$round" "$HTTP_PORT" / "$CONNECTIONS"
+    wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
+    log "round $round/$ROUNDS: full db with gzip: wrk against release-chan, then nginx"
+    WRK_PATHS=""
+    wrk_run "gz-ours-r$round" "$HTTP_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
+    wrk_run "gz-nginx-r$round" "$NGINX_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
+done
+
+# Lookup latency while the db is reloaded every second, vs idle, at a fixed rate.
+if [[ -z ${RELOAD_RATE:-} ]]; then
+    RELOAD_RATE=$(python3 - "$RAW" "$ROUNDS" <<'EOF'
+import json, os, statistics, sys
+values = []
+for r in range(1, int(sys.argv[2]) + 1):
+    try:
+        values.append(json.load(open(os.path.join(sys.argv[1], "tcp-p1-ours-r%d.json" % r)))["rps"])
+    except Exception:
+        pass
+print(max(1000, int(statistics.median(values) / 4 / 1000) * 1000) if values else 5000)
+EOF
+    )
+fi
+
+# reload_loop STOP_FILE: every second, rename the other db (same keys, one release changed) over the
+# served file and POST /v1/reload (the file watch may get there first: either way one new revision
+# per swap), until STOP_FILE exists. One line per swap in raw/reload-loop.log.
+reload_loop() {
+    local stop_file=$1 i=0 source
+    while sleep 1 && [[ ! -e $stop_file ]]; do
+        if ((i % 2 == 0)); then source=$DB_B; else source=$DB_A; fi
+        i=$((i + 1))
+        cp "$source" "$WORK/serve/.reload.tmp"
+        mv -f "$WORK/serve/.reload.tmp" "$SERVED"
+        printf '%s %s\n' "$(date +%s.%N)" \
+            "$(curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/v1/reload" || echo failed)" >>"$RAW/reload-loop.log"
+    done
+}
+
+: >"$RAW/reload-loop.log"
+for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round/$ROUNDS: TCP p99 at $RELOAD_RATE rps: idle, then with a reload every second"
+    ours_tcp "p99-idle-r$round" 1 --rate "$RELOAD_RATE"
+    rm -f "$WORK/stop-reloads"
+    reload_loop "$WORK/stop-reloads" &
+    LOOP_PID=$!
+    PIDS+=("$LOOP_PID")
+    ours_tcp "p99-reload-r$round" 1 --rate "$RELOAD_RATE"
+    touch "$WORK/stop-reloads"
+    timeout 15 tail --pid="$LOOP_PID" -f /dev/null || true
+    stop "$LOOP_PID"
+done
+SWAPS=$(wc -l <"$RAW/reload-loop.log")
+FAILED=$(grep -c failed "$RAW/reload-loop.log" || true)
+printf '{"swaps": %d, "failed_requests": %d}\n' "$SWAPS" "$FAILED" >"$RAW/reload-loop.json"
+(($(curl -sf "http://127.0.0.1:$HTTP_PORT/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"]["failed"])') == 0)) ||
+    log "warning: the server reports failed reloads (see $LOGS/release-chan.log)"
+
+# File change -> served, -> SDK notified, -> SDK cached mode updated.
+CACHED_NOTE=""
+EXAMPLE_ARGS=()
+if [[ ! -x $EXAMPLE ]]; then
+    CACHED_NOTE="no release-chan-example binary (SDK example in cached mode) in $(dirname "$EXAMPLE")"
+elif [[ $TCP_PORT != 8090 ]]; then
+    CACHED_NOTE="TCP port 8090, which the SDK example hard-codes, was busy"
+else
+    EXAMPLE_ARGS=(--example-cmd "$EXAMPLE")
+fi
+log "file change latency: $CHANGE_TRIALS trials"
+python3 "$HELPER" change-latency --db "$SERVED" --files "$DB_A" "$DB_B" --http-port "$HTTP_PORT" \
+    --watch-cmd "$RC"$'\x1f'watch$'\x1f'--tcp$'\x1f'"127.0.0.1:$TCP_PORT" "${EXAMPLE_ARGS[@]}" \
+    --trials "$CHANGE_TRIALS" --out "$RAW/change.json" >&2 || log "change latency failed"
+
+log "stopping release-chan, Redis and nginx"
+stop "$NGINX_PID"
+stop "$REDIS_PID"
+stop "$SERVER_PID"
+
+# The big db: reload time vs python json.loads; RSS vs file size.
+BIG_A=$WORK/big-a.json
+BIG_B=$WORK/big-b.json
+BIG_SERVED=$WORK/big/db.json
+log "generating two $BIG_CONTAINERS-container dbs (seeds 1 and 2)"
+"$RC" db generate --containers "$BIG_CONTAINERS" --seed 1 --output "$BIG_A" 2>>"$LOGS/generate.log"
+"$RC" db generate --containers "$BIG_CONTAINERS" --seed 2 --output "$BIG_B" 2>>"$LOGS/generate.log"
+BIG_DB_BYTES=$(stat -c %s "$BIG_A")
+cp "$BIG_A" "$BIG_SERVED"
+read -r BIG_HTTP_PORT BIG_TCP_PORT <<<"$(python3 "$HELPER" free-ports 2)"
+log "starting release-chan on the big db ($BIG_DB_BYTES bytes)"
+start release-chan-big "$RC" serve --db "$BIG_SERVED" --host 127.0.0.1 --http-port "$BIG_HTTP_PORT" \
+    --tcp-port "$BIG_TCP_PORT" --access-log false --log-level warning --watch false --reload-interval 3600s
+BIG_PID=$STARTED_PID
+wait_http "http://127.0.0.1:$BIG_HTTP_PORT/v1/health" "$BIG_PID" 600
+sleep 2
+RSS_START=$(rss_kib "$BIG_PID")
+: >"$RAW/reload-ours.txt"
+: >"$RAW/reload-python.txt"
+for ((trial = 1; trial <= RELOAD_TRIALS; trial++)); do
+    if ((trial % 2)); then source=$BIG_B; else source=$BIG_A; fi
+    cp "$source" "$WORK/big/.reload.tmp"
+    mv -f "$WORK/big/.reload.tmp" "$BIG_SERVED"
+    response=$(timeout -k 5 320 curl -s -m 300 -X POST -w ' %{time_total}' "http://127.0.0.1:$BIG_HTTP_PORT/v1/reload")
+    log "reload $trial/$RELOAD_TRIALS: $response"
+    [[ $response == *'"changed":true'* ]] || die "reload $trial did not change the revision: $response"
+    echo "${response##* }" >>"$RAW/reload-ours.txt"
+    timeout -k 5 300 python3 "$HELPER" time-json "$source" >>"$RAW/reload-python.txt"
+done
+sleep 2
+RSS_RELOADS=$(rss_kib "$BIG_PID")
+printf '{"after_start_kib": %d, "after_reloads_kib": %d}\n' "$RSS_START" "$RSS_RELOADS" >"$RAW/rss.json"
+stop "$BIG_PID"
+
+# ---------------------------------------------------------------------------------------------------
+# 5. Report
+
+BINARIES="$BIN_DIR"
+case "$BIN_DIR" in
+    */debug | */debug/) BINARIES="$BIN_DIR (DEBUG build: not representative)" ;;
+esac
+VERSIONS="$(redis-server --version | awk '{ print $1, $2, $3 }'); $("$NGINX" -v 2>&1); $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }'); Python $(python3 -c 'import platform; print(platform.python_version())')"
+export MODE DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS BIG_DB_BYTES DB_BYTES RELOAD_RATE COMMAND_LINE \
+    BINARIES VERSIONS CACHED_NOTE GZ_CONNECTIONS RELEASES
+python3 - "$RAW/meta.json" <<'EOF'
+import datetime, json, os, platform, sys
+e = os.environ
+cpu = "unknown cpu"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+meta = {
+    "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    "nproc": os.cpu_count(), "cpu": cpu, "kernel": "Linux " + platform.release(),
+    "command": e["COMMAND_LINE"], "mode": e["MODE"], "duration": int(e["DURATION"]), "warmup": int(e["WARMUP"]),
+    "rounds": int(e["ROUNDS"]), "containers": int(e["CONTAINERS"]), "releases": int(e["RELEASES"]),
+    "db_bytes": int(e["DB_BYTES"]), "big_containers": int(e["BIG_CONTAINERS"]), "big_db_bytes": int(e["BIG_DB_BYTES"]),
+    "reload_rate": int(e["RELOAD_RATE"]), "gz_connections": int(e["GZ_CONNECTIONS"]),
+    "binaries": e["BINARIES"], "versions": e["VERSIONS"], "cached_note": e.get("CACHED_NOTE") or None,
+    "notes": [
+        "Ratios are release-chan ÷ reference. rps goals are ≥ 1.00× (higher is better); p99, reload time, RSS "
+        "and change-latency goals are ≤ (lower is better). Goals are the ones of issue 4.",
+        "Redis: redis-benchmark GET k:__rand_int__ (-r = number of releases) over copies of the same values; "
+        "release-chan-bench draws the same releases uniformly. nginx: the same bytes as static files; "
+        "wrk with benchmarks/compare/wrk.lua (uniform random release path) against both.",
+        "Reload: wall time of POST /v1/reload (read, parse, validate, build, compress, swap) after the other "
+        "big db was renamed into place; python: read + json.loads of the same file in one process (start-up "
+        "excluded). RSS: VmRSS from /proc.",
+    ],
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=2, ensure_ascii=False)
+EOF
+mkdir -p "$RESULTS_DIR"
+python3 "$HELPER" report --raw "$RAW" --meta "$RAW/meta.json" --md-out "$RESULTS_DIR/latest.md" \
+    --json-out "$RESULTS_DIR/latest.json"
+log "done in $(($(date +%s) - STARTED)) s; written $RESULTS_DIR/latest.md and latest.json"
