@@ -51,11 +51,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MARK: C shims: libc functions Swift does not import (malloc_trim)
+        .target(name: "CSystemShims"),
         // MARK: Store: immutable snapshots, atomic swap, reload coordination, file watch
         .target(
             name: "ReleaseChannelStore",
             dependencies: [
                 "ReleaseChannelModel",
+                "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),

@@ -12,8 +12,10 @@
 #                          release-chan-bench`).
 #   RELEASE_CHAN_EXAMPLE_BIN  the SDK example (release-chan-example, cached mode) used for the
 #                          "SDK cached mode updated" row; default: BIN_DIR/release-chan-example if present.
-#   DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS CHANGE_TRIALS RELOAD_TRIALS RELOAD_RATE
+#   DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS CHANGE_TRIALS RELOAD_TRIALS
 #                          override the mode's defaults (seconds, seconds, count, containers, ...).
+#   RELOAD_RATE            run the p99-under-reload pair open loop at this many requests/s
+#                          (default: closed loop, like the TCP rows).
 #   RESULTS_DIR            where latest.md / latest.json go (default benchmarks/results).
 #   KEEP_TMP=1             keep the temporary directory (dbs, configs, raw outputs, server logs).
 #
@@ -41,9 +43,10 @@
 #        time of POST /v1/reload after the other big db (another seed) was renamed into place, vs
 #        python3 reading + json.loads of the same file (interpreter start-up excluded); steady VmRSS of
 #        the server after start and after the reloads, vs the file size.
-#      - TCP p99 at a fixed rate (open loop, latency corrected for coordinated omission; a quarter of
-#        the pipeline-1 maximum unless RELOAD_RATE is set, so that neither run saturates the 2 cores) while a loop renames the other db over the
-#        served file and POSTs /v1/reload every second, vs the same run idle.
+#      - TCP lookup p99 (release-chan-bench, 50 connections, pipeline 1, closed loop; or open loop at
+#        RELOAD_RATE requests/s when set, latency corrected for coordinated omission) while a loop
+#        renames the other db over the served file and POSTs /v1/reload every second, vs the same run
+#        idle.
 #      - File change -> new revision in GET /v1/health (polled every 5 ms), -> `release-chan watch`
 #        prints it (SDK change notification), -> the SDK example in cached mode prints it (its
 #        in-memory db holds the new revision; needs the example binary and TCP port 8090, which the
@@ -175,7 +178,8 @@ cleanup() {
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${PIDS[i]}"
     done
-    if [[ ${KEEP_TMP:-0} == 1 || $status != 0 ]]; then
+    # Kept for a look after a failure (or with KEEP_TMP=1); an interrupted run (130, 143) cleans up.
+    if [[ ${KEEP_TMP:-0} == 1 ]] || ((status != 0 && status != 130 && status != 143)); then
         log "temporary files kept in $WORK"
     else
         rm -rf "$WORK"
@@ -353,24 +357,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
     wrk_run "gz-nginx-r$round" "$NGINX_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
 done
 
-# Lookup latency while the db is reloaded every second, vs idle, at a fixed rate.
-if [[ -z ${RELOAD_RATE:-} ]]; then
-    RELOAD_RATE=$(python3 - "$RAW" "$ROUNDS" <<'EOF'
-import json, os, statistics, sys
-values = []
-for r in range(1, int(sys.argv[2]) + 1):
-    try:
-        values.append(json.load(open(os.path.join(sys.argv[1], "tcp-p1-ours-r%d.json" % r)))["rps"])
-    except Exception:
-        pass
-print(max(1000, int(statistics.median(values) / 4 / 1000) * 1000) if values else 5000)
-EOF
-    )
+# Lookup latency while the db is reloaded every second, vs idle: closed loop, or open loop at RELOAD_RATE.
+RATE_ARGS=()
+RELOAD_LOAD="c$CONNECTIONS pipeline 1, closed loop"
+if [[ -n ${RELOAD_RATE:-} ]]; then
+    RATE_ARGS=(--rate "$RELOAD_RATE")
+    RELOAD_LOAD="c$CONNECTIONS, open loop at $RELOAD_RATE rps"
 fi
 
 # reload_loop STOP_FILE: every second, rename the other db (same keys, one release changed) over the
-# served file and POST /v1/reload (the file watch may get there first: either way one new revision
-# per swap), until STOP_FILE exists. One line per swap in raw/reload-loop.log.
+# served file and POST /v1/reload without waiting for the answer (the file watch may get there first:
+# either way one new revision per swap), until STOP_FILE exists. One line per swap in
+# raw/reload-loop.log, one per answer in raw/reload-answers.log.
 reload_loop() {
     local stop_file=$1 i=0 source
     while sleep 1 && [[ ! -e $stop_file ]]; do
@@ -378,26 +376,28 @@ reload_loop() {
         i=$((i + 1))
         cp "$source" "$WORK/serve/.reload.tmp"
         mv -f "$WORK/serve/.reload.tmp" "$SERVED"
-        printf '%s %s\n' "$(date +%s.%N)" \
-            "$(curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/v1/reload" || echo failed)" >>"$RAW/reload-loop.log"
+        date +%s.%N >>"$RAW/reload-loop.log"
+        { curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/v1/reload" || echo failed; echo; } >>"$RAW/reload-answers.log" &
     done
+    wait
 }
 
 : >"$RAW/reload-loop.log"
+: >"$RAW/reload-answers.log"
 for ((round = 1; round <= ROUNDS; round++)); do
-    log "round $round/$ROUNDS: TCP p99 at $RELOAD_RATE rps: idle, then with a reload every second"
-    ours_tcp "p99-idle-r$round" 1 --rate "$RELOAD_RATE"
+    log "round $round/$ROUNDS: TCP p99 ($RELOAD_LOAD): idle, then with a reload every second"
+    ours_tcp "p99-idle-r$round" 1 "${RATE_ARGS[@]}"
     rm -f "$WORK/stop-reloads"
     reload_loop "$WORK/stop-reloads" &
     LOOP_PID=$!
     PIDS+=("$LOOP_PID")
-    ours_tcp "p99-reload-r$round" 1 --rate "$RELOAD_RATE"
+    ours_tcp "p99-reload-r$round" 1 "${RATE_ARGS[@]}"
     touch "$WORK/stop-reloads"
     timeout 15 tail --pid="$LOOP_PID" -f /dev/null || true
     stop "$LOOP_PID"
 done
 SWAPS=$(wc -l <"$RAW/reload-loop.log")
-FAILED=$(grep -c failed "$RAW/reload-loop.log" || true)
+FAILED=$(grep -c failed "$RAW/reload-answers.log" || true)
 printf '{"swaps": %d, "failed_requests": %d}\n' "$SWAPS" "$FAILED" >"$RAW/reload-loop.json"
 (($(curl -sf "http://127.0.0.1:$HTTP_PORT/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"]["failed"])') == 0)) ||
     log "warning: the server reports failed reloads (see $LOGS/release-chan.log)"
@@ -464,7 +464,7 @@ case "$BIN_DIR" in
     */debug | */debug/) BINARIES="$BIN_DIR (DEBUG build: not representative)" ;;
 esac
 VERSIONS="$(redis-server --version | awk '{ print $1, $2, $3 }'); $("$NGINX" -v 2>&1); $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }'); Python $(python3 -c 'import platform; print(platform.python_version())')"
-export MODE DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS BIG_DB_BYTES DB_BYTES RELOAD_RATE COMMAND_LINE \
+export MODE DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS BIG_DB_BYTES DB_BYTES RELOAD_LOAD COMMAND_LINE \
     BINARIES VERSIONS CACHED_NOTE GZ_CONNECTIONS RELEASES
 python3 - "$RAW/meta.json" <<'EOF'
 import datetime, json, os, platform, sys
@@ -483,7 +483,7 @@ meta = {
     "command": e["COMMAND_LINE"], "mode": e["MODE"], "duration": int(e["DURATION"]), "warmup": int(e["WARMUP"]),
     "rounds": int(e["ROUNDS"]), "containers": int(e["CONTAINERS"]), "releases": int(e["RELEASES"]),
     "db_bytes": int(e["DB_BYTES"]), "big_containers": int(e["BIG_CONTAINERS"]), "big_db_bytes": int(e["BIG_DB_BYTES"]),
-    "reload_rate": int(e["RELOAD_RATE"]), "gz_connections": int(e["GZ_CONNECTIONS"]),
+    "reload_load": e["RELOAD_LOAD"], "gz_connections": int(e["GZ_CONNECTIONS"]),
     "binaries": e["BINARIES"], "versions": e["VERSIONS"], "cached_note": e.get("CACHED_NOTE") or None,
     "notes": [
         "Ratios are release-chan ÷ reference. rps goals are ≥ 1.00× (higher is better); p99, reload time, RSS "

@@ -7,9 +7,10 @@ import ReleaseChannelStore
 
 /// One client connection: handshake, request dispatch, WATCH pushes, backpressure, idle and quiesce.
 ///
-/// Everything runs on the connection's event loop. Replies are written as they are produced and flushed
-/// once per read batch, so a pipelined burst costs one syscall; while the outbound buffer is over its
-/// high-water mark the handler stops asking for more input (the client's sends then block in TCP).
+/// Everything runs on the connection's event loop. The replies to one read batch are written into one
+/// buffer and flushed once, so a pipelined burst costs one allocation and one syscall; while the outbound
+/// buffer is over its high-water mark the handler stops asking for more input (the client's sends then
+/// block in TCP).
 final class ProtocolConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = Frame
     typealias OutboundIn = ByteBuffer
@@ -24,7 +25,8 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private var handshaken = false
     private var closing = false
     private var watchToken: SnapshotStore.ObserverToken?
-    private var needsFlush = false
+    /// Replies of the current read batch, written as one buffer at the end of the batch.
+    private var output: ByteBuffer?
     private var readPending = false
 
     init(store: SnapshotStore, configuration: ProtocolServerConfiguration, metrics: ProtocolMetrics, limiter: ConnectionLimiter, logger: Logger) {
@@ -117,28 +119,37 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
                 self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "malformed \(opcode.name) body: \(frame.body.readableBytes) unexpected bytes"))
                 return
             }
-            if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
             self.write(context: context, opcode: frame.opcode, status: .ok) { buffer, revision in
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { _ in }
             }
+            // The reply goes out before any push the subscription may produce.
+            self.flushOutput(context: context)
+            if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
         default:
             guard let snapshot = self.store.current else {
                 self.reply(context: context, frame: frame, error: ProtocolError(.busy, "no db snapshot is being served yet"))
                 return
             }
-            var buffer = context.channel.allocator.buffer(capacity: opcode == .snapshot ? 64 + (snapshot.wholeDatabase.gzip?.readableBytes ?? 0) : 256)
+            var buffer = self.output ?? context.channel.allocator.buffer(capacity: 16 * 1024)
+            self.output = nil
+            let before = buffer.readableBytes
             let status = ProtocolResponder.respond(to: frame, opcode: opcode, snapshot: snapshot, into: &buffer)
             self.metrics.frame(opcode: frame.opcode, status: status)
-            self.send(context: context, buffer)
+            self.metrics.bytesOut.increment(by: Int64(buffer.readableBytes - before))
+            self.output = buffer
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if self.needsFlush {
-            self.needsFlush = false
-            context.flush()
-        }
+        self.flushOutput(context: context)
         context.fireChannelReadComplete()
+    }
+
+    /// Writes the batch's replies as one buffer and flushes: one syscall for a pipelined burst.
+    private func flushOutput(context: ChannelHandlerContext) {
+        guard let output = self.output else { return }
+        self.output = nil
+        context.writeAndFlush(self.wrapOutboundOut(output), promise: nil)
     }
 
     private func hello(context: ChannelHandlerContext, frame: Frame) {
@@ -197,10 +208,13 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     // MARK: Writing
 
     private func write(context: ChannelHandlerContext, opcode: UInt8, status: ProtocolStatus, _ body: (inout ByteBuffer, Revision) -> Void) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        var buffer = self.output ?? context.channel.allocator.buffer(capacity: 1024)
+        self.output = nil
+        let before = buffer.readableBytes
         body(&buffer, Revision(value: self.store.current?.revisionNumber ?? 0))
         self.metrics.frame(opcode: opcode, status: status)
-        self.send(context: context, buffer)
+        self.metrics.bytesOut.increment(by: Int64(buffer.readableBytes - before))
+        self.output = buffer
     }
 
     private func reply(context: ChannelHandlerContext, frame: Frame, error: ProtocolError, thenClose: Bool = false) {
@@ -208,12 +222,6 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             ProtocolResponder.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
         }
         if thenClose { self.closeAfterFlush(context: context) }
-    }
-
-    private func send(context: ChannelHandlerContext, _ buffer: ByteBuffer) {
-        self.metrics.bytesOut.increment(by: Int64(buffer.readableBytes))
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
-        self.needsFlush = true
     }
 
     /// A connection-level error: an ERROR frame (request id 0), then close.
@@ -229,7 +237,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private func closeAfterFlush(context: ChannelHandlerContext) {
         guard !self.closing else { return }
         self.closing = true
-        self.needsFlush = false
+        self.flushOutput(context: context)
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         let channel = context.channel

@@ -8,7 +8,8 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias OutboundOut = HTTPClientRequestPart
 
     var driver: LoadDriver
-    var ticker: RepeatedTask?
+    var ticker: Scheduled<Void>?
+    var needsFlush = false
     private let done: EventLoopPromise<ConnectionResult>
     private let host: String
     private let pathTemplate: String
@@ -43,6 +44,10 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
         case .end:
             self.replied(context: context, ok: self.status == .ok)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.readComplete(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -3,7 +3,9 @@ import NIOCore
 /// What the TCP and HTTP load handlers have in common: a driver and a way to send one request.
 protocol LoadConnection: AnyObject {
     var driver: LoadDriver { get set }
-    var ticker: RepeatedTask? { get set }
+    var ticker: Scheduled<Void>? { get set }
+    /// Requests written since the last flush; flushed once per read batch.
+    var needsFlush: Bool { get set }
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline)
 }
 
@@ -12,19 +14,7 @@ extension LoadConnection {
     /// closes the connection two seconds after the end whatever happens.
     func startLoad(context: ChannelHandlerContext) {
         if let interval = self.driver.interval {
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            var next = NIODeadline.now()
-            self.ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: interval) { task in
-                let (connection, context) = loopBound.value
-                guard NIODeadline.now() < connection.driver.stopAt else {
-                    task.cancel()
-                    if connection.driver.isFinished { context.close(promise: nil) }
-                    return
-                }
-                connection.send(context: context, intendedStart: next)
-                next = next + interval
-                context.flush()
-            }
+            self.tick(context: context, at: NIODeadline.now(), interval: interval)
         } else {
             for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
             context.flush()
@@ -33,13 +23,45 @@ extension LoadConnection {
         context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
     }
 
-    /// Records a reply and sends the next request (closed loop) or closes once everything is answered.
+    /// Open loop: sends the request due at `deadline`, then schedules the next one at an absolute time
+    /// (a fixed delay after each send would drift and count the drift as latency).
+    private func tick(context: ChannelHandlerContext, at deadline: NIODeadline, interval: TimeAmount) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.ticker = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (connection, context) = loopBound.value
+            guard deadline < connection.driver.stopAt else {
+                if connection.driver.isFinished { context.close(promise: nil) }
+                return
+            }
+            // Catch up on every request that fell due while the loop was busy, each stamped with its own
+            // intended time.
+            var due = deadline
+            let now = NIODeadline.now()
+            repeat {
+                connection.send(context: context, intendedStart: due)
+                due = due + interval
+            } while due <= now && due < connection.driver.stopAt
+            context.flush()
+            connection.tick(context: context, at: due, interval: interval)
+        }
+    }
+
+    /// Records a reply and queues the next request (closed loop; flushed at the end of the read batch) or
+    /// closes once everything is answered.
     func replied(context: ChannelHandlerContext, ok: Bool) {
         if self.driver.reply(ok: ok) {
             self.send(context: context, intendedStart: .now())
-            context.flush()
+            self.needsFlush = true
         } else if self.driver.isFinished {
             context.close(promise: nil)
+        }
+    }
+
+    /// Flushes the requests queued while reading a batch of replies.
+    func readComplete(context: ChannelHandlerContext) {
+        if self.needsFlush {
+            self.needsFlush = false
+            context.flush()
         }
     }
 }

@@ -7,7 +7,8 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias OutboundOut = ByteBuffer
 
     var driver: LoadDriver
-    var ticker: RepeatedTask?
+    var ticker: Scheduled<Void>?
+    var needsFlush = false
     private let done: EventLoopPromise<ConnectionResult>
     private var nextID: UInt32 = 1
     private var started = false
@@ -50,6 +51,10 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
         }
         self.nextID &+= 1
         context.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.readComplete(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -12,7 +12,7 @@ import Testing
 @Suite(.serialized) struct ClientSDKTests {
     func configuration(_ ports: Int...) -> ReleaseChannelClientConfiguration {
         var configuration = ReleaseChannelClientConfiguration(endpoints: ports.map { .init(host: "127.0.0.1", port: $0) })
-        configuration.connectTimeout = .seconds(5)
+        configuration.connectTimeout = .seconds(30)
         configuration.requestTimeout = .seconds(60)
         configuration.reconnectInitialDelay = .milliseconds(50)
         configuration.reconnectMaximumDelay = .milliseconds(500)
@@ -131,7 +131,7 @@ import Testing
         let client = ReleaseChannelClient(configuration: self.configuration(port))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
-            try await client.waitUntilReady(timeout: .seconds(5))
+            try await client.waitUntilReady(timeout: .seconds(30))
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:first-dev")
             server?.signal(SIGTERM)
             #expect(try await server?.waitForExit() == 0)
@@ -158,7 +158,7 @@ import Testing
             let client = ReleaseChannelClient(configuration: configuration)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
-                try await client.waitUntilReady(timeout: .seconds(5))
+                try await client.waitUntilReady(timeout: .seconds(30))
                 #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:primary-dev")
                 primary.signal(SIGKILL)
                 #expect(try await eventually(timeout: .seconds(10)) {

@@ -490,7 +490,7 @@ def cmd_report(args):
     idle, _, _ = rounds(raw, "p99-idle-r%d.json", n, load_json, p99)
     busy, busy_err, _ = rounds(raw, "p99-reload-r%d.json", n, load_json, p99)
     reloads = load_json(os.path.join(raw, "reload-loop.json")) or {}
-    add("TCP p99 at %s rps (open loop), db reloaded every 1 s, vs idle" % meta.get("reload_rate", "?"), busy, idle, fmt_us, "<=", 1.25,
+    add("TCP p99 (%s), db reloaded every 1 s, vs idle" % meta.get("reload_load", "?"), busy, idle, fmt_us, "<=", 1.25,
         busy_err, note="%s new revisions of the %s-container db swapped in during the runs%s" % (
             reloads.get("swaps", "?"), meta.get("containers", "?"),
             ", %d reload requests failed" % reloads["failed_requests"] if reloads.get("failed_requests") else ""))

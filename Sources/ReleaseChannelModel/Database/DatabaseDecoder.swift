@@ -22,6 +22,15 @@ public enum DatabaseDecoder {
     }
 }
 
+/// An object's members, looked up by key.
+private struct Fields {
+    var members: [JSONMember] = []
+
+    subscript(key: String) -> JSONNode? {
+        self.members.first { $0.key == key }?.value
+    }
+}
+
 /// Collects issues while walking the document so that one pass reports all of them.
 private struct Context {
     var issues: [ValidationIssue] = []
@@ -30,15 +39,17 @@ private struct Context {
         self.issues.append(ValidationIssue(path: path, position: node?.position, message: message))
     }
 
-    mutating func members(_ node: JSONNode, path: String, allowed: [String]) -> [String: JSONNode]? {
+    /// The members of an object whose keys are allowed (unknown keys are reported). A db object has at
+    /// most six keys, so ``Fields`` finds them by a linear scan rather than hashing.
+    mutating func members(_ node: JSONNode, path: String, allowed: [String]) -> Fields? {
         guard case .object(let members) = node.value else {
             self.report(path, node, "must be an object, found \(node.value.typeDescription)")
             return nil
         }
-        var result: [String: JSONNode] = [:]
+        var result = Fields()
         for member in members {
             if allowed.contains(member.key) {
-                result[member.key] = member.value
+                result.members.append(member)
             } else {
                 let memberPath = path == "$" ? member.key : "\(path).\(member.key)"
                 self.issues.append(

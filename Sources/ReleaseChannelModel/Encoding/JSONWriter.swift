@@ -31,6 +31,12 @@ public struct JSONWriter: Sendable {
     /// non-ASCII are written as they are.
     public mutating func string(_ value: String) {
         self.bytes.append(UInt8(ascii: "\""))
+        // Fast path: nearly every string in a db needs no escaping and is copied in one go.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            self.bytes.append(contentsOf: value.utf8)
+            self.bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): self.raw("\\\"")

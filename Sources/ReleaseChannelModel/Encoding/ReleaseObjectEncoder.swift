@@ -1,6 +1,12 @@
 /// Writes a release as a JSON object, in the file's indented layout or the API's compact one. One
 /// writer for both keeps the key order and the omission of absent keys identical everywhere.
 public enum ReleaseObjectEncoder {
+    private static let indentation: [String] = (0...16).map { String(repeating: " ", count: $0) }
+
+    private static func spaces(_ count: Int) -> String {
+        count < Self.indentation.count ? Self.indentation[count] : String(repeating: " ", count: count)
+    }
+
     /// - Parameters:
     ///   - indent: Spaces before the object's brace in the indented layout (4 in the db file), or nil
     ///     for compact JSON.
@@ -10,7 +16,7 @@ public enum ReleaseObjectEncoder {
             if !first { writer.raw(",") }
             if let indent {
                 writer.raw("\n")
-                writer.raw(String(repeating: " ", count: indent + 2 * level))
+                writer.raw(Self.spaces(indent + 2 * level))
             }
             writer.string(name)
             writer.raw(colon)
@@ -18,11 +24,11 @@ public enum ReleaseObjectEncoder {
         func close(level: Int) {
             if let indent {
                 writer.raw("\n")
-                writer.raw(String(repeating: " ", count: indent + 2 * (level - 1)))
+                writer.raw(Self.spaces(indent + 2 * (level - 1)))
             }
             writer.raw("}")
         }
-        if let indent { writer.raw(String(repeating: " ", count: indent)) }
+        if let indent { writer.raw(Self.spaces(indent)) }
         writer.raw("{")
         key("container", first: true, level: 1)
         writer.string(release.container)
@@ -40,10 +46,19 @@ public enum ReleaseObjectEncoder {
             key("source", first: false, level: 1)
             writer.raw("{")
             var first = true
-            for (name, value) in [("repository", source.repository), ("sha", source.sha), ("ref", source.ref)] {
-                guard let value else { continue }
-                key(name, first: first, level: 2)
-                writer.string(value)
+            if let repository = source.repository {
+                key("repository", first: first, level: 2)
+                writer.string(repository)
+                first = false
+            }
+            if let sha = source.sha {
+                key("sha", first: first, level: 2)
+                writer.string(sha)
+                first = false
+            }
+            if let ref = source.ref {
+                key("ref", first: first, level: 2)
+                writer.string(ref)
                 first = false
             }
             if let runID = source.runID {

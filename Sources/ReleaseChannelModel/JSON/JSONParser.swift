@@ -115,7 +115,6 @@ private struct Parser {
         try self.enterContainer()
         self.index += 1  // "{"
         var members: [JSONMember] = []
-        var seenKeys: Set<String> = []
         self.skipWhitespace()
         if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "}") {
             self.index += 1
@@ -130,7 +129,8 @@ private struct Parser {
             }
             let keyPosition = self.position
             let key = try self.parseString()
-            guard seenKeys.insert(key).inserted else {
+            // Objects in a db have a handful of keys: a linear scan beats hashing every key.
+            guard !members.contains(where: { $0.key == key }) else {
                 throw JSONSyntaxError(message: "duplicate key \"\(key)\"", position: keyPosition)
             }
             self.skipWhitespace()

@@ -51,17 +51,18 @@ public enum FieldRules {
 
     /// `source.repository`: a GitHub `owner/name`.
     public static func checkRepository(_ value: String) throws(FieldError) {
-        let parts = value.split(separator: "/", omittingEmptySubsequences: false)
-        let problem = FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"")
-        guard parts.count == 2 else { throw problem }
-        let owner = Array(parts[0].utf8)
-        let name = Array(parts[1].utf8)
-        guard (1...39).contains(owner.count), isAlnum(owner[0]),
-            owner.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-        else { throw problem }
-        guard (1...100).contains(name.count),
-            name.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
-        else { throw problem }
+        let bytes = Array(value.utf8)
+        let valid: Bool = {
+            guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return false }
+            let owner = bytes[..<slash]
+            let name = bytes[(slash + 1)...]
+            guard (1...39).contains(owner.count), let first = owner.first, isAlnum(first),
+                owner.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+            else { return false }
+            return (1...100).contains(name.count)
+                && name.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        }()
+        guard valid else { throw FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"") }
     }
 
     /// `source.sha`: a full 40-digit lowercase hex git commit id.
@@ -78,11 +79,12 @@ public enum FieldRules {
         guard value.hasPrefix("refs/"), (6...255).contains(bytes.count) else {
             throw FieldError("source ref \(quoted(value)) must be a full git ref such as \"refs/heads/main\" (6–255 characters)")
         }
-        let forbidden: Set<UInt8> = Set("~^:?*[\\".utf8)
-        guard !value.contains(".."), bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && !forbidden.contains($0) }) else {
+        guard !value.contains(".."), bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && !Self.forbiddenInRefs.contains($0) }) else {
             throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
         }
     }
+
+    static let forbiddenInRefs: Set<UInt8> = Set("~^:?*[\\".utf8)
 
     /// `source.run_id`: a positive GitHub Actions run id.
     public static func checkRunID(_ value: Int64) throws(FieldError) {

@@ -3,6 +3,8 @@
 ///
 /// The first `/`-separated component is a registry only if it contains `.` or `:` or is `localhost`,
 /// exactly as `docker pull` decides; otherwise it belongs to the path (`acme/app` is a Docker Hub path).
+/// Parsing works on the UTF-8 bytes and builds an error message only when there is an error: it runs
+/// for every release on every reload.
 public struct ImageReference: Sendable, Hashable {
     /// Longest accepted reference in bytes.
     public static let maximumLength = 512
@@ -16,124 +18,119 @@ public struct ImageReference: Sendable, Hashable {
     public var digest: String?
 
     public init(parsing value: String) throws(FieldError) {
-        let quoted = FieldRules.quoted(value)
-        guard !value.isEmpty else { throw FieldError("image reference must not be empty") }
-        guard value.utf8.count <= Self.maximumLength else {
-            throw FieldError("image reference is \(value.utf8.count) bytes long, at most \(Self.maximumLength) are allowed")
+        let bytes = Array(value.utf8)
+        func invalid(_ reason: String) -> FieldError {
+            FieldError("invalid image reference \(FieldRules.quoted(value)): \(reason)")
         }
-        var remainder = Substring(value)
-        if let at = remainder.firstIndex(of: "@") {
-            let digest = String(remainder[remainder.index(after: at)...])
-            do throws(FieldError) {
-                try FieldRules.checkDigest(digest)
-            } catch {
-                throw FieldError("invalid image reference \(quoted): the digest after '@' must be \"sha256:\" and 64 lowercase hex digits")
+        guard !bytes.isEmpty else { throw FieldError("image reference must not be empty") }
+        guard bytes.count <= Self.maximumLength else {
+            throw FieldError("image reference is \(bytes.count) bytes long, at most \(Self.maximumLength) are allowed")
+        }
+        var end = bytes.count
+        if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
+            let digest = bytes[(at + 1)...]
+            guard digest.count == 71, digest.starts(with: "sha256:".utf8), digest.dropFirst(7).allSatisfy(FieldRules.isLowerHex) else {
+                throw invalid("the digest after '@' must be \"sha256:\" and 64 lowercase hex digits")
             }
-            self.digest = digest
-            remainder = remainder[..<at]
+            self.digest = String(decoding: digest, as: UTF8.self)
+            end = at
         } else {
             self.digest = nil
         }
-        let lastSlash = remainder.lastIndex(of: "/")
-        let searchStart = lastSlash.map { remainder.index(after: $0) } ?? remainder.startIndex
-        if let colon = remainder[searchStart...].lastIndex(of: ":") {
-            let tag = String(remainder[remainder.index(after: colon)...])
-            try Self.checkTag(tag, in: quoted)
-            self.tag = tag
-            remainder = remainder[..<colon]
+        let lastSlash = bytes[..<end].lastIndex(of: UInt8(ascii: "/"))
+        if let colon = bytes[((lastSlash ?? -1) + 1)..<end].lastIndex(of: UInt8(ascii: ":")) {
+            let tag = bytes[(colon + 1)..<end]
+            func isWord(_ byte: UInt8) -> Bool { FieldRules.isAlnum(byte) || byte == UInt8(ascii: "_") }
+            guard (1...128).contains(tag.count), let first = tag.first, isWord(first),
+                tag.allSatisfy({ isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
+            else {
+                throw invalid("the tag must be 1–128 of letters, digits, '_', '.', '-' and not start with '.' or '-'")
+            }
+            self.tag = String(decoding: tag, as: UTF8.self)
+            end = colon
         } else {
             self.tag = nil
         }
-        guard remainder.utf8.count <= Self.maximumNameLength else {
-            throw FieldError("invalid image reference \(quoted): the name is longer than \(Self.maximumNameLength) bytes")
-        }
-        var components = remainder.split(separator: "/", omittingEmptySubsequences: false)
-        if components.count > 1, components[0].contains(".") || components[0].contains(":") || components[0] == "localhost" {
-            try Self.checkRegistry(components[0], in: quoted)
-            self.registry = String(components[0])
-            components.removeFirst()
+        guard end <= Self.maximumNameLength else { throw invalid("the name is longer than \(Self.maximumNameLength) bytes") }
+        var start = 0
+        if let firstSlash = bytes[..<end].firstIndex(of: UInt8(ascii: "/")) {
+            let first = bytes[0..<firstSlash]
+            if first.contains(UInt8(ascii: ".")) || first.contains(UInt8(ascii: ":")) || first.elementsEqual("localhost".utf8) {
+                guard Self.isValidRegistry(first) else {
+                    throw invalid("registry \"\(String(decoding: first, as: UTF8.self))\" is not a valid host[:port]")
+                }
+                self.registry = String(decoding: first, as: UTF8.self)
+                start = firstSlash + 1
+            } else {
+                self.registry = nil
+            }
         } else {
             self.registry = nil
         }
-        for component in components {
-            try Self.checkPathComponent(component, in: quoted)
+        let path = bytes[start..<end]
+        for component in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard !component.isEmpty else { throw invalid("the repository path has an empty component") }
+            if component.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+                throw invalid("the repository path must be lowercase")
+            }
+            guard Self.isValidPathComponent(component) else {
+                throw invalid(
+                    "path component \"\(String(decoding: component, as: UTF8.self))\" must be lowercase letters and digits separated by '.', '_', '__' or '-'"
+                )
+            }
         }
-        self.path = components.joined(separator: "/")
-    }
-
-    /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-    static func checkTag(_ tag: String, in quoted: String) throws(FieldError) {
-        let bytes = Array(tag.utf8)
-        func isWord(_ byte: UInt8) -> Bool { FieldRules.isAlnum(byte) || byte == UInt8(ascii: "_") }
-        guard (1...128).contains(bytes.count), isWord(bytes[0]),
-            bytes.allSatisfy({ isWord($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
-        else {
-            throw FieldError("invalid image reference \(quoted): the tag must be 1–128 of letters, digits, '_', '.', '-' and not start with '.' or '-'")
-        }
+        self.path = String(decoding: path, as: UTF8.self)
     }
 
     /// `host[:port]` where host is dot-separated labels or a bracketed IPv6 address.
-    static func checkRegistry(_ registry: Substring, in quoted: String) throws(FieldError) {
-        let problem = FieldError("invalid image reference \(quoted): registry \"\(registry)\" is not a valid host[:port]")
+    static func isValidRegistry(_ registry: ArraySlice<UInt8>) -> Bool {
         var host = registry
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { throw problem }
-            let address = host[host.index(after: host.startIndex)..<close]
-            guard !address.isEmpty, address.contains(":"),
-                address.utf8.allSatisfy({ FieldRules.isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0 | 0x20) || $0 == UInt8(ascii: ":") })
-            else { throw problem }
-            host = host[host.index(after: close)...]
-            if host.isEmpty { return }
-            guard host.first == ":" else { throw problem }
-            try Self.checkPort(host.dropFirst(), problem: problem)
-            return
+        if host.first == UInt8(ascii: "[") {
+            guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let address = host[(host.startIndex + 1)..<close]
+            guard !address.isEmpty, address.contains(UInt8(ascii: ":")),
+                address.allSatisfy({ FieldRules.isDigit($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0 | 0x20) || $0 == UInt8(ascii: ":") })
+            else { return false }
+            host = host[(close + 1)...]
+            if host.isEmpty { return true }
+            return host.first == UInt8(ascii: ":") && Self.isValidPort(host.dropFirst())
         }
-        if let colon = host.firstIndex(of: ":") {
-            try Self.checkPort(host[host.index(after: colon)...], problem: problem)
+        if let colon = host.firstIndex(of: UInt8(ascii: ":")) {
+            guard Self.isValidPort(host[(colon + 1)...]) else { return false }
             host = host[..<colon]
         }
-        for label in host.split(separator: ".", omittingEmptySubsequences: false) {
-            let bytes = Array(label.utf8)
-            guard !bytes.isEmpty, FieldRules.isAlnum(bytes[0]), FieldRules.isAlnum(bytes[bytes.count - 1]),
-                bytes.allSatisfy({ FieldRules.isAlnum($0) || $0 == UInt8(ascii: "-") })
-            else { throw problem }
+        for label in host.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            guard let first = label.first, let last = label.last, FieldRules.isAlnum(first), FieldRules.isAlnum(last),
+                label.allSatisfy({ FieldRules.isAlnum($0) || $0 == UInt8(ascii: "-") })
+            else { return false }
         }
+        return true
     }
 
-    static func checkPort(_ port: Substring, problem: FieldError) throws(FieldError) {
-        guard let number = Int(port), (1...65535).contains(number), port.utf8.allSatisfy(FieldRules.isDigit) else {
-            throw problem
-        }
+    static func isValidPort(_ port: ArraySlice<UInt8>) -> Bool {
+        guard (1...5).contains(port.count), port.allSatisfy(FieldRules.isDigit) else { return false }
+        let number = port.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        return (1...65535).contains(number)
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-    static func checkPathComponent(_ component: Substring, in quoted: String) throws(FieldError) {
-        let bytes = Array(component.utf8)
-        guard !bytes.isEmpty else {
-            throw FieldError("invalid image reference \(quoted): the repository path has an empty component")
-        }
-        if bytes.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-            throw FieldError("invalid image reference \(quoted): the repository path must be lowercase")
-        }
-        let problem = FieldError(
-            "invalid image reference \(quoted): path component \"\(component)\" must be lowercase letters and digits separated by '.', '_', '__' or '-'"
-        )
-        var index = 0
+    static func isValidPathComponent(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var index = bytes.startIndex
         while true {
             let start = index
-            while index < bytes.count, FieldRules.isLowerAlnum(bytes[index]) { index += 1 }
-            guard index > start else { throw problem }
-            if index == bytes.count { return }
+            while index < bytes.endIndex, FieldRules.isLowerAlnum(bytes[index]) { index += 1 }
+            guard index > start else { return false }
+            if index == bytes.endIndex { return true }
             switch bytes[index] {
             case UInt8(ascii: "."):
                 index += 1
             case UInt8(ascii: "_"):
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "_") { index += 1 }
+                if index < bytes.endIndex, bytes[index] == UInt8(ascii: "_") { index += 1 }
             case UInt8(ascii: "-"):
-                while index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+                while index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") { index += 1 }
             default:
-                throw problem
+                return false
             }
         }
     }

@@ -4,9 +4,10 @@
 public enum RFC3339Timestamp {
     public static func validate(_ value: String) throws(FieldError) {
         let bytes = Array(value.utf8)
-        let problem = FieldError(
-            "timestamp \(FieldRules.quoted(value)) must be RFC 3339 in UTC, like \"2026-11-26T12:00:00Z\""
-        )
+        // Built only on failure: this runs for every release on every reload.
+        var problem: FieldError {
+            FieldError("timestamp \(FieldRules.quoted(value)) must be RFC 3339 in UTC, like \"2026-11-26T12:00:00Z\"")
+        }
         // YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z
         guard bytes.count >= 20, bytes.count <= 30 else { throw problem }
         func number(_ range: Range<Int>) throws(FieldError) -> Int {

@@ -1,6 +1,8 @@
+import CSystemShims
 import Foundation
 public import Logging
 import Metrics
+import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 import Synchronization
@@ -45,7 +47,7 @@ public final class ReloadCoordinator: Service, Sendable {
     public func loadInitial() throws(DatabaseLoadError) -> Snapshot {
         let report = self.build(trigger: .startup)
         if let error = report.error { throw error }
-        guard let snapshot = self.store.current else {
+        guard let snapshot = self.store.currentUncached else {
             throw .unreadable(path: self.file.path, reason: "no snapshot after the initial load")
         }
         return snapshot
@@ -121,7 +123,7 @@ public final class ReloadCoordinator: Service, Sendable {
     /// failure is reported and the current snapshot stays.
     private func build(trigger: ReloadTrigger) -> ReloadReport {
         let started = ContinuousClock.now
-        let current = self.store.current
+        let current = self.store.currentUncached
         let report: ReloadReport
         do {
             let contents = try self.file.load()
@@ -134,11 +136,20 @@ public final class ReloadCoordinator: Service, Sendable {
                     loadedAt: Date().timeIntervalSince1970
                 )
                 self.store.swap(snapshot)
+                // Event-loop threads cache the snapshot they last served; make each one look again now,
+                // so an idle loop does not keep the replaced snapshot (its memory) alive.
+                let store = self.store
+                for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+                    loop.execute { _ = store.current }
+                }
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
         } catch {
             report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: current?.revision, error: error)
         }
+        // Parsing a large db leaves tens of megabytes of freed memory in malloc's arenas; hand it back to
+        // the system so the steady RSS is the snapshot's, not the last reload's peak.
+        release_chan_trim_heap()
         self.record(report, previous: current?.revision, duration: ContinuousClock.now - started)
         return report
     }

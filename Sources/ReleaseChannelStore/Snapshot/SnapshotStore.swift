@@ -46,6 +46,12 @@ public final class SnapshotStore: Sendable {
         return snapshot
     }
 
+    /// The snapshot being served, read under the lock without touching this thread's cache: for readers
+    /// off the request path (the reload thread), which would otherwise keep a replaced snapshot alive.
+    public var currentUncached: Snapshot? {
+        self.state.withLock { $0.snapshot }
+    }
+
     /// Makes `snapshot` the one served from now on and returns the one it replaced.
     @discardableResult
     public func swap(_ snapshot: Snapshot) -> Snapshot? {

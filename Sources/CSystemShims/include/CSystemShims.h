@@ -1,0 +1,8 @@
+#ifndef C_SYSTEM_SHIMS_H
+#define C_SYSTEM_SHIMS_H
+
+/// Returns memory freed by the process to the system where the C library supports it (glibc's
+/// malloc_trim); a no-op elsewhere. Called after a reload, whose parse leaves large freed arenas.
+void release_chan_trim_heap(void);
+
+#endif
