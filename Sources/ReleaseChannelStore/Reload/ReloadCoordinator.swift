@@ -139,8 +139,12 @@ public final class ReloadCoordinator: Service, Sendable {
                 // Event-loop threads cache the snapshot they last served; make each one look again now,
                 // so an idle loop does not keep the replaced snapshot (its memory) alive.
                 let store = self.store
-                for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
-                    loop.execute { _ = store.current }
+                let refreshed = MultiThreadedEventLoopGroup.singleton.makeIterator().map { loop in
+                    loop.submit { _ = store.current }
+                }
+                // Once they have let go of it, the replaced snapshot is freed: return that memory too.
+                EventLoopFuture.andAllComplete(refreshed, on: MultiThreadedEventLoopGroup.singleton.next()).whenComplete { _ in
+                    release_chan_trim_heap()
                 }
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
