@@ -67,12 +67,14 @@ LABEL org.opencontainers.image.title="release-chan" \
 
 # Runtime libraries. zlib1g (libz.so.1, used by CompressNIO for the precompressed gzip bodies) and
 # libstdc++6 / libgcc-s1 are already part of ubuntu:jammy; they are listed so that the dependency is
-# explicit and survives a change of base image. ca-certificates: TLS roots for `release-chan dispatch`.
+# explicit and survives a change of base image. ca-certificates: TLS roots for `release-chan dispatch`;
+# libcurl4: FoundationNetworking (the URLSession that `dispatch` uses) links it.
 # Versions are not pinned: the archive drops old versions, the base image digest pins the state.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
+      libcurl4 \
       libgcc-s1 \
       libstdc++6 \
       zlib1g \

@@ -7,7 +7,7 @@ struct ProtocolEndpointOptions: ParsableArguments {
     @Option(name: .customLong("tcp"), help: "Server address HOST:PORT of the binary protocol; repeat for failover.")
     var endpoints: [String] = ["127.0.0.1:8090"]
 
-    @Option(help: "Seconds to wait for a connection and for each reply.")
+    @Option(help: "Seconds to wait for a connection (retrying while the server starts) and for each reply.")
     var timeout: Double = 5
 
     func configuration() throws -> ReleaseChannelClientConfiguration {
@@ -22,7 +22,6 @@ struct ProtocolEndpointOptions: ParsableArguments {
         configuration.connections = 1
         configuration.connectTimeout = .milliseconds(Int64(self.timeout * 1000))
         configuration.requestTimeout = .milliseconds(Int64(self.timeout * 1000))
-        configuration.maximumReconnectAttempts = 1
         configuration.clientName = "release-chan-cli"
         return configuration
     }
@@ -88,8 +87,7 @@ struct WatchCommand: AsyncParsableCommand {
     var count: Int?
 
     func run() async throws {
-        var configuration = try self.connection.configuration()
-        configuration.maximumReconnectAttempts = nil
+        let configuration = try self.connection.configuration()
         do {
             try await ReleaseChannelClient.withClient(configuration: configuration) { client in
                 let changes = client.revisionChanges()
