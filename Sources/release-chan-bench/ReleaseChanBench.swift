@@ -121,7 +121,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
             let host = self.host
             let path = self.path
             let connect = ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(5))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {

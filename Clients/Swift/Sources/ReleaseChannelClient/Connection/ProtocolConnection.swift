@@ -35,7 +35,7 @@ final class ProtocolConnection: Sendable {
         let maximumFrame = configuration.maximumFrameBytes
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: maximumFrame)))
