@@ -12,7 +12,7 @@ struct DatabaseCommand: ParsableCommand {
     )
 }
 
-/// Loads a db file for a command, printing every problem and exiting 1 (invalid) or 4 (I/O) on failure.
+/// The `--db PATH` option shared by the `db` commands.
 struct DatabaseFileOptions: ParsableArguments {
     @Option(name: .customLong("db"), help: "Path of the db file.")
     var path: String = "db/db.json"

@@ -119,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard let value = parse(flag) else { throw ValidationError("\(name) has an invalid value \"\(flag)\"") }
             return value
         }
-        return try EnvironmentValue.resolve(nil, variable, default: defaultValue, parse: parse)
+        return try EnvironmentValue.resolve(variable, default: defaultValue, parse: parse)
     }
 
     private static func port(_ text: String) -> Int? {

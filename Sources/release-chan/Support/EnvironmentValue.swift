@@ -1,16 +1,14 @@
 import ArgumentParser
 import Foundation
 
-/// Resolves an option as flag, then `RELEASE_CHAN_*` environment variable, then default, so every
-/// `serve` option can come from a Kubernetes env block.
+/// Reads `RELEASE_CHAN_*` environment variables (the fallback when a flag is absent), so every `serve`
+/// option can come from a Kubernetes env block.
 enum EnvironmentValue {
     static func resolve<Value>(
-        _ flag: Value?,
         _ variable: String,
         default defaultValue: Value,
         parse: (String) -> Value?
     ) throws -> Value {
-        if let flag { return flag }
         guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return defaultValue }
         guard let value = parse(text) else {
             throw ValidationError("environment variable \(variable) has an invalid value \"\(text)\"")
