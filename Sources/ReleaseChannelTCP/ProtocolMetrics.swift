@@ -36,12 +36,17 @@ final class ProtocolMetrics: Sendable {
         self.rejectedConnections = Counter(label: "release_chan_tcp_rejected_connections_total", factory: factory)
     }
 
-    /// Counts one answered frame.
-    func frame(opcode: UInt8, status: ProtocolStatus) {
-        guard let slot = Self.opcodes.firstIndex(where: { $0.rawValue == opcode }), Int(status.rawValue) < Self.statusCount else {
-            self.otherFrames.increment()
-            return
+    /// Where the frames with this opcode and status are counted (see ``countFrames(slot:_:)``).
+    func slot(opcode: UInt8, status: ProtocolStatus) -> Int {
+        guard let index = Self.opcodes.firstIndex(where: { $0.rawValue == opcode }), Int(status.rawValue) < Self.statusCount else {
+            return self.frames.count
         }
-        self.frames[slot * Self.statusCount + Int(status.rawValue)].increment()
+        return index * Self.statusCount + Int(status.rawValue)
+    }
+
+    /// Counts `count` answered frames of one slot.
+    func countFrames(slot: Int, _ count: Int) {
+        let counter = slot < self.frames.count ? self.frames[slot] : self.otherFrames
+        counter.increment(by: Int64(count))
     }
 }

@@ -20,6 +20,15 @@ struct ProtocolResponder {
                     $0.writeImmutableBuffer(body)
                 }
             case .get:
+                // The common case first: the body is a stored key, answered from the raw bytes. Anything
+                // else (unknown, malformed, invalid) takes the checked path below for its exact error.
+                let start = buffer.writerIndex
+                var found = false
+                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { reply in
+                    found = body.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &reply) }
+                }
+                if found { return .ok }
+                buffer.moveWriterIndex(to: start)
                 let key = try Self.decode("GET") { () throws(ProtocolError) in
                     let key = try ProtocolMessages.Key.read(from: &body)
                     try body.requireFullyRead("GET")
@@ -27,7 +36,7 @@ struct ProtocolResponder {
                 }
                 let entry = try Self.lookup(key, in: snapshot)
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
-                    Self.write(entry.release, to: &$0)
+                    $0.writeImmutableBuffer(entry.record)
                 }
             case .getContainer:
                 let container = try Self.decode("GET_CONTAINER") { () throws(ProtocolError) in
@@ -42,7 +51,7 @@ struct ProtocolResponder {
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { buffer in
                     let releases = entry.releases.compactMap { $0 }
                     buffer.writeInteger(UInt16(releases.count))
-                    for release in releases { Self.write(release.release, to: &buffer) }
+                    for release in releases { buffer.writeImmutableBuffer(release.record) }
                 }
             case .batchGet:
                 let keys = try Self.decode("BATCH_GET") { () throws(ProtocolError) in try ProtocolMessages.readBatch(from: &body) }
@@ -52,7 +61,7 @@ struct ProtocolResponder {
                         do throws(ProtocolError) {
                             let entry = try Self.lookup(key, in: snapshot)
                             buffer.writeInteger(ProtocolStatus.ok.rawValue)
-                            Self.write(entry.release, to: &buffer)
+                            buffer.writeImmutableBuffer(entry.record)
                         } catch {
                             buffer.writeInteger(error.status.rawValue)
                         }
@@ -124,14 +133,6 @@ struct ProtocolResponder {
         } catch {
             throw ProtocolError(.badRequest, "invalid container name \(FieldRules.quoted(container))")
         }
-    }
-
-    static func write(_ release: Release, to buffer: inout ByteBuffer) {
-        buffer.writeWireString(release.container)
-        buffer.writeWireString(release.channel)
-        buffer.writeWireString(release.image)
-        buffer.writeWireString(release.digest ?? "")
-        buffer.writeWireString(release.updatedAt)
     }
 
     static func decode<T>(_ what: String, _ body: () throws(ProtocolError) -> T) throws(ProtocolError) -> T {

@@ -54,11 +54,6 @@ public struct ProtocolServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maximumFrameBytes: configuration.maximumFrameBytes), maximumBufferSize: 4 * configuration.maximumFrameBytes)
-                    )
-                    // After the decoder, so only complete frames count as activity (a trickle does not).
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout))
-                    try pipeline.addHandler(
                         ProtocolConnectionHandler(store: store, configuration: configuration, metrics: metrics, limiter: limiter, logger: logger)
                     )
                 }

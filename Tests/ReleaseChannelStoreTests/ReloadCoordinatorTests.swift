@@ -45,7 +45,7 @@ import Testing
             let changed = try #require(await coordinator.reload(trigger: .api))
             #expect(changed.result == .changed)
             #expect(changed.revision != first.revision)
-            #expect(coordinator.store.current?.release(container: "my-app", channel: "dev")?.release.image == "ghcr.io/acme/app-0:v2-dev")
+            #expect(coordinator.store.current?.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:v2-dev")
             #expect(coordinator.status.succeeded == 4)
         }
     }
@@ -116,7 +116,7 @@ import Testing
             let second = try #require(await coordinator.reload(trigger: .api))
             _ = await first
             #expect(second.result == .changed)
-            #expect(coordinator.store.current?.release(container: "my-app", channel: "dev")?.release.image == "ghcr.io/acme/app-0:v3-dev")
+            #expect(coordinator.store.current?.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:v3-dev")
             #expect(second.revision == coordinator.store.current?.revision)
         }
     }

@@ -35,6 +35,29 @@ import Testing
         #expect(snapshot.release(container: "app-1", channel: "qa") == nil)
         #expect(snapshot.container("nope") == nil)
 
+        // The binary record of a release starts with its key, so a GET body finds it byte for byte.
+        var key = ByteBuffer()
+        key.writeInteger(UInt16(5))
+        key.writeString("app-1")
+        key.writeInteger(UInt16(4))
+        key.writeString("prod")
+        var record = ByteBuffer()
+        #expect(key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) })
+        #expect(record == prod.record)
+        #expect(record.readableBytesView.starts(with: key.readableBytesView))
+        #expect(String(buffer: record).contains("ghcr.io/acme/app-1:v1-prod"))
+        for missing in [("app-1", "qa"), ("app-11", "prod"), ("app-", "prod"), ("", "")] {
+            var probe = ByteBuffer()
+            probe.writeInteger(UInt16(missing.0.utf8.count))
+            probe.writeString(missing.0)
+            probe.writeInteger(UInt16(missing.1.utf8.count))
+            probe.writeString(missing.1)
+            #expect(!probe.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) }, "\(missing)")
+        }
+        // A key followed by more bytes (a malformed GET) is not a hit either.
+        key.writeInteger(UInt8(0))
+        #expect(!key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) })
+
         let channels = try self.json(snapshot.channelsBody.identity)
         #expect(channels["channels"] as? [String] == ["dev", "stage", "prod"])
     }
@@ -42,6 +65,9 @@ import Testing
     @Test func compressesOnlyWhereItPays() throws {
         let database = Fixtures.database(containers: 200)
         let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+        // The whole db is compressed after the snapshot starts serving, not by the build.
+        #expect(snapshot.wholeDatabase.gzip == nil)
+        snapshot.compressWholeDatabase()
         var gzip = try #require(snapshot.wholeDatabase.gzip)
         #expect(gzip.readableBytes < snapshot.wholeDatabase.identity.readableBytes / 3)
         let inflated = try gzip.decompress(with: .gzip(), maxSize: 64 << 20)

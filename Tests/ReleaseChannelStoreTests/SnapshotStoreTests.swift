@@ -39,7 +39,7 @@ import Testing
                 group.addTask {
                     for _ in 0..<20_000 {
                         guard let current = store.current, valid.contains(current.revision),
-                            let body = current.release(container: "app-1", channel: "dev")?.release.image,
+                            let body = current.release(container: "app-1", channel: "dev")?.image,
                             body.hasPrefix("ghcr.io/acme/app-1:")
                         else { return false }
                     }

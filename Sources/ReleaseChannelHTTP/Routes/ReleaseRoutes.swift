@@ -102,7 +102,7 @@ public struct ReleaseRoutes: Sendable {
         let entry = try self.lookup(snapshot, container: container)
         guard let index = snapshot.channelIndex(channel) else {
             throw APIError.badParameter(
-                "unknown channel \(String(reflecting: String(channel.prefix(64)))) (channels: \(snapshot.database.channels.joined(separator: ", ")))"
+                "unknown channel \(String(reflecting: String(channel.prefix(64)))) (channels: \(snapshot.channels.joined(separator: ", ")))"
             )
         }
         guard let release = entry.releases[index] else {

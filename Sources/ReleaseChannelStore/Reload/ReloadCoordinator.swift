@@ -50,6 +50,9 @@ public final class ReloadCoordinator: Service, Sendable {
         guard let snapshot = self.store.currentUncached else {
             throw .unreadable(path: self.file.path, reason: "no snapshot after the initial load")
         }
+        // Nothing is served yet, so the gzip form can be ready from the first request on.
+        snapshot.compressWholeDatabase()
+        release_chan_trim_heap()
         return snapshot
     }
 
@@ -101,6 +104,14 @@ public final class ReloadCoordinator: Service, Sendable {
                 report = self.build(trigger: trigger)
             }
             for waiter in batch.0 { waiter.resume(returning: report) }
+            if report.result == .changed {
+                // The new revision is already served; its gzip form follows (see `DeferredGzip`). A
+                // reload queued meanwhile waits for this, which is bounded by the time of one compression.
+                try? await builder.runIfActive {
+                    self.store.currentUncached?.compressWholeDatabase()
+                    release_chan_trim_heap()
+                }
+            }
         }
         let abandoned = self.pending.withLock { pending in
             pending.isShutDown = true
@@ -123,11 +134,12 @@ public final class ReloadCoordinator: Service, Sendable {
     /// failure is reported and the current snapshot stays.
     private func build(trigger: ReloadTrigger) -> ReloadReport {
         let started = ContinuousClock.now
-        let current = self.store.currentUncached
+        // Only the revision: holding the snapshot here would keep it alive through the build and the trim.
+        let currentRevision = self.store.currentUncached?.revision
         let report: ReloadReport
         do {
             let contents = try self.file.load()
-            if contents.revision == current?.revision {
+            if contents.revision == currentRevision {
                 report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: contents.revision, error: nil)
             } else {
                 let snapshot = SnapshotBuilder.build(
@@ -136,25 +148,15 @@ public final class ReloadCoordinator: Service, Sendable {
                     loadedAt: Date().timeIntervalSince1970
                 )
                 self.store.swap(snapshot)
-                // Event-loop threads cache the snapshot they last served; make each one look again now,
-                // so an idle loop does not keep the replaced snapshot (its memory) alive.
-                let store = self.store
-                let refreshed = MultiThreadedEventLoopGroup.singleton.makeIterator().map { loop in
-                    loop.submit { _ = store.current }
-                }
-                // Once they have let go of it, the replaced snapshot is freed: return that memory too.
-                EventLoopFuture.andAllComplete(refreshed, on: MultiThreadedEventLoopGroup.singleton.next()).whenComplete { _ in
-                    release_chan_trim_heap()
-                }
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
         } catch {
-            report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: current?.revision, error: error)
+            report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: currentRevision, error: error)
         }
         // Parsing a large db leaves tens of megabytes of freed memory in malloc's arenas; hand it back to
         // the system so the steady RSS is the snapshot's, not the last reload's peak.
         release_chan_trim_heap()
-        self.record(report, previous: current?.revision, duration: ContinuousClock.now - started)
+        self.record(report, previous: currentRevision, duration: ContinuousClock.now - started)
         return report
     }
 

@@ -1,5 +1,4 @@
 public import NIOCore
-public import ReleaseChannelModel
 
 /// Everything a snapshot serves for one container, indexed by channel position.
 public struct ContainerEntry: Sendable {
@@ -9,8 +8,12 @@ public struct ContainerEntry: Sendable {
     public let releases: [ReleaseEntry?]
 }
 
-/// One release and its compact JSON object, a slice of the container body (no extra storage).
+/// One release as each transport sends it. Both are slices of the snapshot's arenas (no storage of
+/// their own): the typed release is not kept, so a snapshot costs about its encoded bytes.
 public struct ReleaseEntry: Sendable {
-    public let release: Release
+    /// The compact JSON object (HTTP), a slice of the container body.
     public let body: ByteBuffer
+    /// The binary release record (docs/protocol.md §6.3): `str container, str channel, str image,
+    /// str digest, str updated_at`.
+    public let record: ByteBuffer
 }

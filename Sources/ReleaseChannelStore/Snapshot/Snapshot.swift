@@ -1,52 +1,63 @@
+import CompressNIO
 public import NIOCore
-public import ReleaseChannelModel
 
 /// An immutable view of one revision of the db with every response body precomputed.
 ///
 /// Built once per reload by ``SnapshotBuilder`` and shared by all readers until the next swap, so a
-/// request never waits for a reload and every response it builds comes from exactly one revision.
+/// request never waits for a reload and every response it builds comes from exactly one revision. It
+/// keeps only encoded bytes (the JSON bodies, the binary records and the canonical file), not the typed
+/// releases they came from.
 public final class Snapshot: Sendable {
-    /// First 16 hex digits of SHA-256 over the canonical db (see ``DatabaseRevision``).
+    /// First 16 hex digits of SHA-256 over the canonical db (see `DatabaseRevision`).
     public let revision: String
     /// ``revision`` as the 8 bytes it spells, for binary transports.
     public let revisionNumber: UInt64
     /// When this snapshot started serving, seconds since 1970.
     public let loadedAt: Double
-    public let database: ReleaseDatabase
-    /// The canonical db file, the body of `GET /v1/releases`.
+    /// Channel names in promotion order.
+    public let channels: [String]
+    /// Number of releases (container × channel pairs).
+    public let releaseCount: Int
+    public let containerCount: Int
+    /// The canonical db file, the body of `GET /v1/releases`; its gzip form is added by
+    /// ``compressWholeDatabase()``.
     public let wholeDatabase: EncodedBody
     /// `{"revision":…,"channels":[…]}`.
     public let channelsBody: EncodedBody
-    public let containerCount: Int
+    /// Binary release records by raw key, for the protocol's GET.
+    public let records: ReleaseRecordIndex
     private let containers: [String: ContainerEntry]
     private let channelIndexes: [String: Int]
+    private let wholeDatabaseGzip: DeferredGzip
 
     init(
         revision: String,
         loadedAt: Double,
-        database: ReleaseDatabase,
-        wholeDatabase: EncodedBody,
+        channels: [String],
+        releaseCount: Int,
+        wholeDatabase: ByteBuffer,
         channelsBody: EncodedBody,
-        containers: [String: ContainerEntry]
+        containers: [String: ContainerEntry],
+        records: ReleaseRecordIndex
     ) {
         self.revision = revision
         self.revisionNumber = UInt64(revision, radix: 16) ?? 0
         self.loadedAt = loadedAt
-        self.database = database
-        self.wholeDatabase = wholeDatabase
+        self.channels = channels
+        self.releaseCount = releaseCount
+        self.wholeDatabaseGzip = DeferredGzip()
+        self.wholeDatabase = EncodedBody(identity: wholeDatabase, deferred: self.wholeDatabaseGzip)
         self.channelsBody = channelsBody
         self.containers = containers
         self.containerCount = containers.count
+        self.records = records
         var indexes: [String: Int] = [:]
-        for (index, channel) in database.channels.enumerated() { indexes[channel] = index }
+        for (index, channel) in channels.enumerated() { indexes[channel] = index }
         self.channelIndexes = indexes
     }
 
     /// ``loadedAt`` in whole milliseconds.
     public var loadedAtMilliseconds: UInt64 { UInt64(max(0, self.loadedAt * 1000)) }
-
-    /// Number of releases (container × channel pairs).
-    public var releaseCount: Int { self.database.releases.count }
 
     /// The served entry of a container, or nil when it has no release.
     public func container(_ name: String) -> ContainerEntry? {
@@ -62,5 +73,14 @@ public final class Snapshot: Sendable {
     public func release(container: String, channel: String) -> ReleaseEntry? {
         guard let index = self.channelIndexes[channel], let entry = self.containers[container] else { return nil }
         return entry.releases[index]
+    }
+
+    /// Gzips the whole db once (the binary protocol's SNAPSHOT and `GET /v1/releases` send that form from
+    /// then on). Slow for a large db, so the reload runs it after the swap, off the request path.
+    public func compressWholeDatabase() {
+        guard self.wholeDatabaseGzip.value == nil else { return }
+        var input = self.wholeDatabase.identity
+        guard let compressed = try? input.compress(with: .gzip()) else { return }
+        self.wholeDatabaseGzip.fill(compressed)
     }
 }

@@ -8,12 +8,13 @@ import Synchronization
 /// fetch the new snapshot. A swap is one pointer store under the lock plus a generation increment, so a
 /// reader sees either the old snapshot or the new one, never a mix, and never waits for a reload.
 ///
-/// A thread that stops reading keeps its cached snapshot alive until it reads again; with a handful of
-/// event-loop and pool threads that bounds the extra memory to a few snapshots.
+/// The per-thread cache holds its snapshot weakly: a replaced snapshot is freed as soon as the requests
+/// using it finish, even on a thread that never reads again (with strong caches, idle threads kept
+/// replaced snapshots alive and RSS grew by a snapshot per reload).
 public final class SnapshotStore: Sendable {
     private final class CachedSnapshot: Sendable {
         let generation: Int
-        let snapshot: Snapshot
+        weak let snapshot: Snapshot?
 
         init(generation: Int, snapshot: Snapshot) {
             self.generation = generation
@@ -36,8 +37,8 @@ public final class SnapshotStore: Sendable {
     /// The snapshot being served, or nil before the first successful load.
     public var current: Snapshot? {
         let generation = self.generation.load(ordering: .acquiring)
-        if let cached = self.cachedValue(), cached.generation == generation {
-            return cached.snapshot
+        if let cached = self.cachedValue(), cached.generation == generation, let snapshot = cached.snapshot {
+            return snapshot
         }
         let (latestGeneration, snapshot) = self.state.withLock { ($0.generation, $0.snapshot) }
         if let snapshot {
