@@ -8,9 +8,8 @@ import ReleaseChannelStore
 /// One client connection: framing, handshake, request dispatch, WATCH pushes, backpressure, idle and
 /// quiesce.
 ///
-/// Everything runs on the connection's event loop. Frames are cut from the received bytes here rather
-/// than by a `ByteToMessageHandler` in front: passing each frame down the pipeline boxed it in an
-/// `NIOAny` (an allocation and a dynamic cast per request, measured in the profile). The replies to one
+/// Everything runs on the connection's event loop. Frames are cut from the received bytes here (see
+/// ``FrameReassembler`` for why not by a handler in front). The replies to one
 /// read batch are written into one buffer and flushed once, and its metrics are counted once, so a
 /// pipelined burst costs one allocation and one syscall; while the outbound buffer is over its high-water
 /// mark the handler stops asking for more input (the client's sends then block in TCP).
@@ -31,9 +30,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     /// Replies of the current read batch, written as one buffer at the end of the batch.
     private var output: ByteBuffer?
     private var readPending = false
-    private var decoder: FrameDecoder
-    /// The start of a frame whose rest has not arrived yet.
-    private var partialFrame: ByteBuffer?
+    private var frames: FrameReassembler
     /// Whether the current read batch completed a frame (the idle timeout counts complete frames only).
     private var framesInBatch = false
     private var lastFrameAt = NIODeadline.now()
@@ -46,7 +43,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         self.metrics = metrics
         self.limiter = limiter
         self.logger = logger
-        self.decoder = FrameDecoder(maximumFrameBytes: configuration.maximumFrameBytes)
+        self.frames = FrameReassembler(maximumFrameBytes: configuration.maximumFrameBytes)
     }
 
     // MARK: Life cycle
@@ -102,27 +99,17 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closing else { return }
-        var input = self.unwrapInboundIn(data)
-        if var partial = self.partialFrame {
-            self.partialFrame = nil
-            partial.writeBuffer(&input)
-            input = partial
-        }
+        self.frames.append(self.unwrapInboundIn(data))
         do {
-            // The decoder rejects an oversized frame from its length prefix, so at most one frame's
-            // bytes are ever kept between reads.
-            while !self.closing, let frame = try self.decoder.decode(buffer: &input) {
+            while !self.closing, let frame = try self.frames.next() {
                 self.framesInBatch = true
                 self.handle(context: context, frame: frame)
             }
         } catch let error as ProtocolError {
             self.fail(context: context, error)
-            return
         } catch {
             context.close(promise: nil)
-            return
         }
-        if input.readableBytes > 0, !self.closing { self.partialFrame = input }
     }
 
     private func handle(context: ChannelHandlerContext, frame: Frame) {

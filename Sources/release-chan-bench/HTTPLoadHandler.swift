@@ -27,7 +27,7 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
-        let key = self.driver.nextRequest(intendedStart: intendedStart)
+        let key = self.driver.sampler.keys[self.driver.nextRequest(intendedStart: intendedStart)]
         let uri = self.pathTemplate.replacingOccurrences(of: "{container}", with: key.container).replacingOccurrences(of: "{channel}", with: key.channel)
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
         head.headers.add(name: "Host", value: self.host)
@@ -44,6 +44,10 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
         case .end:
             self.replied(context: context, ok: self.status == .ok)
         }
+    }
+
+    func flushRequests(context: ChannelHandlerContext) {
+        context.flush()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -1,5 +1,7 @@
 import Foundation
+import NIOCore
 import ReleaseChannelModel
+import ReleaseChannelProtocol
 
 /// Draws (container, channel) keys from the served db: uniformly, or Zipf-distributed so that a few
 /// containers are hot, as in real traffic.
@@ -10,12 +12,19 @@ struct KeySampler: Sendable {
     }
 
     let keys: [(container: String, channel: String)]
+    /// Each key as the body of a protocol GET, encoded once so a request costs one copy.
+    let wireKeys: [ByteBuffer]
     private let cumulative: [Double]  // Zipf CDF over key ranks; empty for uniform
 
     init(database: ReleaseDatabase, distribution: Distribution, exponent: Double, seed: UInt64) {
         var random = SplitMix64(seed: seed)
         // Shuffle so that the hot keys are not all one container's channels.
         self.keys = database.releases.map { ($0.container, $0.channel) }.shuffled(using: &random)
+        self.wireKeys = self.keys.map { key in
+            var buffer = ByteBuffer()
+            ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &buffer)
+            return buffer
+        }
         guard distribution == .zipf else {
             self.cumulative = []
             return
@@ -30,9 +39,10 @@ struct KeySampler: Sendable {
         self.cumulative = weights
     }
 
-    func next(_ random: inout SplitMix64) -> (container: String, channel: String) {
+    /// The index (into ``keys`` and ``wireKeys``) of the next key.
+    func next(_ random: inout SplitMix64) -> Int {
         if self.cumulative.isEmpty {
-            return self.keys[Int(random.next() % UInt64(self.keys.count))]
+            return Int(random.next() % UInt64(self.keys.count))
         }
         let target = Double(random.next() >> 11) / Double(1 << 53)
         var low = 0
@@ -41,6 +51,6 @@ struct KeySampler: Sendable {
             let middle = (low + high) / 2
             if self.cumulative[middle] < target { low = middle + 1 } else { high = middle }
         }
-        return self.keys[low]
+        return low
     }
 }

@@ -6,7 +6,10 @@ protocol LoadConnection: AnyObject {
     var ticker: Scheduled<Void>? { get set }
     /// Requests written since the last flush; flushed once per read batch.
     var needsFlush: Bool { get set }
+    /// Queues one request.
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline)
+    /// Writes out the requests queued since the last call.
+    func flushRequests(context: ChannelHandlerContext)
 }
 
 extension LoadConnection {
@@ -17,7 +20,7 @@ extension LoadConnection {
             self.tick(context: context, at: NIODeadline.now(), interval: interval)
         } else {
             for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
-            context.flush()
+            self.flushRequests(context: context)
         }
         let channel = context.channel
         context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
@@ -41,7 +44,7 @@ extension LoadConnection {
                 connection.send(context: context, intendedStart: due)
                 due = due + interval
             } while due <= now && due < connection.driver.stopAt
-            context.flush()
+            connection.flushRequests(context: context)
             connection.tick(context: context, at: due, interval: interval)
         }
     }
@@ -61,7 +64,7 @@ extension LoadConnection {
     func readComplete(context: ChannelHandlerContext) {
         if self.needsFlush {
             self.needsFlush = false
-            context.flush()
+            self.flushRequests(context: context)
         }
     }
 }

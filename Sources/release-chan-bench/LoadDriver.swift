@@ -33,8 +33,8 @@ struct LoadDriver {
     var outstanding: Int { self.intendedStarts.count }
     var isClosedLoop: Bool { self.interval == nil }
 
-    /// The next key, remembering when its request was (meant to be) sent.
-    mutating func nextRequest(intendedStart: NIODeadline = .now()) -> (container: String, channel: String) {
+    /// The index of the next key in the sampler, remembering when its request was (meant to be) sent.
+    mutating func nextRequest(intendedStart: NIODeadline = .now()) -> Int {
         self.intendedStarts.append(intendedStart.uptimeNanoseconds)
         return self.sampler.next(&self.random)
     }

@@ -128,7 +128,6 @@ struct ReleaseChanBench: AsyncParsableCommand {
                         let pipeline = channel.pipeline.syncOperations
                         switch mode {
                         case .tcp:
-                            try pipeline.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: 1 << 24)))
                             try pipeline.addHandler(TCPLoadHandler(driver: driver, done: done))
                         case .http:
                             try pipeline.addHTTPClientHandlers()

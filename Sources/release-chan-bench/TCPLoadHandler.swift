@@ -2,8 +2,12 @@ import NIOCore
 import ReleaseChannelProtocol
 
 /// One protocol connection under load: HELLO, then GET requests as the driver dictates.
+///
+/// Frames are cut from the received bytes in place and the requests of one read batch go out as one
+/// buffer: the load generator shares the cores with the server it measures, so every cycle it spends is
+/// taken from the server.
 final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
-    typealias InboundIn = Frame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     var driver: LoadDriver
@@ -12,6 +16,9 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     private let done: EventLoopPromise<ConnectionResult>
     private var nextID: UInt32 = 1
     private var started = false
+    private var frames = FrameReassembler(maximumFrameBytes: 1 << 24)
+    /// Requests queued since the last flush.
+    private var requests: ByteBuffer?
 
     init(driver: LoadDriver, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
@@ -27,7 +34,17 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = self.unwrapInboundIn(data)
+        self.frames.append(self.unwrapInboundIn(data))
+        do {
+            while let frame = try self.frames.next() {
+                self.received(frame, context: context)
+            }
+        } catch {
+            self.errorCaught(context: context, error: error)
+        }
+    }
+
+    private func received(_ frame: Frame, context: ChannelHandlerContext) {
         guard self.started else {
             self.started = true
             guard frame.status == .ok else {
@@ -43,14 +60,19 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
-        let key = self.driver.nextRequest(intendedStart: intendedStart)
-        var buffer = context.channel.allocator.buffer(capacity: 32 + key.container.utf8.count + key.channel.utf8.count)
+        let key = self.driver.sampler.wireKeys[self.driver.nextRequest(intendedStart: intendedStart)]
+        var buffer = self.requests ?? context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
         buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: self.nextID, revision: .none) {
-            $0.writeWireString(key.container)
-            $0.writeWireString(key.channel)
+            $0.writeImmutableBuffer(key)
         }
+        self.requests = buffer
         self.nextID &+= 1
-        context.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func flushRequests(context: ChannelHandlerContext) {
+        guard let requests = self.requests else { return }
+        self.requests = nil
+        context.writeAndFlush(self.wrapOutboundOut(requests), promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

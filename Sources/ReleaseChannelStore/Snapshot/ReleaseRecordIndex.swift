@@ -15,68 +15,56 @@ public import NIOCore
 public struct ReleaseRecordIndex: Sendable {
     /// All records, back to back.
     private let records: ByteBuffer
-    /// `offset << 32 | length` of a record in ``records``; 0 marks an empty slot (no record is empty).
+    /// `offset << 32 | record length << 16 | key length` of a record in ``records``; 0 marks an empty
+    /// slot (no record is empty). Comparing the key length first rejects most collisions without
+    /// touching the record.
     private let slots: [UInt64]
-    /// High bits of each slot's key hash, compared before the bytes.
-    private let tags: [UInt32]
     private let mask: Int
 
     /// - Parameter records: `records` holds every release record; `ranges` locates each one (relative to
-    ///   its reader index).
+    ///   its reader index). A record of 64 KiB or more is not indexed (the db's field limits keep records
+    ///   far smaller); lookups of it take the caller's checked path.
     init(records: ByteBuffer, ranges: [Range<Int>]) {
         var capacity = 16
         while capacity < ranges.count * 2 { capacity <<= 1 }
         var slots = [UInt64](repeating: 0, count: capacity)
-        var tags = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
         records.withUnsafeReadableBytes { bytes in
-            for range in ranges {
+            for range in ranges where range.count <= Int(UInt16.max) {
                 guard let keyLength = Self.keyLength(of: UnsafeRawBufferPointer(rebasing: bytes[range])) else { continue }
                 let hash = Self.hash(UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<(range.lowerBound + keyLength)]))
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
-                slots[slot] = UInt64(range.lowerBound) << 32 | UInt64(range.count)
-                tags[slot] = UInt32(truncatingIfNeeded: hash >> 32)
+                slots[slot] = UInt64(range.lowerBound) << 32 | UInt64(range.count) << 16 | UInt64(keyLength)
             }
         }
         self.records = records
         self.slots = slots
-        self.tags = tags
         self.mask = mask
     }
 
     /// Appends the record whose key is exactly `key` to `buffer`; false when there is none.
     public func writeRecord(forKey key: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) -> Bool {
-        guard let (offset, length) = self.find(key) else { return false }
-        self.records.withUnsafeReadableBytes { bytes in
-            _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
-        }
-        return true
-    }
-
-    private func find(_ key: UnsafeRawBufferPointer) -> (offset: Int, length: Int)? {
-        let hash = Self.hash(key)
-        let tag = UInt32(truncatingIfNeeded: hash >> 32)
-        var slot = Int(truncatingIfNeeded: hash) & self.mask
+        guard key.count <= Int(UInt16.max), let keyBase = key.baseAddress else { return false }
+        var slot = Int(truncatingIfNeeded: Self.hash(key)) & self.mask
         return self.records.withUnsafeReadableBytes { bytes in
-            while true {
-                let packed = self.slots[slot]
-                if packed == 0 { return nil }
-                let offset = Int(packed >> 32)
-                let length = Int(packed & 0xFFFF_FFFF)
-                if self.tags[slot] == tag, length >= key.count {
-                    let record = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
-                    if Self.keyLength(of: record) == key.count, Self.equal(record, key) { return (offset, length) }
+            guard let recordsBase = bytes.baseAddress else { return false }
+            return self.slots.withUnsafeBufferPointer { slots in
+                while true {
+                    let packed = slots[slot]
+                    if packed == 0 { return false }
+                    if Int(packed & 0xFFFF) == key.count {
+                        let offset = Int(packed >> 32)
+                        if memcmp(recordsBase + offset, keyBase, key.count) == 0 {
+                            let length = Int((packed >> 16) & 0xFFFF)
+                            buffer.writeBytes(UnsafeRawBufferPointer(start: recordsBase + offset, count: length))
+                            return true
+                        }
+                    }
+                    slot = (slot + 1) & self.mask
                 }
-                slot = (slot + 1) & self.mask
             }
         }
-    }
-
-    /// Whether `record` starts with the bytes of `key`.
-    private static func equal(_ record: UnsafeRawBufferPointer, _ key: UnsafeRawBufferPointer) -> Bool {
-        guard let recordBase = record.baseAddress, let keyBase = key.baseAddress else { return key.isEmpty }
-        return memcmp(recordBase, keyBase, key.count) == 0
     }
 
     /// Bytes taken by the leading `str container, str channel` of a record; nil when it is cut short.
