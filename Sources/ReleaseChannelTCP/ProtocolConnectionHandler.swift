@@ -100,10 +100,12 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closing else { return }
         self.frames.append(self.unwrapInboundIn(data))
+        // One snapshot per read, not per frame: the frames of one read are answered from one revision.
+        let snapshot = self.store.current
         do {
             while !self.closing, let frame = try self.frames.next() {
                 self.framesInBatch = true
-                self.handle(context: context, frame: frame)
+                self.handle(context: context, frame: frame, snapshot: snapshot)
             }
         } catch let error as ProtocolError {
             self.fail(context: context, error)
@@ -112,7 +114,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func handle(context: ChannelHandlerContext, frame: Frame) {
+    private func handle(context: ChannelHandlerContext, frame: Frame, snapshot: Snapshot?) {
         self.pendingMetrics.bytesIn += Frame.headerSize + frame.body.readableBytes
         guard frame.version == Frame.currentVersion else {
             self.fail(context: context, ProtocolError(.unsupportedVersion, "supported versions: \(Frame.currentVersion)"))
@@ -150,7 +152,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             self.flushOutput(context: context)
             if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
         default:
-            guard let snapshot = self.store.current else {
+            guard let snapshot else {
                 self.reply(context: context, frame: frame, error: ProtocolError(.busy, "no db snapshot is being served yet"))
                 return
             }

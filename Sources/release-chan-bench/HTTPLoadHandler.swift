@@ -42,7 +42,7 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
         case .body:
             break
         case .end:
-            self.replied(context: context, ok: self.status == .ok)
+            self.replied(context: context, ok: self.status == .ok, now: .now())
         }
     }
 

@@ -49,11 +49,12 @@ extension LoadConnection {
         }
     }
 
-    /// Records a reply and queues the next request (closed loop; flushed at the end of the read batch) or
-    /// closes once everything is answered.
-    func replied(context: ChannelHandlerContext, ok: Bool) {
-        if self.driver.reply(ok: ok) {
-            self.send(context: context, intendedStart: .now())
+    /// Records a reply received at `now` and queues the next request (closed loop; flushed at the end of
+    /// the read batch) or closes once everything is answered. The replies of one read all arrived with
+    /// that read, so they share its timestamp (one clock read per batch, not two per reply).
+    func replied(context: ChannelHandlerContext, ok: Bool, now: NIODeadline) {
+        if self.driver.reply(ok: ok, at: now) {
+            self.send(context: context, intendedStart: now)
             self.needsFlush = true
         } else if self.driver.isFinished {
             context.close(promise: nil)

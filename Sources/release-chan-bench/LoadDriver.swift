@@ -39,10 +39,9 @@ struct LoadDriver {
         return self.sampler.next(&self.random)
     }
 
-    /// Records a reply; returns whether a closed loop should send another request.
-    mutating func reply(ok: Bool) -> Bool {
+    /// Records a reply received at `now`; returns whether a closed loop should send another request.
+    mutating func reply(ok: Bool, at now: NIODeadline) -> Bool {
         guard let start = self.intendedStarts.popFirst() else { return false }
-        let now = NIODeadline.now()
         if start >= self.measureFrom.uptimeNanoseconds, now <= self.stopAt {
             if ok {
                 _ = self.result.latency.record(now.uptimeNanoseconds &- start)

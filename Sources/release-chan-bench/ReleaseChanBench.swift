@@ -63,6 +63,9 @@ struct ReleaseChanBench: AsyncParsableCommand {
     @Option(help: "HTTP path template.")
     var path: String = "/v1/releases/{container}/{channel}"
 
+    @Option(help: "Event-loop threads of the load generator (redis-benchmark also uses one by default).")
+    var threads: Int = 1
+
     @Option(help: "Seed for key selection.")
     var seed: UInt64 = 42
 
@@ -74,6 +77,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...10_000).contains(self.connections) else { throw ValidationError("--connections must be 1...10000") }
+        guard (1...64).contains(self.threads) else { throw ValidationError("--threads must be 1...64") }
         guard (1...1024).contains(self.pipeline) else { throw ValidationError("--pipeline must be 1...1024") }
         guard self.duration > 0, self.duration <= 3600 else { throw ValidationError("--duration must be in (0, 3600] seconds") }
         guard self.warmup >= 0, self.warmup <= 600 else { throw ValidationError("--warmup must be in [0, 600] seconds") }
@@ -98,7 +102,8 @@ struct ReleaseChanBench: AsyncParsableCommand {
     }
 
     func load(sampler: KeySampler, port: Int) async throws -> LoadReport {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.threads)
+        defer { group.shutdownGracefully { _ in } }
         let counters = LiveCounters()
         let start = NIODeadline.now()
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))

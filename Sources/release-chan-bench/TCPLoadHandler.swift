@@ -17,11 +17,13 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     private var nextID: UInt32 = 1
     private var started = false
     private var frames = FrameReassembler(maximumFrameBytes: 1 << 24)
+    private let wireKeys: [ByteBuffer]
     /// Requests queued since the last flush.
     private var requests: ByteBuffer?
 
     init(driver: LoadDriver, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
+        self.wireKeys = driver.sampler.wireKeys
         self.done = done
     }
 
@@ -35,16 +37,17 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.frames.append(self.unwrapInboundIn(data))
+        let now = NIODeadline.now()
         do {
             while let frame = try self.frames.next() {
-                self.received(frame, context: context)
+                self.received(frame, at: now, context: context)
             }
         } catch {
             self.errorCaught(context: context, error: error)
         }
     }
 
-    private func received(_ frame: Frame, context: ChannelHandlerContext) {
+    private func received(_ frame: Frame, at now: NIODeadline, context: ChannelHandlerContext) {
         guard self.started else {
             self.started = true
             guard frame.status == .ok else {
@@ -56,11 +59,11 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
             return
         }
         if frame.flags.contains(.push) { return }
-        self.replied(context: context, ok: frame.status == .ok)
+        self.replied(context: context, ok: frame.status == .ok, now: now)
     }
 
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
-        let key = self.driver.sampler.wireKeys[self.driver.nextRequest(intendedStart: intendedStart)]
+        let key = self.wireKeys[self.driver.nextRequest(intendedStart: intendedStart)]
         var buffer = self.requests ?? context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
         buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: self.nextID, revision: .none) {
             $0.writeImmutableBuffer(key)

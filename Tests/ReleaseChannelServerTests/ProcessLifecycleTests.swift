@@ -26,14 +26,27 @@ import Testing
         let variable = try await Subprocess.run(Fixtures.executable.path, ["serve"], environment: environment)
         #expect(variable.status == 2)
         #expect(variable.standardError.contains("RELEASE_CHAN_HTTP_PORT"))
+        let threads = try await Subprocess.run(Fixtures.executable.path, ["serve", "--event-loop-threads", "0"])
+        #expect(threads.status == 2)
+        #expect(threads.standardError.contains("--event-loop-threads"))
     }
 
     @Test func optionsComeFromTheEnvironment() async throws {
         let directory = try TemporaryDirectory()
         try Fixtures.write(Fixtures.bytes(containers: 2, tag: "env"), to: directory.file("db.json"))
-        let server = try await ServerProcess(arguments: [], directory: directory, environment: ["RELEASE_CHAN_DB": directory.file("db.json")])
+        let server = try await ServerProcess(
+            arguments: [],
+            directory: directory,
+            environment: ["RELEASE_CHAN_DB": directory.file("db.json"), "RELEASE_CHAN_EVENT_LOOP_THREADS": "3"]
+        )
         let response = try await server.request("/v1/releases/my-app/prod")
         #expect(response.json["image"] as? String == "ghcr.io/acme/app-0:env-prod")
+        // The shared event-loop group's threads are named NIO-SGLTN-<group>-#<n>.
+        let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/task").filter { task in
+            let name = (try? String(contentsOfFile: "/proc/\(server.pid)/task/\(task)/comm", encoding: .utf8)) ?? ""
+            return name.hasPrefix("NIO-SGLTN-")
+        }
+        #expect(threads.count == 3)
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
     }

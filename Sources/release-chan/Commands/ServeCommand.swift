@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import ReleaseChannelServer
 import ReleaseChannelStore
 
@@ -57,7 +58,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest wait for in-flight requests on shutdown. [RELEASE_CHAN_SHUTDOWN_TIMEOUT, default 10s]")
     var shutdownTimeout: String?
 
+    @Option(help: "Event-loop threads serving HTTP and the binary protocol. [RELEASE_CHAN_EVENT_LOOP_THREADS, default: one per core]")
+    var eventLoopThreads: Int?
+
     func run() async throws {
+        // Must be set before anything touches the shared event-loop group.
+        NIOSingletons.groupLoopCountSuggestion = try Self.value(
+            self.eventLoopThreads.map(String.init), "--event-loop-threads", "RELEASE_CHAN_EVENT_LOOP_THREADS", default: System.coreCount
+        ) { Int($0).flatMap { (1...256).contains($0) ? $0 : nil } }
         var configuration = ServerConfiguration()
         configuration.databasePath = try Self.value(self.database, "--db", "RELEASE_CHAN_DB", default: "db/db.json") { $0 }
         configuration.host = try Self.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
