@@ -54,6 +54,7 @@ public struct ReleaseChannelServer: Sendable {
         let readiness = ReadinessState()
         var accessLogger = self.logger
         accessLogger[metadataKey: "log"] = "access"
+        let requestMetrics = HTTPRequestMetrics(factory: metrics)
         let router = HTTPRouterBuilder.makeRouter(
             releases: ReleaseRoutes(store: store),
             operations: OperationsRoutes(
@@ -63,13 +64,20 @@ public struct ReleaseChannelServer: Sendable {
                 registry: registry
             ),
             accessLogger: accessLogger,
-            metrics: metrics,
+            metrics: requestMetrics,
             accessLog: configuration.accessLog
         )
         let logger = self.logger
+        let serverName = "release-chan"
         let application = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "release-chan"),
+            server: .releaseChannelHTTP1(
+                store: store,
+                metrics: requestMetrics,
+                accessLogger: configuration.accessLog ? accessLogger : nil,
+                serverName: serverName
+            ),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: serverName),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.httpPort
                 logger.info("serving HTTP", metadata: ["host": "\(configuration.host)", "port": "\(port)"])

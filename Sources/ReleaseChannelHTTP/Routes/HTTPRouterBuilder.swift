@@ -1,6 +1,5 @@
 public import Hummingbird
 public import Logging
-public import Metrics
 
 /// Assembles the router: observability outermost (it sees the final status), then error mapping,
 /// then the routes.
@@ -9,11 +8,11 @@ public enum HTTPRouterBuilder {
         releases: ReleaseRoutes,
         operations: OperationsRoutes,
         accessLogger: Logger,
-        metrics: any MetricsFactory,
+        metrics: HTTPRequestMetrics,
         accessLog: Bool
     ) -> Router<ReleaseRequestContext> {
         let router = Router(context: ReleaseRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: ObservabilityMiddleware(logger: accessLogger, factory: metrics, accessLog: accessLog))
+        router.add(middleware: ObservabilityMiddleware(logger: accessLogger, metrics: metrics, accessLog: accessLog))
         router.add(middleware: ErrorMappingMiddleware())
         releases.register(on: router)
         operations.register(on: router)

@@ -1,0 +1,52 @@
+public import HummingbirdCore
+public import Logging
+public import NIOCore
+import NIOHTTPTypesHTTP1
+public import ReleaseChannelStore
+
+/// Hummingbird's HTTP/1.1 channel with ``ReleaseFastPathHandler`` in its pipeline, just after the
+/// HTTP/1 decoder (before the conversion to swift-http-types, so the handler sees the request's HTTP
+/// version and keep-alive state).
+struct FastPathHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+
+    let inner: HTTP1Channel
+    let store: SnapshotStore
+    let metrics: HTTPRequestMetrics
+    let accessLogger: Logger?
+    let serverName: String
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        self.inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            let fastPath = ReleaseFastPathHandler(store: self.store, metrics: self.metrics, accessLogger: self.accessLogger, serverName: self.serverName)
+            try pipeline.addHandler(fastPath, position: .before(codec))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await self.inner.handle(value: value, logger: logger)
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 with the release lookups answered on the event loop (see ``ReleaseFastPathHandler``).
+    /// - Parameters:
+    ///   - store: The snapshots the router's routes serve too.
+    ///   - metrics: The router's request metrics, so both paths count into the same series.
+    ///   - accessLogger: Where to write the access log, or nil when it is off.
+    ///   - serverName: The `Server` header, as the application's configuration sets it.
+    public static func releaseChannelHTTP1(store: SnapshotStore, metrics: HTTPRequestMetrics, accessLogger: Logger?, serverName: String) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            FastPathHTTP1Channel(
+                inner: HTTP1Channel(responder: responder),
+                store: store,
+                metrics: metrics,
+                accessLogger: accessLogger,
+                serverName: serverName
+            )
+        }
+    }
+}

@@ -1,0 +1,43 @@
+public import Metrics
+import Synchronization
+
+/// The request counters and timers (`release_chan_http_requests_total`,
+/// `release_chan_http_request_duration_seconds`), shared by the middleware and the fast path so that
+/// both count into the same series.
+///
+/// Handles are created once per route, method and status: creating them through the factory per
+/// request would build label arrays and look them up in the registry every time.
+public final class HTTPRequestMetrics: Sendable {
+    private struct Key: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
+
+    private let factory: any MetricsFactory
+    private let handles = Mutex<[Key: (Counter, Timer)]>([:])
+
+    public init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    /// Counts one request and records how long it took.
+    func record(route: String, method: String, status: Int, nanoseconds: Int64) {
+        let (counter, timer) = self.handles(route: route, method: method, status: status)
+        counter.increment()
+        timer.recordNanoseconds(nanoseconds)
+    }
+
+    private func handles(route: String, method: String, status: Int) -> (Counter, Timer) {
+        let key = Key(route: route, method: method, status: status)
+        if let handles = self.handles.withLock({ $0[key] }) { return handles }
+        let counter = Counter(
+            label: "release_chan_http_requests_total",
+            dimensions: [("route", route), ("method", method), ("status", String(status))],
+            factory: self.factory
+        )
+        let timer = Timer(label: "release_chan_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: self.factory)
+        self.handles.withLock { $0[key] = (counter, timer) }
+        return (counter, timer)
+    }
+}
