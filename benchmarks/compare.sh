@@ -17,6 +17,8 @@
 #   RELOAD_RATE            run the p99-under-reload pair open loop at this many requests/s
 #                          (default: closed loop, like the TCP rows).
 #   RESULTS_DIR            where latest.md / latest.json go (default benchmarks/results).
+#   LOOKUP_THREADS         event loops of the release-chan serving the TCP rows (default 1, as Redis
+#                          runs commands on one thread; the HTTP rows use the default, one per core).
 #   KEEP_TMP=1             keep the temporary directory (dbs, configs, raw outputs, server logs).
 #
 # What it does:
@@ -34,9 +36,10 @@
 #        wrk runs the same Lua script (benchmarks/compare/wrk.lua: uniform random release path) against
 #        both servers.
 #   3. Measures, each pair back to back (ours first, then the reference), ROUNDS times, medians:
-#      - TCP lookups (release-chan-bench tcp) vs redis-benchmark GET: 50 connections, pipeline 1 and
-#        16: rps and p99. redis-benchmark counts requests, not seconds: a short calibration run sizes
-#        -n so that each run lasts about as long as ours.
+#      - TCP lookups (release-chan-bench tcp, one thread) vs redis-benchmark GET (one thread): 50
+#        connections, pipeline 1 and 16: rps and p99, against a second release-chan with
+#        LOOKUP_THREADS event loops and its own copy of the db. redis-benchmark counts requests, not
+#        seconds: a short calibration run sizes -n so that each run lasts about as long as ours.
 #      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99.
 #      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps.
 #      - The reload row uses a server of its own on a BIG_CONTAINERS db (--watch false): the wall
@@ -93,7 +96,7 @@ else
     : "${DURATION:=10}" "${WARMUP:=2}" "${ROUNDS:=3}" "${CONTAINERS:=10000}" "${BIG_CONTAINERS:=100000}"
     : "${CHANGE_TRIALS:=10}" "${RELOAD_TRIALS:=3}"
 fi
-: "${RESULTS_DIR:=$ROOT/benchmarks/results}"
+: "${RESULTS_DIR:=$ROOT/benchmarks/results}" "${LOOKUP_THREADS:=1}"
 CONNECTIONS=50
 GZ_CONNECTIONS=50
 # Longest any single load may run: its duration plus warm-up, with room for a slow start.
@@ -250,10 +253,15 @@ read -r FIRST_CONTAINER FIRST_CHANNEL FIRST_REPO <<<"$FIRST"
     --image "$FIRST_REPO:v999.0.0" --force >>"$LOGS/generate.log" 2>&1
 rm -f "$DB_B.lock"
 cp "$DB_A" "$SERVED"
+# The lookup server (TCP rows, p99 under reload) serves its own copy, so its reloads touch no other server.
+LOOKUP_SERVED=$WORK/lookup/db.json
+mkdir -p "$WORK/lookup"
+cp "$DB_A" "$LOOKUP_SERVED"
 DB_BYTES=$(stat -c %s "$DB_A")
 
 # TCP port 8090 when free: the SDK example (cached-mode row) hard-codes 127.0.0.1:8090.
-read -r TCP_PORT HTTP_PORT REDIS_PORT NGINX_PORT <<<"$(python3 "$HELPER" free-ports 4 --prefer 8090)"
+read -r TCP_PORT HTTP_PORT REDIS_PORT NGINX_PORT LOOKUP_TCP_PORT LOOKUP_HTTP_PORT \
+    <<<"$(python3 "$HELPER" free-ports 6 --prefer 8090)"
 
 log "starting release-chan (HTTP $HTTP_PORT, TCP $TCP_PORT)"
 start release-chan "$RC" serve --db "$SERVED" --host 127.0.0.1 --http-port "$HTTP_PORT" --tcp-port "$TCP_PORT" \
@@ -261,6 +269,16 @@ start release-chan "$RC" serve --db "$SERVED" --host 127.0.0.1 --http-port "$HTT
 SERVER_PID=$STARTED_PID
 wait_http "http://127.0.0.1:$HTTP_PORT/v1/health" "$SERVER_PID" 120
 wait_tcp "$TCP_PORT" "$SERVER_PID" 30
+
+# Redis executes commands on one thread and redis-benchmark drives it from one: the TCP rows give
+# release-chan one event loop as well (the load generator takes the other core of a 2-core machine;
+# with one loop per core the server's loops and the client preempt each other and p99 suffers).
+log "starting the lookup release-chan, $LOOKUP_THREADS event loop(s) (HTTP $LOOKUP_HTTP_PORT, TCP $LOOKUP_TCP_PORT)"
+start release-chan-lookup "$RC" serve --db "$LOOKUP_SERVED" --host 127.0.0.1 --http-port "$LOOKUP_HTTP_PORT" \
+    --tcp-port "$LOOKUP_TCP_PORT" --event-loop-threads "$LOOKUP_THREADS" --access-log false --log-level warning
+LOOKUP_PID=$STARTED_PID
+wait_http "http://127.0.0.1:$LOOKUP_HTTP_PORT/v1/health" "$LOOKUP_PID" 120
+wait_tcp "$LOOKUP_TCP_PORT" "$LOOKUP_PID" 30
 
 log "exporting every release for Redis and nginx"
 WWW=$WORK/nginx/www
@@ -310,7 +328,7 @@ log "all three serve the same bytes ($RELEASES releases; db $DB_BYTES bytes)"
 ours_tcp() {
     local name=$1 depth=$2
     shift 2
-    timeout -k 5 "$LOAD_LIMIT" "$RCB" tcp --host 127.0.0.1 --port "$TCP_PORT" --db "$SERVED" \
+    timeout -k 5 "$LOAD_LIMIT" "$RCB" tcp --host 127.0.0.1 --port "$LOOKUP_TCP_PORT" --db "$LOOKUP_SERVED" --threads 1 \
         --connections "$CONNECTIONS" --pipeline "$depth" --duration "$DURATION" --warmup "$WARMUP" \
         --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench $name failed"
 }
@@ -374,10 +392,10 @@ reload_loop() {
     while sleep 1 && [[ ! -e $stop_file ]]; do
         if ((i % 2 == 0)); then source=$DB_B; else source=$DB_A; fi
         i=$((i + 1))
-        cp "$source" "$WORK/serve/.reload.tmp"
-        mv -f "$WORK/serve/.reload.tmp" "$SERVED"
+        cp "$source" "$WORK/lookup/.reload.tmp"
+        mv -f "$WORK/lookup/.reload.tmp" "$LOOKUP_SERVED"
         date +%s.%N >>"$RAW/reload-loop.log"
-        { curl -s -m 10 -X POST "http://127.0.0.1:$HTTP_PORT/v1/reload" || echo failed; echo; } >>"$RAW/reload-answers.log" &
+        { curl -s -m 10 -X POST "http://127.0.0.1:$LOOKUP_HTTP_PORT/v1/reload" || echo failed; echo; } >>"$RAW/reload-answers.log" &
     done
     wait
 }
@@ -399,7 +417,7 @@ done
 SWAPS=$(wc -l <"$RAW/reload-loop.log")
 FAILED=$(grep -c failed "$RAW/reload-answers.log" || true)
 printf '{"swaps": %d, "failed_requests": %d}\n' "$SWAPS" "$FAILED" >"$RAW/reload-loop.json"
-(($(curl -sf "http://127.0.0.1:$HTTP_PORT/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"]["failed"])') == 0)) ||
+(($(curl -sf "http://127.0.0.1:$LOOKUP_HTTP_PORT/v1/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reloads"]["failed"])') == 0)) ||
     log "warning: the server reports failed reloads (see $LOGS/release-chan.log)"
 
 # File change -> served, -> SDK notified, -> SDK cached mode updated.
@@ -421,6 +439,7 @@ log "stopping release-chan, Redis and nginx"
 stop "$NGINX_PID"
 stop "$REDIS_PID"
 stop "$SERVER_PID"
+stop "$LOOKUP_PID"
 
 # The big db: reload time vs python json.loads; RSS vs file size.
 BIG_A=$WORK/big-a.json

@@ -1,6 +1,8 @@
 #include "CSystemShims.h"
 
-#if defined(__GLIBC__)
+// <malloc.h> first: it pulls in <features.h>, which defines __GLIBC__. Testing __GLIBC__ before any libc
+// header is included (as an earlier version did) is always false, and the trim silently did nothing.
+#if defined(__linux__)
 #include <malloc.h>
 #endif
 

@@ -40,16 +40,9 @@ public struct ReleaseChannelServer: Sendable {
             logger: self.logger,
             metrics: metrics
         )
-        let snapshot = try coordinator.loadInitial()
-        self.logger.info(
-            "loaded db",
-            metadata: [
-                "path": "\(configuration.databasePath)",
-                "revision": "\(snapshot.revision)",
-                "releases": "\(snapshot.releaseCount)",
-                "containers": "\(snapshot.containerCount)",
-            ]
-        )
+        // Not kept in a local: this function runs as long as the server, and a local here would keep the
+        // first snapshot (its memory) alive after every reload.
+        self.logLoaded(try coordinator.loadInitial(), path: configuration.databasePath)
 
         let readiness = ReadinessState()
         var accessLogger = self.logger
@@ -114,5 +107,17 @@ public struct ReleaseChannelServer: Sendable {
         groupConfiguration.maximumCancellationDuration = configuration.cancellationTimeout
         try await ServiceGroup(configuration: groupConfiguration).run()
         self.logger.info("stopped")
+    }
+
+    private func logLoaded(_ snapshot: Snapshot, path: String) {
+        self.logger.info(
+            "loaded db",
+            metadata: [
+                "path": "\(path)",
+                "revision": "\(snapshot.revision)",
+                "releases": "\(snapshot.releaseCount)",
+                "containers": "\(snapshot.containerCount)",
+            ]
+        )
     }
 }
