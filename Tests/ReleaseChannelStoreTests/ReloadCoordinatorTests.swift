@@ -50,6 +50,32 @@ import Testing
         }
     }
 
+    @Test func theSameBytesAreNotParsedAgain() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 2), to: path)
+        let file = DatabaseFile(path: path)
+        guard case .loaded(let contents) = try file.load(unlessFileDigestIs: nil) else { throw TestFailure("not loaded") }
+        #expect(contents.fileDigest == DatabaseRevision.fileDigest(of: Fixtures.bytes(containers: 2)))
+        guard case .sameBytes = try file.load(unlessFileDigestIs: contents.fileDigest) else { throw TestFailure("parsed again") }
+        // Other bytes are parsed (and judged) even when the caller knows a digest.
+        try Fixtures.write(Array("{".utf8), to: path)
+        #expect(throws: DatabaseLoadError.self) { try file.load(unlessFileDigestIs: contents.fileDigest) }
+    }
+
+    @Test func aFailedFileThenTheServedBytesAgainLeavesTheSnapshot() async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 2)) { coordinator, path in
+            let served = try #require(coordinator.store.current)
+            try Fixtures.write(Array("{".utf8), to: path)
+            #expect(await coordinator.reload(trigger: .api)?.result == .failed)
+            try Fixtures.write(Fixtures.bytes(containers: 2), to: path)
+            let back = try #require(await coordinator.reload(trigger: .api))
+            #expect(back.result == .unchanged)
+            #expect(back.revision == served.revision)
+            #expect(coordinator.store.current === served)
+        }
+    }
+
     @Test(arguments: ["missing", "directory", "empty", "json", "schema", "too-large"])
     func aBadFileNeverReplacesTheServedSnapshot(kind: String) async throws {
         try await self.withCoordinator(initial: Fixtures.bytes(containers: 2), maximumBytes: 4096) { coordinator, path in

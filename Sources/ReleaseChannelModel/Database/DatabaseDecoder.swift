@@ -32,6 +32,9 @@ private struct Fields {
 }
 
 /// Collects issues while walking the document so that one pass reports all of them.
+///
+/// Paths (`releases[17].image`) are passed as autoclosures: they are only needed for an issue, and
+/// building them for every field of every release was a large share of the reload time.
 private struct Context {
     var issues: [ValidationIssue] = []
 
@@ -41,17 +44,19 @@ private struct Context {
 
     /// The members of an object whose keys are allowed (unknown keys are reported). A db object has at
     /// most six keys, so ``Fields`` finds them by a linear scan rather than hashing.
-    mutating func members(_ node: JSONNode, path: String, allowed: [String]) -> Fields? {
+    mutating func members(_ node: JSONNode, path: @autoclosure () -> String, allowed: [String]) -> Fields? {
         guard case .object(let members) = node.value else {
-            self.report(path, node, "must be an object, found \(node.value.typeDescription)")
+            self.report(path(), node, "must be an object, found \(node.value.typeDescription)")
             return nil
         }
         var result = Fields()
+        result.members.reserveCapacity(members.count)
         for member in members {
             if allowed.contains(member.key) {
                 result.members.append(member)
             } else {
-                let memberPath = path == "$" ? member.key : "\(path).\(member.key)"
+                let parent = path()
+                let memberPath = parent == "$" ? member.key : "\(parent).\(member.key)"
                 self.issues.append(
                     ValidationIssue(
                         path: memberPath,
@@ -67,23 +72,23 @@ private struct Context {
     /// Reads a string member and checks it; a missing required member is reported at its parent object.
     mutating func string(
         _ node: JSONNode?,
-        path: String,
+        path: @autoclosure () -> String,
         required: Bool,
         parent: JSONNode? = nil,
         check: (String) throws(FieldError) -> Void
     ) -> String? {
         guard let node else {
-            if required { self.report(path, parent, "is required") }
+            if required { self.report(path(), parent, "is required") }
             return nil
         }
         guard case .string(let value) = node.value else {
-            self.report(path, node, "must be a string, found \(node.value.typeDescription)")
+            self.report(path(), node, "must be a string, found \(node.value.typeDescription)")
             return nil
         }
         do {
             try check(value)
         } catch {
-            self.report(path, node, error.message)
+            self.report(path(), node, error.message)
             return nil
         }
         return value
@@ -105,11 +110,10 @@ private struct Context {
         releases.reserveCapacity(elements.count)
         var firstIndexOfPair: [String: [String: Int]] = [:]
         for (index, element) in elements.enumerated() {
-            let path = "releases[\(index)]"
-            guard let release = self.decodeRelease(element, path: path, channels: channels) else { continue }
+            guard let release = self.decodeRelease(element, index: index, channels: channels) else { continue }
             if let first = firstIndexOfPair[release.container]?[release.channel] {
                 self.report(
-                    path,
+                    "releases[\(index)]",
                     element,
                     "duplicate release for container \"\(release.container)\" on channel \"\(release.channel)\" (first at releases[\(first)])"
                 )
@@ -163,47 +167,48 @@ private struct Context {
         return valid ? channels : nil
     }
 
-    mutating func decodeRelease(_ node: JSONNode, path: String, channels: [String]?) -> Release? {
-        guard let fields = self.members(node, path: path, allowed: DatabaseDecoder.releaseKeys) else { return nil }
+    mutating func decodeRelease(_ node: JSONNode, index: Int, channels: [String]?) -> Release? {
+        func path() -> String { "releases[\(index)]" }
+        guard let fields = self.members(node, path: path(), allowed: DatabaseDecoder.releaseKeys) else { return nil }
         let issuesBefore = self.issues.count
-        let container = self.string(fields["container"], path: "\(path).container", required: true, parent: node, check: FieldRules.checkContainer)
-        let channel = self.string(fields["channel"], path: "\(path).channel", required: true, parent: node) { (value) throws(FieldError) in
+        let container = self.string(fields["container"], path: "\(path()).container", required: true, parent: node, check: FieldRules.checkContainer)
+        let channel = self.string(fields["channel"], path: "\(path()).channel", required: true, parent: node) { (value) throws(FieldError) in
             guard let channels else { return }  // already reported at "channels"
             guard channels.contains(value) else {
                 throw FieldError("channel \(FieldRules.quoted(value)) is not listed in channels (\(channels.joined(separator: ", ")))")
             }
         }
-        let image = self.string(fields["image"], path: "\(path).image", required: true, parent: node, check: FieldRules.checkImage)
-        let digest = self.string(fields["digest"], path: "\(path).digest", required: false, check: FieldRules.checkDigest)
-        let updatedAt = self.string(fields["updated_at"], path: "\(path).updated_at", required: true, parent: node, check: FieldRules.checkTimestamp)
+        let image = self.string(fields["image"], path: "\(path()).image", required: true, parent: node, check: FieldRules.checkImage)
+        let digest = self.string(fields["digest"], path: "\(path()).digest", required: false, check: FieldRules.checkDigest)
+        let updatedAt = self.string(fields["updated_at"], path: "\(path()).updated_at", required: true, parent: node, check: FieldRules.checkTimestamp)
         var source: ReleaseSource?
         if let sourceNode = fields["source"] {
-            source = self.decodeSource(sourceNode, path: "\(path).source")
+            source = self.decodeSource(sourceNode, path: "\(path()).source")
         }
         if let image, let digest, let imageDigest = try? ImageReference(parsing: image).digest, imageDigest != digest {
-            self.report("\(path).digest", fields["digest"], "digest \(digest) does not match the digest in image \(FieldRules.quoted(image))")
+            self.report("\(path()).digest", fields["digest"], "digest \(digest) does not match the digest in image \(FieldRules.quoted(image))")
         }
         guard self.issues.count == issuesBefore, let container, let channel, let image, let updatedAt else { return nil }
         return Release(container: container, channel: channel, image: image, digest: digest, updatedAt: updatedAt, source: source)
     }
 
-    mutating func decodeSource(_ node: JSONNode, path: String) -> ReleaseSource? {
-        guard let fields = self.members(node, path: path, allowed: DatabaseDecoder.sourceKeys) else { return nil }
+    mutating func decodeSource(_ node: JSONNode, path: @autoclosure () -> String) -> ReleaseSource? {
+        guard let fields = self.members(node, path: path(), allowed: DatabaseDecoder.sourceKeys) else { return nil }
         var source = ReleaseSource()
-        source.repository = self.string(fields["repository"], path: "\(path).repository", required: false, check: FieldRules.checkRepository)
-        source.sha = self.string(fields["sha"], path: "\(path).sha", required: false, check: FieldRules.checkCommitSHA)
-        source.ref = self.string(fields["ref"], path: "\(path).ref", required: false, check: FieldRules.checkGitRef)
-        source.actor = self.string(fields["actor"], path: "\(path).actor", required: false, check: FieldRules.checkActor)
+        source.repository = self.string(fields["repository"], path: "\(path()).repository", required: false, check: FieldRules.checkRepository)
+        source.sha = self.string(fields["sha"], path: "\(path()).sha", required: false, check: FieldRules.checkCommitSHA)
+        source.ref = self.string(fields["ref"], path: "\(path()).ref", required: false, check: FieldRules.checkGitRef)
+        source.actor = self.string(fields["actor"], path: "\(path()).actor", required: false, check: FieldRules.checkActor)
         if let runNode = fields["run_id"] {
             if case .integer(let runID) = runNode.value {
-                do {
+                do throws(FieldError) {
                     try FieldRules.checkRunID(runID)
                     source.runID = runID
                 } catch {
-                    self.report("\(path).run_id", runNode, error.message)
+                    self.report("\(path()).run_id", runNode, error.message)
                 }
             } else {
-                self.report("\(path).run_id", runNode, "must be a positive integer, found \(runNode.value.typeDescription)")
+                self.report("\(path()).run_id", runNode, "must be a positive integer, found \(runNode.value.typeDescription)")
             }
         }
         return source.isEmpty ? nil : source

@@ -4,13 +4,22 @@ import Crypto
 /// same releases give the same revision however the file was formatted.
 public enum DatabaseRevision {
     public static func of(canonicalBytes: some Collection<UInt8>) -> String {
-        let digest = SHA256.hash(data: Array(canonicalBytes))
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        Self.hex(SHA256.hash(data: Array(canonicalBytes)).prefix(8))
+    }
+
+    /// SHA-256 of a file's bytes as they are (not canonicalized), in hex: a reload compares it with the
+    /// file it loaded last to skip parsing a file that did not change.
+    public static func fileDigest(of bytes: [UInt8]) -> String {
+        Self.hex(SHA256.hash(data: bytes).prefix(32))
+    }
+
+    private static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
-        text.reserveCapacity(16)
-        for byte in digest.prefix(8) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
+        text.reserveCapacity(64)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: text, as: UTF8.self)
     }

@@ -31,9 +31,14 @@ public struct JSONWriter: Sendable {
     /// non-ASCII are written as they are.
     public mutating func string(_ value: String) {
         self.bytes.append(UInt8(ascii: "\""))
-        // Fast path: nearly every string in a db needs no escaping and is copied in one go.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            self.bytes.append(contentsOf: value.utf8)
+        // Fast path: nearly every string in a db needs no escaping and is copied in one go, scanned over
+        // its contiguous UTF-8 (a closure over `utf8` was a tenth of the reload profile).
+        let copied = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            self.bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied == true {
             self.bytes.append(UInt8(ascii: "\""))
             return
         }

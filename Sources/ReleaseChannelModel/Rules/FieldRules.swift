@@ -79,12 +79,23 @@ public enum FieldRules {
         guard value.hasPrefix("refs/"), (6...255).contains(bytes.count) else {
             throw FieldError("source ref \(quoted(value)) must be a full git ref such as \"refs/heads/main\" (6–255 characters)")
         }
-        guard !value.contains(".."), bytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F && !Self.forbiddenInRefs.contains($0) }) else {
-            throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
+        var previous: UInt8 = 0
+        for byte in bytes {
+            guard Self.isAllowedInRef(byte), !(byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) else {
+                throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
+            }
+            previous = byte
         }
     }
 
-    static let forbiddenInRefs: Set<UInt8> = Set("~^:?*[\\".utf8)
+    /// Not a control character, space, DEL or one of `~^:?*[\` (git-check-ref-format).
+    static func isAllowedInRef(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0...0x20, 0x7F: false
+        case UInt8(ascii: "~"), UInt8(ascii: "^"), UInt8(ascii: ":"), UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "["), UInt8(ascii: "\\"): false
+        default: true
+        }
+    }
 
     /// `source.run_id`: a positive GitHub Actions run id.
     public static func checkRunID(_ value: Int64) throws(FieldError) {

@@ -14,6 +14,15 @@ public struct DatabaseFile: Sendable {
         public let database: ReleaseDatabase
         public let canonicalBytes: [UInt8]
         public let revision: String
+        /// ``DatabaseRevision/fileDigest(of:)`` of the bytes read.
+        public let fileDigest: String
+    }
+
+    /// What ``load(unlessFileDigestIs:)`` found.
+    public enum LoadResult: Sendable {
+        /// The file's bytes have the digest the caller already knows: nothing was parsed.
+        case sameBytes
+        case loaded(Contents)
     }
 
     /// Identity of the file's current version; the poll compares it before reading anything.
@@ -57,7 +66,19 @@ public struct DatabaseFile: Sendable {
 
     /// Reads, validates and canonically encodes the file.
     public func load() throws(DatabaseLoadError) -> Contents {
+        try self.decode(self.readBytes())
+    }
+
+    /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates and
+    /// canonically encodes it. Hashing is an order of magnitude cheaper than parsing a large db, and
+    /// most reload triggers (the watch set-up, a poll after `touch`, a repeated SIGHUP) find the same bytes.
+    public func load(unlessFileDigestIs known: String?) throws(DatabaseLoadError) -> LoadResult {
         let bytes = try self.readBytes()
+        if let known, DatabaseRevision.fileDigest(of: bytes) == known { return .sameBytes }
+        return .loaded(try self.decode(bytes))
+    }
+
+    private func decode(_ bytes: [UInt8]) throws(DatabaseLoadError) -> Contents {
         let database: ReleaseDatabase
         do {
             database = try DatabaseDecoder.decode(bytes)
@@ -65,7 +86,12 @@ public struct DatabaseFile: Sendable {
             throw .decoding(path: self.path, error)
         }
         let canonical = CanonicalEncoder.encode(database)
-        return Contents(database: database, canonicalBytes: canonical, revision: DatabaseRevision.of(canonicalBytes: canonical))
+        return Contents(
+            database: database,
+            canonicalBytes: canonical,
+            revision: DatabaseRevision.of(canonicalBytes: canonical),
+            fileDigest: DatabaseRevision.fileDigest(of: bytes)
+        )
     }
 
     /// The file's identity now, or nil when it cannot be stat'ed. `stat` follows symlinks, so a ConfigMap

@@ -27,6 +27,8 @@ public final class ReloadCoordinator: Service, Sendable {
     private let metrics: any MetricsFactory
     private let pending = Mutex(Pending())
     private let reloadStatus = Mutex(ReloadStatus())
+    /// Digest of the file bytes the served snapshot was built from (see `DatabaseFile.load(unlessFileDigestIs:)`).
+    private let servedFileDigest = Mutex<String?>(nil)
     private let wakeups: AsyncStream<Void>
     private let wakeupContinuation: AsyncStream<Void>.Continuation
 
@@ -138,7 +140,14 @@ public final class ReloadCoordinator: Service, Sendable {
         let currentRevision = self.store.currentUncached?.revision
         let report: ReloadReport
         do {
-            let contents = try self.file.load()
+            let known = currentRevision == nil ? nil : self.servedFileDigest.withLock { $0 }
+            guard case .loaded(let contents) = try self.file.load(unlessFileDigestIs: known) else {
+                return self.finish(
+                    ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: currentRevision, error: nil),
+                    previous: currentRevision,
+                    started: started
+                )
+            }
             if contents.revision == currentRevision {
                 report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: contents.revision, error: nil)
             } else {
@@ -150,13 +159,19 @@ public final class ReloadCoordinator: Service, Sendable {
                 self.store.swap(snapshot)
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
+            // The served snapshot now comes from these bytes.
+            self.servedFileDigest.withLock { $0 = contents.fileDigest }
         } catch {
             report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: currentRevision, error: error)
         }
         // Parsing a large db leaves tens of megabytes of freed memory in malloc's arenas; hand it back to
         // the system so the steady RSS is the snapshot's, not the last reload's peak.
         release_chan_trim_heap()
-        self.record(report, previous: currentRevision, duration: ContinuousClock.now - started)
+        return self.finish(report, previous: currentRevision, started: started)
+    }
+
+    private func finish(_ report: ReloadReport, previous: String?, started: ContinuousClock.Instant) -> ReloadReport {
+        self.record(report, previous: previous, duration: ContinuousClock.now - started)
         return report
     }
 

@@ -13,7 +13,7 @@ public struct ContainerEntry: Sendable {
 public struct ReleaseEntry: Sendable {
     /// The compact JSON object (HTTP), a slice of the container body.
     public let body: ByteBuffer
-    /// The binary release record (docs/protocol.md §6.3): `str container, str channel, str image,
+    /// The binary release record (docs/protocol.md §6.1): `str container, str channel, str image,
     /// str digest, str updated_at`.
     public let record: ByteBuffer
 }

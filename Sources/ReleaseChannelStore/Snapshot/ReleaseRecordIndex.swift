@@ -7,7 +7,7 @@ public import NIOCore
 
 /// Finds a release's binary record from the raw bytes of a protocol key, without decoding them.
 ///
-/// A GET key (docs/protocol.md §7.2) is `str container, str channel`, which is exactly how a release
+/// A GET key (docs/protocol.md §7.4) is `str container, str channel`, which is exactly how a release
 /// record starts, so a lookup hashes the request bytes and compares them with the first bytes of the
 /// record: no `String`, no allocation, no name validation (only valid names are stored, so a hit is
 /// valid by construction; callers validate on a miss to tell a bad request from an unknown key).

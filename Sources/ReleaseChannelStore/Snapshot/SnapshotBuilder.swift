@@ -87,7 +87,7 @@ public enum SnapshotBuilder {
         )
     }
 
-    /// The binary record of a release (docs/protocol.md §6.3).
+    /// The binary record of a release (docs/protocol.md §6.1).
     static func writeRecord(_ release: Release, to buffer: inout ByteBuffer) {
         for field in [release.container, release.channel, release.image, release.digest ?? "", release.updatedAt] {
             // The db limits every field far below the u16 length of a protocol string.
