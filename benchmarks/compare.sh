@@ -237,6 +237,18 @@ wait_tcp() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# wait_settled PORT PID SECONDS: until the server is done with the last reload, including the gzip form
+# of the whole db that it computes after the swap (HEAD /v1/releases then says Content-Encoding: gzip).
+wait_settled() {
+    local port=$1 pid=$2 limit=$3 deadline
+    deadline=$(($(date +%s) + limit))
+    until curl -sfI -m 5 -H 'Accept-Encoding: gzip' "http://127.0.0.1:$port/v1/releases" | grep -qi '^content-encoding: gzip'; do
+        kill -0 "$pid" 2>/dev/null || die "server on port $port exited; see logs in $LOGS"
+        (($(date +%s) < deadline)) || die "the server on port $port did not settle after $limit s"
+        sleep 0.2
+    done
+}
+
 # ---------------------------------------------------------------------------------------------------
 # 3. The db
 
@@ -456,6 +468,7 @@ start release-chan-big "$RC" serve --db "$BIG_SERVED" --host 127.0.0.1 --http-po
     --tcp-port "$BIG_TCP_PORT" --access-log false --log-level warning --watch false --reload-interval 3600s
 BIG_PID=$STARTED_PID
 wait_http "http://127.0.0.1:$BIG_HTTP_PORT/v1/health" "$BIG_PID" 600
+wait_settled "$BIG_HTTP_PORT" "$BIG_PID" 300
 sleep 2
 RSS_START=$(rss_kib "$BIG_PID")
 : >"$RAW/reload-ours.txt"
@@ -468,6 +481,7 @@ for ((trial = 1; trial <= RELOAD_TRIALS; trial++)); do
     log "reload $trial/$RELOAD_TRIALS: $response"
     [[ $response == *'"changed":true'* ]] || die "reload $trial did not change the revision: $response"
     echo "${response##* }" >>"$RAW/reload-ours.txt"
+    wait_settled "$BIG_HTTP_PORT" "$BIG_PID" 300
     timeout -k 5 300 python3 "$HELPER" time-json "$source" >>"$RAW/reload-python.txt"
 done
 sleep 2

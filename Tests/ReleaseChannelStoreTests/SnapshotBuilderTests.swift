@@ -62,6 +62,23 @@ import Testing
         #expect(channels["channels"] as? [String] == ["dev", "stage", "prod"])
     }
 
+    @Test func bodiesAndRecordsSpanManyArenas() throws {
+        // Arenas of 4 KiB: every container lands in some arena, and lookups find them all.
+        let database = DatabaseGenerator(containers: 300).generate()
+        let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0, chunkSize: 4096)
+        let reference = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+        for release in database.releases {
+            let entry = try #require(snapshot.release(container: release.container, channel: release.channel))
+            #expect(entry.body == reference.release(container: release.container, channel: release.channel)?.body)
+            #expect(snapshot.container(release.container)?.body.identity == reference.container(release.container)?.body.identity)
+            var key = ByteBuffer()
+            ProtocolKey(release).write(to: &key)
+            var found = ByteBuffer()
+            #expect(key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &found) })
+            #expect(found == entry.record)
+        }
+    }
+
     @Test func compressesOnlyWhereItPays() throws {
         let database = Fixtures.database(containers: 200)
         let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
@@ -75,5 +92,18 @@ import Testing
         // A three-release container body is well under the threshold: no gzip form.
         #expect(snapshot.container("app-7")?.body.gzip == nil)
         #expect(snapshot.channelsBody.gzip == nil)
+    }
+}
+
+/// `str container, str channel`: the key of a protocol GET.
+private struct ProtocolKey {
+    let release: Release
+    init(_ release: Release) { self.release = release }
+
+    func write(to buffer: inout ByteBuffer) {
+        for field in [self.release.container, self.release.channel] {
+            buffer.writeInteger(UInt16(field.utf8.count))
+            buffer.writeString(field)
+        }
     }
 }

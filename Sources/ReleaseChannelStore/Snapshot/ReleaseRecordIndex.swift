@@ -13,10 +13,10 @@ public import NIOCore
 /// valid by construction; callers validate on a miss to tell a bad request from an unknown key).
 /// Open addressing with linear probing, at most half full.
 public struct ReleaseRecordIndex: Sendable {
-    /// All records, back to back.
+    /// The records, back to back, in chunks (see `SnapshotBuilder.chunkSize`).
     @usableFromInline
-    let records: ByteBuffer
-    /// `offset << 32 | record length << 16 | key length` of a record in ``records``; 0 marks an empty
+    let chunks: [ByteBuffer]
+    /// `chunk << 56 | offset << 32 | record length << 16 | key length` of a record; 0 marks an empty
     /// slot (no record is empty). Comparing the key length first rejects most collisions without
     /// touching the record.
     @usableFromInline
@@ -24,24 +24,25 @@ public struct ReleaseRecordIndex: Sendable {
     @usableFromInline
     let mask: Int
 
-    /// - Parameter records: `records` holds every release record; `ranges` locates each one (relative to
-    ///   its reader index). A record of 64 KiB or more is not indexed (the db's field limits keep records
-    ///   far smaller); lookups of it take the caller's checked path.
-    init(records: ByteBuffer, ranges: [Range<Int>]) {
+    /// - Parameter ranges: Where each record is: its chunk and its byte range there (relative to the
+    ///   chunk's reader index). A record that does not fit the slot layout (64 KiB or more, past 16 MiB
+    ///   of its chunk, or beyond 255 chunks; the builder and the db's field limits keep records far
+    ///   inside) is not indexed: lookups of it take the caller's checked path.
+    init(chunks: [ByteBuffer], ranges: [(chunk: Int, range: Range<Int>)]) {
         var capacity = 16
         while capacity < ranges.count * 2 { capacity <<= 1 }
         var slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
-        records.withUnsafeReadableBytes { bytes in
-            for range in ranges where range.count <= Int(UInt16.max) {
-                guard let keyLength = Self.keyLength(of: UnsafeRawBufferPointer(rebasing: bytes[range])) else { continue }
+        for (chunk, range) in ranges where chunk <= 0xFF && range.lowerBound <= 0xFF_FFFF && range.count <= 0xFFFF {
+            chunks[chunk].withUnsafeReadableBytes { bytes in
+                guard let keyLength = Self.keyLength(of: UnsafeRawBufferPointer(rebasing: bytes[range])) else { return }
                 let hash = Self.hash(UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<(range.lowerBound + keyLength)]))
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
-                slots[slot] = UInt64(range.lowerBound) << 32 | UInt64(range.count) << 16 | UInt64(keyLength)
+                slots[slot] = UInt64(chunk) << 56 | UInt64(range.lowerBound) << 32 | UInt64(range.count) << 16 | UInt64(keyLength)
             }
         }
-        self.records = records
+        self.chunks = chunks
         self.slots = slots
         self.mask = mask
     }
@@ -49,9 +50,8 @@ public struct ReleaseRecordIndex: Sendable {
     /// Calls `body` with the bytes of the record whose key is exactly `key`; nil when there is none.
     @inlinable
     public func withRecord<Result>(forKey key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        self.records.withUnsafeReadableBytes { records in
-            self.find(key, in: records).map { body(UnsafeRawBufferPointer(rebasing: records[$0])) }
-        }
+        guard let (chunk, range) = self.find(key) else { return nil }
+        return self.chunks[chunk].withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
     /// Appends the record whose key is exactly `key` to `buffer`; false when there is none.
@@ -60,18 +60,20 @@ public struct ReleaseRecordIndex: Sendable {
     }
 
     @usableFromInline
-    func find(_ key: UnsafeRawBufferPointer, in records: UnsafeRawBufferPointer) -> Range<Int>? {
-        guard key.count <= Int(UInt16.max), let keyBase = key.baseAddress, let recordsBase = records.baseAddress else { return nil }
+    func find(_ key: UnsafeRawBufferPointer) -> (chunk: Int, range: Range<Int>)? {
+        guard key.count <= Int(UInt16.max), let keyBase = key.baseAddress else { return nil }
         var slot = Int(truncatingIfNeeded: Self.hash(key)) & self.mask
         return self.slots.withUnsafeBufferPointer { slots in
             while true {
                 let packed = slots[slot]
                 if packed == 0 { return nil }
                 if Int(packed & 0xFFFF) == key.count {
-                    let offset = Int(packed >> 32)
-                    if memcmp(recordsBase + offset, keyBase, key.count) == 0 {
-                        return offset..<(offset + Int((packed >> 16) & 0xFFFF))
+                    let chunk = Int(packed >> 56)
+                    let offset = Int((packed >> 32) & 0xFF_FFFF)
+                    let equal = self.chunks[chunk].withUnsafeReadableBytes { bytes in
+                        bytes.baseAddress.map { memcmp($0 + offset, keyBase, key.count) == 0 } ?? false
                     }
+                    if equal { return (chunk, offset..<(offset + Int((packed >> 16) & 0xFFFF))) }
                 }
                 slot = (slot + 1) & self.mask
             }

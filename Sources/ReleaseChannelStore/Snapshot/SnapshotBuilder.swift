@@ -10,6 +10,11 @@ public enum SnapshotBuilder {
     ///   - loadedAt: Seconds since 1970 at which the snapshot starts serving.
     /// - Returns: A snapshot without the gzip form of the whole db; see ``Snapshot/compressWholeDatabase()``.
     public static func build(database: ReleaseDatabase, canonicalBytes: [UInt8], loadedAt: Double) -> Snapshot {
+        Self.build(database: database, canonicalBytes: canonicalBytes, loadedAt: loadedAt, chunkSize: Self.chunkSize)
+    }
+
+    /// `chunkSize` is a parameter so tests can make many arenas out of a small db.
+    static func build(database: ReleaseDatabase, canonicalBytes: [UInt8], loadedAt: Double, chunkSize: Int) -> Snapshot {
         let revision = DatabaseRevision.of(canonicalBytes: canonicalBytes)
 
         var channels = JSONWriter()
@@ -23,13 +28,15 @@ public enum SnapshotBuilder {
         channels.raw("]}")
         let channelsBody = EncodedBody(identity: ByteBuffer(bytes: channels.bytes), gzip: nil)
 
-        // All container bodies go into one arena and all binary records into another, so 100k containers
-        // cost two allocations, not 100k; each body and record is a slice of its arena.
-        var arena = JSONWriter(reservingCapacity: canonicalBytes.count)
-        var records = ByteBuffer()
-        records.reserveCapacity(canonicalBytes.count / 2)
+        // Container bodies go into arenas of about `chunkSize` bytes, binary records into others, so 100k
+        // containers cost a few dozen allocations, not 100k; each body and record is a slice of its arena.
+        var bodies = ArenaChunks()
+        var arena = JSONWriter(reservingCapacity: min(canonicalBytes.count, chunkSize + Self.chunkSlack))
+        var records = ArenaChunks()
+        var recordArena = ByteBuffer()
+        recordArena.reserveCapacity(min(canonicalBytes.count / 2, chunkSize + Self.chunkSlack))
         var layouts: [ContainerLayout] = []
-        var recordRanges: [Range<Int>] = []
+        var recordRanges: [(chunk: Int, range: Range<Int>)] = []
         recordRanges.reserveCapacity(database.releases.count)
         var channelIndexes: [String: Int] = [:]
         for (index, channel) in database.channels.enumerated() { channelIndexes[channel] = index }
@@ -37,6 +44,10 @@ public enum SnapshotBuilder {
         let releases = database.releases
         while releaseIndex < releases.count {
             let container = releases[releaseIndex].container
+            if arena.bytes.count >= chunkSize {
+                bodies.seal(ByteBuffer(bytes: arena.bytes))
+                arena = JSONWriter(reservingCapacity: chunkSize + Self.chunkSlack)
+            }
             let start = arena.bytes.count
             arena.raw("{\"revision\":")
             arena.string(revision)
@@ -49,30 +60,38 @@ public enum SnapshotBuilder {
                 if !entries.isEmpty { arena.raw(",") }
                 let bodyStart = arena.bytes.count
                 ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
-                let recordStart = records.writerIndex
-                Self.writeRecord(release, to: &records)
-                recordRanges.append(recordStart..<records.writerIndex)
+                if recordArena.writerIndex >= chunkSize {
+                    records.seal(recordArena)
+                    recordArena = ByteBuffer()
+                    recordArena.reserveCapacity(chunkSize + Self.chunkSlack)
+                }
+                let recordStart = recordArena.writerIndex
+                Self.writeRecord(release, to: &recordArena)
+                recordRanges.append((records.count, recordStart..<recordArena.writerIndex))
                 entries.append(
                     ReleaseLayout(
                         channelIndex: channelIndexes[release.channel] ?? 0,
                         body: bodyStart..<arena.bytes.count,
-                        record: recordStart..<records.writerIndex
+                        recordChunk: records.count,
+                        record: recordStart..<recordArena.writerIndex
                     )
                 )
                 releaseIndex += 1
             }
             arena.raw("]}")
-            layouts.append(ContainerLayout(name: container, body: start..<arena.bytes.count, releases: entries))
+            layouts.append(ContainerLayout(name: container, chunk: bodies.count, body: start..<arena.bytes.count, releases: entries))
         }
-        let arenaBuffer = ByteBuffer(bytes: arena.bytes)
+        bodies.seal(ByteBuffer(bytes: arena.bytes))
+        records.seal(recordArena)
         var containers: [String: ContainerEntry] = [:]
         containers.reserveCapacity(layouts.count)
         for layout in layouts {
             var slots = [ReleaseEntry?](repeating: nil, count: database.channels.count)
+            let chunk = bodies.chunks[layout.chunk]
             for entry in layout.releases {
-                slots[entry.channelIndex] = ReleaseEntry(body: arenaBuffer.slice(entry.body), record: records.slice(entry.record))
+                slots[entry.channelIndex] = ReleaseEntry(body: chunk.slice(entry.body), record: records.chunks[entry.recordChunk].slice(entry.record))
             }
-            let body = Self.encodedBody(arenaBuffer.slice(layout.body))
+            let body = Self.encodedBody(chunk.slice(layout.body))
             containers[layout.name] = ContainerEntry(body: body, releases: slots)
         }
         return Snapshot(
@@ -83,7 +102,7 @@ public enum SnapshotBuilder {
             wholeDatabase: ByteBuffer(bytes: canonicalBytes),
             channelsBody: channelsBody,
             containers: containers,
-            records: ReleaseRecordIndex(records: records, ranges: recordRanges)
+            records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges)
         )
     }
 
@@ -108,14 +127,29 @@ public enum SnapshotBuilder {
         return EncodedBody(identity: identity, gzip: compressed)
     }
 
+    /// Arena size. A `ByteBuffer` slice must start within the first 16 MiB of its storage (NIO keeps the
+    /// offset in 24 bits); a slice further in is a copy, which for a 100k-container db had made every
+    /// body past the first 16 MiB an allocation of its own (hundreds of MB of RSS).
+    static let chunkSize = 8 << 20
+    /// Room for the item that crosses `chunkSize` (one container body or one record).
+    static let chunkSlack = 1 << 20
+
+    private struct ArenaChunks {
+        var chunks: [ByteBuffer] = []
+        var count: Int { self.chunks.count }
+        mutating func seal(_ chunk: ByteBuffer) { self.chunks.append(chunk) }
+    }
+
     private struct ReleaseLayout {
         var channelIndex: Int
         var body: Range<Int>
+        var recordChunk: Int
         var record: Range<Int>
     }
 
     private struct ContainerLayout {
         var name: String
+        var chunk: Int
         var body: Range<Int>
         var releases: [ReleaseLayout]
     }
