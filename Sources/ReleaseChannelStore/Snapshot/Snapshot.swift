@@ -26,7 +26,7 @@ public final class Snapshot: Sendable {
     public let channelsBody: EncodedBody
     /// Binary release records by raw key, for the protocol's GET.
     public let records: ReleaseRecordIndex
-    private let containers: [String: ContainerEntry]
+    private let containers: ContainerTable
     private let channelIndexes: [String: Int]
     private let wholeDatabaseGzip: DeferredGzip
 
@@ -37,7 +37,7 @@ public final class Snapshot: Sendable {
         releaseCount: Int,
         wholeDatabase: ByteBuffer,
         channelsBody: EncodedBody,
-        containers: [String: ContainerEntry],
+        containers: ContainerTable,
         records: ReleaseRecordIndex
     ) {
         self.revision = revision
@@ -61,7 +61,7 @@ public final class Snapshot: Sendable {
 
     /// The served entry of a container, or nil when it has no release.
     public func container(_ name: String) -> ContainerEntry? {
-        self.containers[name]
+        self.containers.index(of: name).map { self.containers.entry(at: $0) }
     }
 
     /// Position of a channel in the promotion order, or nil when the db does not declare it.
@@ -71,8 +71,8 @@ public final class Snapshot: Sendable {
 
     /// The release of a container on a channel.
     public func release(container: String, channel: String) -> ReleaseEntry? {
-        guard let index = self.channelIndexes[channel], let entry = self.containers[container] else { return nil }
-        return entry.releases[index]
+        guard let channel = self.channelIndexes[channel], let row = self.containers.index(of: container) else { return nil }
+        return self.containers.release(at: row, channel: channel)
     }
 
     /// Gzips the whole db once (the binary protocol's SNAPSHOT and `GET /v1/releases` send that form from

@@ -35,7 +35,12 @@ public enum SnapshotBuilder {
         var records = ArenaChunks()
         var recordArena = ByteBuffer()
         recordArena.reserveCapacity(min(canonicalBytes.count / 2, chunkSize + Self.chunkSlack))
-        var layouts: [ContainerLayout] = []
+        let channelCount = database.channels.count
+        var containerBodies: [ArenaSpan] = []
+        var names: [ArenaSpan] = []
+        var releaseBodies: [ArenaSpan] = []
+        var releaseRecords: [ArenaSpan] = []
+        var gzipBodies: [Int: ByteBuffer] = [:]
         var recordRanges: [(chunk: Int, range: Range<Int>)] = []
         recordRanges.reserveCapacity(database.releases.count)
         var channelIndexes: [String: Int] = [:]
@@ -48,16 +53,19 @@ public enum SnapshotBuilder {
                 bodies.seal(ByteBuffer(bytes: arena.bytes))
                 arena = JSONWriter(reservingCapacity: chunkSize + Self.chunkSlack)
             }
+            let row = containerBodies.count
+            releaseBodies.append(contentsOf: repeatElement(.absent, count: channelCount))
+            releaseRecords.append(contentsOf: repeatElement(.absent, count: channelCount))
             let start = arena.bytes.count
             arena.raw("{\"revision\":")
             arena.string(revision)
             arena.raw(",\"container\":")
             arena.string(container)
             arena.raw(",\"releases\":[")
-            var entries: [ReleaseLayout] = []
+            let first = releaseIndex
             while releaseIndex < releases.count, releases[releaseIndex].container == container {
                 let release = releases[releaseIndex]
-                if !entries.isEmpty { arena.raw(",") }
+                if releaseIndex > first { arena.raw(",") }
                 let bodyStart = arena.bytes.count
                 ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
                 if recordArena.writerIndex >= chunkSize {
@@ -68,32 +76,33 @@ public enum SnapshotBuilder {
                 let recordStart = recordArena.writerIndex
                 Self.writeRecord(release, to: &recordArena)
                 recordRanges.append((records.count, recordStart..<recordArena.writerIndex))
-                entries.append(
-                    ReleaseLayout(
-                        channelIndex: channelIndexes[release.channel] ?? 0,
-                        body: bodyStart..<arena.bytes.count,
-                        recordChunk: records.count,
-                        record: recordStart..<recordArena.writerIndex
-                    )
-                )
+                if releaseIndex == first {
+                    // A record starts with the container name: `u16 length`, then the bytes.
+                    names.append(ArenaSpan(chunk: records.count, range: (recordStart + 2)..<(recordStart + 2 + container.utf8.count)))
+                }
+                let slot = row * channelCount + (channelIndexes[release.channel] ?? 0)
+                releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.bytes.count)
+                releaseRecords[slot] = ArenaSpan(chunk: records.count, range: recordStart..<recordArena.writerIndex)
                 releaseIndex += 1
             }
             arena.raw("]}")
-            layouts.append(ContainerLayout(name: container, chunk: bodies.count, body: start..<arena.bytes.count, releases: entries))
+            containerBodies.append(ArenaSpan(chunk: bodies.count, range: start..<arena.bytes.count))
+            if arena.bytes.count - start >= EncodedBody.compressionThreshold {
+                gzipBodies[row] = Self.encodedBody(ByteBuffer(bytes: arena.bytes[start...])).gzip
+            }
         }
         bodies.seal(ByteBuffer(bytes: arena.bytes))
         records.seal(recordArena)
-        var containers: [String: ContainerEntry] = [:]
-        containers.reserveCapacity(layouts.count)
-        for layout in layouts {
-            var slots = [ReleaseEntry?](repeating: nil, count: database.channels.count)
-            let chunk = bodies.chunks[layout.chunk]
-            for entry in layout.releases {
-                slots[entry.channelIndex] = ReleaseEntry(body: chunk.slice(entry.body), record: records.chunks[entry.recordChunk].slice(entry.record))
-            }
-            let body = Self.encodedBody(chunk.slice(layout.body))
-            containers[layout.name] = ContainerEntry(body: body, releases: slots)
-        }
+        let containers = ContainerTable(
+            bodyChunks: bodies.chunks,
+            recordChunks: records.chunks,
+            channelCount: channelCount,
+            bodies: containerBodies,
+            names: names,
+            releaseBodies: releaseBodies,
+            releaseRecords: releaseRecords,
+            gzipBodies: gzipBodies
+        )
         return Snapshot(
             revision: revision,
             loadedAt: loadedAt,
@@ -130,28 +139,18 @@ public enum SnapshotBuilder {
     /// Arena size. A `ByteBuffer` slice must start within the first 16 MiB of its storage (NIO keeps the
     /// offset in 24 bits); a slice further in is a copy, which for a 100k-container db had made every
     /// body past the first 16 MiB an allocation of its own (hundreds of MB of RSS).
-    static let chunkSize = 8 << 20
-    /// Room for the item that crosses `chunkSize` (one container body or one record).
+    ///
+    /// A chunk is sealed at `chunkSize` and is then at most `chunkSize + chunkSlack` = 8 MiB: NIO rounds
+    /// buffer capacities up to a power of two, and a buffer of this size can come from pages malloc
+    /// already holds, so an 8.1 MiB chunk would have cost 16 MiB of resident memory.
+    static let chunkSize = 7 << 20
+    /// Room for the item that crosses `chunkSize` (one container body, at most 16 releases, or one record).
     static let chunkSlack = 1 << 20
 
     private struct ArenaChunks {
         var chunks: [ByteBuffer] = []
         var count: Int { self.chunks.count }
         mutating func seal(_ chunk: ByteBuffer) { self.chunks.append(chunk) }
-    }
-
-    private struct ReleaseLayout {
-        var channelIndex: Int
-        var body: Range<Int>
-        var recordChunk: Int
-        var record: Range<Int>
-    }
-
-    private struct ContainerLayout {
-        var name: String
-        var chunk: Int
-        var body: Range<Int>
-        var releases: [ReleaseLayout]
     }
 }
 
