@@ -188,18 +188,24 @@ private struct Parser {
         self.index += 1  // opening quote
         let start = self.index
         // Fast path: no escapes, which is every string in a canonical db.
+        var bits: UInt8 = 0
         while self.index < self.bytes.count {
             let byte = self.bytes[self.index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: self.bytes[start..<self.index])
+                self.index += 1
+                // ASCII needs no UTF-8 validation, and `String(validating:)` (generic over the encoding)
+                // was a tenth of the parse in the profile.
+                if bits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else {
+                    self.index -= 1
                     throw JSONSyntaxError(message: "string is not valid UTF-8", position: self.position)
                 }
-                self.index += 1
                 return string
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw self.error("unescaped control character in string") }
+            bits |= byte
             self.index += 1
         }
         guard self.index < self.bytes.count else { throw self.error("unterminated string") }

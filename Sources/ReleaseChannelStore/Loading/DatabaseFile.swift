@@ -66,7 +66,8 @@ public struct DatabaseFile: Sendable {
 
     /// Reads, validates and canonically encodes the file.
     public func load() throws(DatabaseLoadError) -> Contents {
-        try self.decode(self.readBytes())
+        let bytes = try self.readBytes()
+        return try self.decode(bytes, fileDigest: DatabaseRevision.fileDigest(of: bytes))
     }
 
     /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates and
@@ -74,11 +75,12 @@ public struct DatabaseFile: Sendable {
     /// most reload triggers (the watch set-up, a poll after `touch`, a repeated SIGHUP) find the same bytes.
     public func load(unlessFileDigestIs known: String?) throws(DatabaseLoadError) -> LoadResult {
         let bytes = try self.readBytes()
-        if let known, DatabaseRevision.fileDigest(of: bytes) == known { return .sameBytes }
-        return .loaded(try self.decode(bytes))
+        let digest = DatabaseRevision.fileDigest(of: bytes)
+        if digest == known { return .sameBytes }
+        return .loaded(try self.decode(bytes, fileDigest: digest))
     }
 
-    private func decode(_ bytes: [UInt8]) throws(DatabaseLoadError) -> Contents {
+    private func decode(_ bytes: [UInt8], fileDigest: String) throws(DatabaseLoadError) -> Contents {
         let database: ReleaseDatabase
         do {
             database = try DatabaseDecoder.decode(bytes)
@@ -90,7 +92,7 @@ public struct DatabaseFile: Sendable {
             database: database,
             canonicalBytes: canonical,
             revision: DatabaseRevision.of(canonicalBytes: canonical),
-            fileDigest: DatabaseRevision.fileDigest(of: bytes)
+            fileDigest: fileDigest
         )
     }
 
