@@ -50,6 +50,21 @@ import Testing
         }
     }
 
+    @Test func buildsRunOnAThreadWithLowerPriority() async throws {
+        try await self.withCoordinator(initial: Fixtures.bytes(containers: 2)) { coordinator, _ in
+            #expect(await coordinator.reload(trigger: .api) != nil)
+            // Field 19 of /proc/self/task/<tid>/stat is the thread's nice value; nothing else here sets one.
+            let niceValues = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task -> Int? in
+                guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                    let end = stat.lastIndex(of: ")")
+                else { return nil }
+                let fields = stat[stat.index(after: end)...].split(separator: " ")
+                return fields.count > 16 ? Int(fields[16]) : nil
+            }
+            #expect(niceValues.contains { $0 >= 5 }, "\(niceValues)")
+        }
+    }
+
     @Test func theSameBytesAreNotParsedAgain() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("db.json")

@@ -90,6 +90,9 @@ public final class ReloadCoordinator: Service, Sendable {
         // other blocking work delay a reload (or a reload delay it).
         let builder = NIOThreadPool(numberOfThreads: 1)
         builder.start()
+        // Builds yield the CPU to request handling: on a busy machine a reload takes longer rather than
+        // the lookups it runs beside (their p99 during reloads is a benchmark figure).
+        _ = try? await builder.runIfActive { release_chan_lower_thread_priority(5) }
         for await _ in self.wakeups.cancelOnGracefulShutdown() {
             let batch = self.pending.withLock { pending in
                 defer {
