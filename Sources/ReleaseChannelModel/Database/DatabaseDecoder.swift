@@ -6,6 +6,17 @@ public enum DatabaseDecoder {
 
     /// Parses and validates a db document.
     public static func decode(_ bytes: some Collection<UInt8>) throws(DatabaseDecodingError) -> ReleaseDatabase {
+        let bytes = Array(bytes)
+        // Most documents are valid and plain; the one-pass decoder takes those, and everything else
+        // (including every error, which must be reported with its position) goes through the tree.
+        if let database = bytes.withUnsafeBufferPointer({ StreamingDatabaseDecoder.decode($0) }) {
+            return database
+        }
+        return try Self.decodeWithDiagnostics(bytes)
+    }
+
+    /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.
+    static func decodeWithDiagnostics(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> ReleaseDatabase {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {
             throw .empty
         }
