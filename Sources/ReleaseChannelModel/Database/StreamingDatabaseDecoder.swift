@@ -55,7 +55,14 @@ private struct Scanner {
         guard self.consume(UInt8(ascii: "}")), schemaVersion != nil, let channels, let releases else { return nil }
         self.skipWhitespace()
         guard self.index == self.bytes.count else { return nil }
-        return ReleaseDatabase(channels: channels, releases: releases)
+        let database = ReleaseDatabase(channels: channels, releases: releases)
+        // Each (container, channel) pair at most once: in canonical order duplicates are neighbours.
+        let sorted = database.releases
+        for index in sorted.indices.dropFirst()
+        where sorted[index].container == sorted[index - 1].container && sorted[index].channel == sorted[index - 1].channel {
+            return nil
+        }
+        return database
     }
 
     mutating func channels() -> [String]? {
@@ -73,24 +80,12 @@ private struct Scanner {
         guard self.consume(UInt8(ascii: "[")) else { return nil }
         var releases: [Release] = []
         if self.consume(UInt8(ascii: "]")) { return releases }
-        var seen = Set<Pair>()
         repeat {
-            guard let release = self.release(channels: channels), seen.insert(Pair(release)).inserted else { return nil }
+            guard let release = self.release(channels: channels) else { return nil }
             releases.append(release)
         } while self.consume(UInt8(ascii: ","))
         guard self.consume(UInt8(ascii: "]")) else { return nil }
         return releases
-    }
-
-    /// A (container, channel) pair: each may appear once.
-    private struct Pair: Hashable {
-        let container: String
-        let channel: String
-
-        init(_ release: Release) {
-            self.container = release.container
-            self.channel = release.channel
-        }
     }
 
     mutating func release(channels: [String]) -> Release? {
@@ -139,23 +134,24 @@ private struct Scanner {
         guard self.consume(UInt8(ascii: "{")) else { return nil }
         var source = ReleaseSource()
         if self.consume(UInt8(ascii: "}")) { return source }
-        var seen: Set<String> = []
+        var sawRunID = false
         repeat {
-            guard let key = self.string(), seen.insert(key).inserted, self.consume(UInt8(ascii: ":")) else { return nil }
+            guard let key = self.string(), self.consume(UInt8(ascii: ":")) else { return nil }
             switch key {
-            case "repository":
+            case "repository" where source.repository == nil:
                 guard let value = self.string(), (try? FieldRules.checkRepository(value)) != nil else { return nil }
                 source.repository = value
-            case "sha":
+            case "sha" where source.sha == nil:
                 guard let value = self.string(), (try? FieldRules.checkCommitSHA(value)) != nil else { return nil }
                 source.sha = value
-            case "ref":
+            case "ref" where source.ref == nil:
                 guard let value = self.string(), (try? FieldRules.checkGitRef(value)) != nil else { return nil }
                 source.ref = value
-            case "actor":
+            case "actor" where source.actor == nil:
                 guard let value = self.string(), (try? FieldRules.checkActor(value)) != nil else { return nil }
                 source.actor = value
-            case "run_id":
+            case "run_id" where !sawRunID:
+                sawRunID = true
                 guard let value = self.integer(), (try? FieldRules.checkRunID(value)) != nil else { return nil }
                 source.runID = value
             default:
