@@ -153,10 +153,3 @@ public enum SnapshotBuilder {
         mutating func seal(_ chunk: ByteBuffer) { self.chunks.append(chunk) }
     }
 }
-
-extension ByteBuffer {
-    /// A slice sharing this buffer's storage; the ranges come from the builder's own offsets.
-    fileprivate func slice(_ range: Range<Int>) -> ByteBuffer {
-        self.getSlice(at: self.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
-    }
-}
