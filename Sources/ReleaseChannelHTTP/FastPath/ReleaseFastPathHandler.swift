@@ -91,15 +91,12 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     /// A GET the fast path may answer: keep-alive, no body, no conditional.
     private static func isPlainGet(_ head: HTTPRequestHead) -> Bool {
-        guard head.method == .GET, head.isKeepAlive else { return false }
-        for (name, value) in head.headers {
-            switch name.lowercased() {
-            case "if-none-match", "transfer-encoding", "expect": return false
-            case "content-length" where value != "0": return false
-            default: continue
-            }
-        }
-        return true
+        let headers = head.headers
+        // `contains(name:)` compares case-insensitively without building strings (this runs per request).
+        return head.method == .GET && head.isKeepAlive
+            && !headers.contains(name: "if-none-match") && !headers.contains(name: "transfer-encoding")
+            && !headers.contains(name: "expect")
+            && (!headers.contains(name: "content-length") || headers["content-length"].allSatisfy { $0 == "0" })
     }
 
     private static func answer(_ head: HTTPRequestHead, snapshot: Snapshot) -> Answer? {
