@@ -312,7 +312,15 @@ KEYS=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" dbsize)
 log "starting nginx (port $NGINX_PORT)"
 NGINX_USER=""
 ((EUID == 0)) && NGINX_USER="user root root;"
+# nginx keeps a descriptor open per cached file: as many as the hard limit allows, less room for
+# connections (its workers run with the hard limit).
+NOFILE=$(ulimit -Hn)
+[[ $NOFILE == unlimited ]] && NOFILE=1048576
+FILE_CACHE=$((NOFILE - 4096 - 256))
+((FILE_CACHE > RELEASES + 16)) && FILE_CACHE=$((RELEASES + 16))
+((FILE_CACHE < 256)) && FILE_CACHE=256
 sed -e "s|@PREFIX@|$WORK/nginx|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$(nproc)|g" \
+    -e "s|@NOFILE@|$NOFILE|g" -e "s|@FILE_CACHE@|$FILE_CACHE|g" \
     -e "s|@USER@|$NGINX_USER|g" "$HERE/nginx.conf.template" >"$WORK/nginx/nginx.conf"
 start nginx "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log"
 NGINX_PID=$STARTED_PID
