@@ -41,8 +41,7 @@ import Testing
         key.writeString("app-1")
         key.writeInteger(UInt16(4))
         key.writeString("prod")
-        var record = ByteBuffer()
-        #expect(key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) })
+        let record = try #require(snapshot.records.record(forKey: key))
         #expect(record == prod.record)
         #expect(record.readableBytesView.starts(with: key.readableBytesView))
         #expect(String(buffer: record).contains("ghcr.io/acme/app-1:v1-prod"))
@@ -52,11 +51,11 @@ import Testing
             probe.writeString(missing.0)
             probe.writeInteger(UInt16(missing.1.utf8.count))
             probe.writeString(missing.1)
-            #expect(!probe.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) }, "\(missing)")
+            #expect(snapshot.records.record(forKey: probe) == nil, "\(missing)")
         }
         // A key followed by more bytes (a malformed GET) is not a hit either.
         key.writeInteger(UInt8(0))
-        #expect(!key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &record) })
+        #expect(snapshot.records.record(forKey: key) == nil)
 
         let channels = try self.json(snapshot.channelsBody.identity)
         #expect(channels["channels"] as? [String] == ["dev", "stage", "prod"])
@@ -73,9 +72,7 @@ import Testing
             #expect(snapshot.container(release.container)?.body.identity == reference.container(release.container)?.body.identity)
             var key = ByteBuffer()
             ProtocolKey(release).write(to: &key)
-            var found = ByteBuffer()
-            #expect(key.withUnsafeReadableBytes { snapshot.records.writeRecord(forKey: $0, to: &found) })
-            #expect(found == entry.record)
+            #expect(snapshot.records.record(forKey: key) == entry.record)
         }
     }
 
@@ -105,5 +102,12 @@ private struct ProtocolKey {
             buffer.writeInteger(UInt16(field.utf8.count))
             buffer.writeString(field)
         }
+    }
+}
+
+extension ReleaseRecordIndex {
+    /// The record the protocol's GET with this body would send, copied out.
+    fileprivate func record(forKey key: ByteBuffer) -> ByteBuffer? {
+        key.withUnsafeReadableBytes { bytes in self.withRecord(forKey: bytes) { ByteBuffer(bytes: $0) } }
     }
 }

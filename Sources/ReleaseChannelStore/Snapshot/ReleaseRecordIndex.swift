@@ -54,11 +54,6 @@ public struct ReleaseRecordIndex: Sendable {
         return self.chunks[chunk].withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
     }
 
-    /// Appends the record whose key is exactly `key` to `buffer`; false when there is none.
-    public func writeRecord(forKey key: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) -> Bool {
-        self.withRecord(forKey: key) { buffer.writeBytes($0) } != nil
-    }
-
     @usableFromInline
     func find(_ key: UnsafeRawBufferPointer) -> (chunk: Int, range: Range<Int>)? {
         guard key.count <= Int(UInt16.max), let keyBase = key.baseAddress else { return nil }
