@@ -53,12 +53,16 @@ let package = Package(
         ),
         // MARK: C shims: libc functions Swift does not import (malloc_trim)
         .target(name: "CSystemShims"),
+        // MARK: The system zlib (zlib1g-dev), for the whole db's segmented gzip form
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // MARK: Store: immutable snapshots, atomic swap, reload coordination, file watch
         .target(
             name: "ReleaseChannelStore",
             dependencies: [
                 "ReleaseChannelModel",
                 "CSystemShims",
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),

@@ -74,13 +74,14 @@ struct ProtocolResponder {
                 }
             case .snapshot:
                 try Self.requireEmpty(body, "SNAPSHOT")
-                let compressed = snapshot.wholeDatabase.gzip
-                buffer.writeFrame(
-                    opcode: frame.opcode,
-                    flags: compressed == nil ? .reply : [.reply, .compressed],
-                    requestID: frame.requestID,
-                    revision: revision
-                ) { $0.writeImmutableBuffer(compressed ?? snapshot.wholeDatabase.identity) }
+                let (body, flags): (ByteBuffer, FrameFlags) =
+                    switch snapshot.wholeDatabase.form {
+                    case .gzip(let gzip): (gzip, [.reply, .compressed])
+                    case .identity(let bytes): (bytes, .reply)
+                    }
+                buffer.writeFrame(opcode: frame.opcode, flags: flags, requestID: frame.requestID, revision: revision) {
+                    $0.writeImmutableBuffer(body)
+                }
             case .hello, .watch, .unwatch, .error, .revisionChanged:
                 // HELLO/WATCH/UNWATCH are handled by the connection; ERROR and pushes are never requests.
                 throw ProtocolError(.unknownOpcode, "unknown opcode 0x\(Self.hex(frame.opcode))")

@@ -161,6 +161,26 @@ import Testing
         }
     }
 
+    @Test func aClientWithoutGzipGetsTheFileInflatedFromTheGzipForm() async throws {
+        // Several inflate chunks' worth; the server holds only the gzip form once it has compressed it.
+        let bytes = Fixtures.bytes(containers: 2_000)
+        #expect(bytes.count > 3 * 256 * 1024)
+        try await withTestServer(database: bytes) { server in
+            let plain = try await HTTP.curl(["\(server.baseURL)/v1/releases"])
+            #expect(plain.status == 200)
+            #expect(plain.header("Content-Encoding") == nil)
+            #expect(plain.header("Content-Length") == "\(bytes.count)")
+            #expect(plain.header("ETag") == "\"\(Fixtures.revision(containers: 2_000, tag: "v1"))\"")
+            #expect(Array(plain.body) == bytes)
+            let head = try await RawHTTP.exchange(
+                port: server.port,
+                request: "HEAD /v1/releases HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            #expect(head.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(head.hasSuffix("\r\n\r\n"), "HEAD sent a body")
+        }
+    }
+
     @Test func headAnswersHeadersWithoutBody() async throws {
         try await withTestServer { server in
             for path in ["/v1/releases", "/v1/releases?container=my-app", "/v1/releases/my-app/dev", "/v1/channels", "/v1/health", "/metrics"] {

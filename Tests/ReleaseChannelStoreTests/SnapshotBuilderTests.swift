@@ -17,7 +17,8 @@ import Testing
         let canonical = CanonicalEncoder.encode(database)
         let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 1000)
         #expect(snapshot.revision == DatabaseRevision.of(canonicalBytes: canonical))
-        #expect(Array(snapshot.wholeDatabase.identity.readableBytesView) == canonical)
+        #expect(snapshot.wholeDatabase.heldIdentity.map { Array($0.readableBytesView) } == canonical)
+        #expect(snapshot.wholeDatabase.identityLength == canonical.count)
         #expect(snapshot.releaseCount == 9)
         #expect(snapshot.containerCount == 3)
 
@@ -76,16 +77,38 @@ import Testing
         }
     }
 
+    @Test func writesTheWholeDatabaseInflatedInChunks() async throws {
+        // Larger than one inflate chunk, so the identity comes in several pieces.
+        let database = DatabaseGenerator(containers: 2_000, seed: 3).generate()
+        let canonical = CanonicalEncoder.encode(database)
+        #expect(canonical.count > 2 * WholeDatabaseBody.inflateChunkSize)
+        let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 0)
+        var before: [ByteBuffer] = []
+        try await snapshot.wholeDatabase.writeIdentity { before.append($0) }
+        #expect(before.count == 1 && before.first.map { Array($0.readableBytesView) } == canonical)
+
+        try snapshot.compressWholeDatabase()
+        var pieces: [ByteBuffer] = []
+        try await snapshot.wholeDatabase.writeIdentity { pieces.append($0) }
+        #expect(pieces.count > 2)
+        #expect(pieces.allSatisfy { $0.readableBytes <= WholeDatabaseBody.inflateChunkSize })
+        #expect(pieces.flatMap { Array($0.readableBytesView) } == canonical)
+    }
+
     @Test func compressesOnlyWhereItPays() throws {
         let database = Fixtures.database(containers: 200)
         let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
         // The whole db is compressed after the snapshot starts serving, not by the build.
         #expect(snapshot.wholeDatabase.gzip == nil)
-        snapshot.compressWholeDatabase()
+        let identity = try #require(snapshot.wholeDatabase.heldIdentity)
+        try snapshot.compressWholeDatabase()
         var gzip = try #require(snapshot.wholeDatabase.gzip)
-        #expect(gzip.readableBytes < snapshot.wholeDatabase.identity.readableBytes / 3)
+        #expect(gzip.readableBytes < identity.readableBytes / 3)
         let inflated = try gzip.decompress(with: .gzip(), maxSize: 64 << 20)
-        #expect(inflated == snapshot.wholeDatabase.identity)
+        #expect(inflated == identity)
+        // Only the gzip form stays.
+        #expect(snapshot.wholeDatabase.heldIdentity == nil)
+        #expect(snapshot.wholeDatabase.identityLength == identity.readableBytes)
         // A three-release container body is well under the threshold: no gzip form.
         #expect(snapshot.container("app-7")?.body.gzip == nil)
         #expect(snapshot.channelsBody.gzip == nil)

@@ -106,10 +106,12 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
         let rest = uri.dropFirst(prefix.count)
         if rest.isEmpty {
             let acceptsGzip = ContentNegotiation.acceptsGzip(Self.joined(head.headers["accept-encoding"]))
-            if acceptsGzip, let gzip = snapshot.wholeDatabase.gzip {
-                return Answer(route: Self.databaseRoute, body: gzip, gzip: true)
+            switch snapshot.wholeDatabase.form {
+            case .gzip(let gzip) where acceptsGzip: return Answer(route: Self.databaseRoute, body: gzip, gzip: true)
+            case .identity(let bytes): return Answer(route: Self.databaseRoute, body: bytes, gzip: false)
+            // Inflating for a client without gzip is the router's (off the event loop).
+            case .gzip: return nil
             }
-            return Answer(route: Self.databaseRoute, body: snapshot.wholeDatabase.identity, gzip: false)
         }
         // "/{container}/{channel}" with plain names only; anything the router would decode goes there.
         guard rest.first == UInt8(ascii: "/") else { return nil }

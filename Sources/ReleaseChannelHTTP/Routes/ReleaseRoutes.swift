@@ -58,7 +58,7 @@ public struct ReleaseRoutes: Sendable {
         }
         guard let container else {
             if channel != nil { throw APIError.badParameter("query parameter \"channel\" needs \"container\"") }
-            return JSONBody.snapshotResponse(snapshot.wholeDatabase, revision: snapshot.revision, request: request)
+            return JSONBody.wholeDatabaseResponse(snapshot.wholeDatabase, revision: snapshot.revision, request: request)
         }
         return try self.containerResponse(snapshot, container: String(container), channel: channel.map(String.init), request: request)
     }

@@ -21,6 +21,28 @@ public enum JSONBody {
     /// bytes when the client accepts them. Nothing is encoded or compressed here.
     static func snapshotResponse(_ body: EncodedBody, revision: String, request: Request) -> Response {
         let gzip = body.gzip.flatMap { ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding]) ? $0 : nil }
+        return Self.snapshotResponse(identity: .init(byteBuffer: body.identity), gzip: gzip, revision: revision, request: request)
+    }
+
+    /// `GET /v1/releases`: as ``snapshotResponse(_:revision:request:)``; for a client without gzip once
+    /// only the gzip form is held, the file's bytes are inflated while they are sent.
+    static func wholeDatabaseResponse(_ body: WholeDatabaseBody, revision: String, request: Request) -> Response {
+        let acceptsGzip = ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding])
+        switch body.form {
+        case .gzip(let gzip) where acceptsGzip:
+            return Self.snapshotResponse(identity: .init(), gzip: gzip, revision: revision, request: request)
+        case .identity(let bytes):
+            return Self.snapshotResponse(identity: .init(byteBuffer: bytes), gzip: nil, revision: revision, request: request)
+        case .gzip:
+            let identity = ResponseBody(contentLength: body.identityLength) { writer in
+                try await body.writeIdentity { try await writer.write($0) }
+                try await writer.finish(nil)
+            }
+            return Self.snapshotResponse(identity: identity, gzip: nil, revision: revision, request: request)
+        }
+    }
+
+    private static func snapshotResponse(identity: ResponseBody, gzip: ByteBuffer?, revision: String, request: Request) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(7)
         headers[.contentType] = Self.contentType
@@ -32,6 +54,6 @@ public enum JSONBody {
             return Response(status: .notModified, headers: headers, body: .init())
         }
         if gzip != nil { headers[.contentEncoding] = "gzip" }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: gzip ?? body.identity))
+        return Response(status: .ok, headers: headers, body: gzip.map { .init(byteBuffer: $0) } ?? identity)
     }
 }

@@ -53,7 +53,7 @@ public final class ReloadCoordinator: Service, Sendable {
             throw .unreadable(path: self.file.path, reason: "no snapshot after the initial load")
         }
         // Nothing is served yet, so the gzip form can be ready from the first request on.
-        snapshot.compressWholeDatabase()
+        self.compressWholeDatabase(of: snapshot)
         release_chan_trim_heap()
         return snapshot
     }
@@ -113,7 +113,7 @@ public final class ReloadCoordinator: Service, Sendable {
                 // The new revision is already served; its gzip form follows (see `DeferredGzip`). A
                 // reload queued meanwhile waits for this, which is bounded by the time of one compression.
                 try? await builder.runIfActive {
-                    self.store.currentUncached?.compressWholeDatabase()
+                    if let snapshot = self.store.currentUncached { self.compressWholeDatabase(of: snapshot) }
                     release_chan_trim_heap()
                 }
             }
@@ -157,7 +157,9 @@ public final class ReloadCoordinator: Service, Sendable {
                 let snapshot = SnapshotBuilder.build(
                     database: contents.database,
                     canonicalBytes: contents.canonicalBytes,
-                    loadedAt: Date().timeIntervalSince1970
+                    revision: contents.revision,
+                    loadedAt: Date().timeIntervalSince1970,
+                    replacing: self.store.currentUncached
                 )
                 self.store.swap(snapshot)
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
@@ -171,6 +173,30 @@ public final class ReloadCoordinator: Service, Sendable {
         // the system so the steady RSS is the snapshot's, not the last reload's peak.
         release_chan_trim_heap()
         return self.finish(report, previous: currentRevision, started: started)
+    }
+
+    /// A failure leaves the whole db uncompressed (clients must accept that form anyway), so it is logged,
+    /// not reported as a failed reload.
+    private func compressWholeDatabase(of snapshot: Snapshot) {
+        let started = ContinuousClock.now
+        do {
+            guard let gzip = try snapshot.compressWholeDatabase() else { return }
+            self.logger.debug(
+                "compressed the whole db",
+                metadata: [
+                    "revision": "\(snapshot.revision)",
+                    "segments": "\(gzip.segmentCount)",
+                    "reused_segments": "\(gzip.reusedSegmentCount)",
+                    "bytes": "\(gzip.bytes.readableBytes)",
+                    "duration_ms": "\((ContinuousClock.now - started).nanoseconds / 1_000_000)",
+                ]
+            )
+        } catch {
+            self.logger.error(
+                "could not gzip the whole db; it is served uncompressed",
+                metadata: ["revision": "\(snapshot.revision)", "error": "\(error)"]
+            )
+        }
     }
 
     private func finish(_ report: ReloadReport, previous: String?, started: ContinuousClock.Instant) -> ReloadReport {

@@ -1,5 +1,4 @@
-import CompressNIO
-public import NIOCore
+import NIOCore
 
 /// An immutable view of one revision of the db with every response body precomputed.
 ///
@@ -19,16 +18,15 @@ public final class Snapshot: Sendable {
     /// Number of releases (container × channel pairs).
     public let releaseCount: Int
     public let containerCount: Int
-    /// The canonical db file, the body of `GET /v1/releases`; its gzip form is added by
-    /// ``compressWholeDatabase()``.
-    public let wholeDatabase: EncodedBody
+    /// The canonical db file, the body of `GET /v1/releases` and SNAPSHOT; held as gzip once
+    /// ``compressWholeDatabase()`` has run.
+    public let wholeDatabase: WholeDatabaseBody
     /// `{"revision":…,"channels":[…]}`.
     public let channelsBody: EncodedBody
     /// Binary release records by raw key, for the protocol's GET.
     public let records: ReleaseRecordIndex
     private let containers: ContainerTable
     private let channelIndexes: [String: Int]
-    private let wholeDatabaseGzip: DeferredGzip
 
     init(
         revision: String,
@@ -38,15 +36,15 @@ public final class Snapshot: Sendable {
         wholeDatabase: ByteBuffer,
         channelsBody: EncodedBody,
         containers: ContainerTable,
-        records: ReleaseRecordIndex
+        records: ReleaseRecordIndex,
+        reusableGzip: SegmentedGzip?
     ) {
         self.revision = revision
         self.revisionNumber = UInt64(revision, radix: 16) ?? 0
         self.loadedAt = loadedAt
         self.channels = channels
         self.releaseCount = releaseCount
-        self.wholeDatabaseGzip = DeferredGzip()
-        self.wholeDatabase = EncodedBody(identity: wholeDatabase, deferred: self.wholeDatabaseGzip)
+        self.wholeDatabase = WholeDatabaseBody(identity: wholeDatabase, reusing: reusableGzip)
         self.channelsBody = channelsBody
         self.containers = containers
         self.containerCount = containers.count
@@ -75,12 +73,15 @@ public final class Snapshot: Sendable {
         return self.containers.release(at: row, channel: channel)
     }
 
-    /// Gzips the whole db once (the binary protocol's SNAPSHOT and `GET /v1/releases` send that form from
-    /// then on). Slow for a large db, so the reload runs it after the swap, off the request path.
-    public func compressWholeDatabase() {
-        guard self.wholeDatabaseGzip.value == nil else { return }
-        var input = self.wholeDatabase.identity
-        guard let compressed = try? input.compress(with: .gzip()) else { return }
-        self.wholeDatabaseGzip.fill(compressed)
+    /// Gzips the whole db once and drops its plain bytes (see ``WholeDatabaseBody``). Slow for a large
+    /// db, so the reload runs it after the swap, off the request path; only the segments that differ
+    /// from the previous snapshot's form are compressed (see ``SegmentedGzip``).
+    /// - Returns: The form, or nil when it was already there.
+    @discardableResult
+    public func compressWholeDatabase() throws(CompressionError) -> SegmentedGzip? {
+        try self.wholeDatabase.compress()
     }
+
+    /// What the next snapshot's compression can copy from.
+    var reusableGzip: SegmentedGzip? { self.wholeDatabase.reusable }
 }

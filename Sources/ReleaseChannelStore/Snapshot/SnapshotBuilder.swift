@@ -7,15 +7,38 @@ public enum SnapshotBuilder {
     /// - Parameters:
     ///   - database: A validated db.
     ///   - canonicalBytes: `CanonicalEncoder.encode(database)`, passed in because the loader already has it.
+    ///   - revision: `DatabaseRevision.of(canonicalBytes:)` when the caller has it (one SHA-256 pass less).
     ///   - loadedAt: Seconds since 1970 at which the snapshot starts serving.
+    ///   - previous: The snapshot this one replaces: the gzip form of the whole db copies its unchanged
+    ///     segments. Only that form is kept, not the snapshot.
     /// - Returns: A snapshot without the gzip form of the whole db; see ``Snapshot/compressWholeDatabase()``.
-    public static func build(database: ReleaseDatabase, canonicalBytes: [UInt8], loadedAt: Double) -> Snapshot {
-        Self.build(database: database, canonicalBytes: canonicalBytes, loadedAt: loadedAt, chunkSize: Self.chunkSize)
+    public static func build(
+        database: ReleaseDatabase,
+        canonicalBytes: [UInt8],
+        revision: String? = nil,
+        loadedAt: Double,
+        replacing previous: Snapshot? = nil
+    ) -> Snapshot {
+        Self.build(
+            database: database,
+            canonicalBytes: canonicalBytes,
+            revision: revision,
+            loadedAt: loadedAt,
+            replacing: previous,
+            chunkSize: Self.chunkSize
+        )
     }
 
     /// `chunkSize` is a parameter so tests can make many arenas out of a small db.
-    static func build(database: ReleaseDatabase, canonicalBytes: [UInt8], loadedAt: Double, chunkSize: Int) -> Snapshot {
-        let revision = DatabaseRevision.of(canonicalBytes: canonicalBytes)
+    static func build(
+        database: ReleaseDatabase,
+        canonicalBytes: [UInt8],
+        revision: String? = nil,
+        loadedAt: Double,
+        replacing previous: Snapshot? = nil,
+        chunkSize: Int
+    ) -> Snapshot {
+        let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonicalBytes)
 
         var channels = JSONWriter()
         channels.raw("{\"revision\":")
@@ -111,7 +134,8 @@ public enum SnapshotBuilder {
             wholeDatabase: ByteBuffer(bytes: canonicalBytes),
             channelsBody: channelsBody,
             containers: containers,
-            records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges)
+            records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges),
+            reusableGzip: previous?.reusableGzip
         )
     }
 

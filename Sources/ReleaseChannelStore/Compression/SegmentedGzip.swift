@@ -1,0 +1,117 @@
+import CZlib
+import Crypto
+public import NIOCore
+
+/// The gzip form of the whole db, compressed in content-defined segments so that the next reload
+/// recompresses only the segments whose bytes changed: a GitOps commit changes one release, and
+/// compressing a large db from scratch costs more CPU than the rest of its reload.
+///
+/// Each segment is raw DEFLATE ending at a sync flush, compressed with the 32 KiB before it as preset
+/// dictionary, so the segments concatenate into one DEFLATE stream that compresses within a fraction of
+/// a percent of a single pass (pigz uses the same construction to compress in parallel). A final empty
+/// block, the CRC-32 (combined from the segments' CRCs) and the length close the one gzip member
+/// (RFC 1952); any gzip decoder reads it.
+public struct SegmentedGzip: Sendable {
+    /// The gzip stream: header, DEFLATE data, CRC-32 and length.
+    public let bytes: ByteBuffer
+    /// How many segments the input had, and how many of them were copied from the previous form.
+    public let segmentCount: Int
+    public let reusedSegmentCount: Int
+    private let segments: [Key: Segment]
+
+    /// A segment's compressed bytes depend on its own bytes and on its dictionary, which lies within the
+    /// segment before it (every segment but the last is at least 32 KiB), so both digests name them.
+    private struct Key: Hashable, Sendable {
+        var previous: Digest?
+        var digest: Digest
+    }
+
+    /// A segment's SHA-256 (swift-crypto's digest type is not `Sendable`).
+    private struct Digest: Hashable, Sendable {
+        var words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(of bytes: UnsafeRawBufferPointer) {
+            self.words = SHA256.hash(data: bytes).withUnsafeBytes { digest in
+                (
+                    digest.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                    digest.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+                    digest.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+                    digest.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                )
+            }
+        }
+
+        static func == (lhs: Self, rhs: Self) -> Bool { lhs.words == rhs.words }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.words.0)
+            hasher.combine(self.words.1)
+            hasher.combine(self.words.2)
+            hasher.combine(self.words.3)
+        }
+    }
+
+    private struct Segment: Sendable {
+        var length: Int
+        var crc: UInt32
+        /// Where its DEFLATE bytes are in ``bytes``.
+        var deflated: Range<Int>
+    }
+
+    /// `1f 8b`, DEFLATE, no flags, no mtime (the bytes depend on the content only), no extra flags, Unix.
+    private static let header: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]
+    /// A final fixed-Huffman block holding only the end-of-block code: ends the DEFLATE stream after the
+    /// last segment's sync flush.
+    private static let finalEmptyBlock: [UInt8] = [0x03, 0x00]
+
+    /// Compresses `input`, copying the segments that `previous` already holds.
+    public static func compress(_ input: ByteBuffer, reusing previous: SegmentedGzip? = nil) throws(CompressionError) -> SegmentedGzip {
+        do {
+            return try input.withUnsafeReadableBytes { bytes in
+                try Self.compress(bytes, reusing: previous)
+            }
+        } catch let error as CompressionError {
+            throw error
+        } catch {
+            throw CompressionError(operation: "compress", code: 0)
+        }
+    }
+
+    private static func compress(_ input: UnsafeRawBufferPointer, reusing previous: SegmentedGzip?) throws(CompressionError) -> SegmentedGzip {
+        var output = ByteBuffer()
+        output.reserveCapacity(previous.map { $0.bytes.readableBytes + 4096 } ?? (input.count / 4 + 4096))
+        output.writeBytes(Self.header)
+        var deflater: RawDeflater?
+        var segments: [Key: Segment] = [:]
+        var crc: uLong = 0
+        var reused = 0
+        var start = 0
+        var previousDigest: Digest?
+        let ends = SegmentBoundaries.ends(of: input)
+        for end in ends {
+            let segment = UnsafeRawBufferPointer(rebasing: input[start..<end])
+            let key = Key(previous: previousDigest, digest: Digest(of: segment))
+            let offset = output.writerIndex
+            let segmentCRC: uLong
+            if let old = previous?.segments[key], let oldBytes = previous?.bytes {
+                _ = oldBytes.withUnsafeReadableBytes { output.writeBytes(UnsafeRawBufferPointer(rebasing: $0[old.deflated])) }
+                segmentCRC = uLong(old.crc)
+                reused += 1
+            } else {
+                if deflater == nil { deflater = try RawDeflater() }
+                let dictionaryStart = max(start - 32 * 1024, 0)
+                try deflater?.deflate(segment, dictionary: UnsafeRawBufferPointer(rebasing: input[dictionaryStart..<start]), into: &output)
+                segmentCRC = crc32(0, segment.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(segment.count))
+            }
+            crc = crc32_combine(crc, segmentCRC, off_t(segment.count))
+            segments[key] = Segment(length: segment.count, crc: UInt32(truncatingIfNeeded: segmentCRC), deflated: offset..<output.writerIndex)
+            previousDigest = key.digest
+            start = end
+        }
+        output.writeBytes(Self.finalEmptyBlock)
+        output.writeInteger(UInt32(truncatingIfNeeded: crc), endianness: .little)
+        // ISIZE is the length modulo 2^32 (RFC 1952).
+        output.writeInteger(UInt32(truncatingIfNeeded: input.count), endianness: .little)
+        return SegmentedGzip(bytes: output, segmentCount: ends.count, reusedSegmentCount: reused, segments: segments)
+    }
+}

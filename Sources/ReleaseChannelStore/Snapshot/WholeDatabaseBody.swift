@@ -1,0 +1,100 @@
+import CompressNIO
+public import NIOCore
+import Synchronization
+
+/// The body of `GET /v1/releases` and of the protocol's SNAPSHOT: the canonical db file.
+///
+/// A new snapshot holds the file's bytes. After the swap, ``compress()`` replaces them with the gzip
+/// form (≈ 0.2× the file for a generated db), which is what nearly every client asks for: holding both
+/// had made the whole db 1.2× the file of the server's resident memory. A client without gzip then gets
+/// the bytes inflated while they are sent (``writeIdentity(_:)``), as nginx's `gunzip` module does.
+public final class WholeDatabaseBody: Sendable {
+    /// What the body is held as right now.
+    public enum Form: Sendable {
+        /// The file's bytes: the gzip form is not computed yet.
+        case identity(ByteBuffer)
+        case gzip(ByteBuffer)
+    }
+
+    private enum State {
+        /// Keeps the previous snapshot's form, whose unchanged segments ``compress()`` copies.
+        case identity(ByteBuffer, reusable: SegmentedGzip?)
+        case compressed(SegmentedGzip)
+    }
+
+    private let state: Mutex<State>
+    /// Length of the file's bytes, whichever form is held (the `Content-Length` of an identity response).
+    public let identityLength: Int
+
+    init(identity: ByteBuffer, reusing previous: SegmentedGzip?) {
+        self.identityLength = identity.readableBytes
+        self.state = Mutex(.identity(identity, reusable: previous))
+    }
+
+    public var form: Form {
+        self.state.withLock {
+            switch $0 {
+            case .identity(let bytes, _): .identity(bytes)
+            case .compressed(let gzip): .gzip(gzip.bytes)
+            }
+        }
+    }
+
+    /// The gzip form, once computed.
+    public var gzip: ByteBuffer? {
+        if case .gzip(let bytes) = self.form { bytes } else { nil }
+    }
+
+    /// The file's bytes while they are still held (before compression), else nil.
+    public var heldIdentity: ByteBuffer? {
+        if case .identity(let bytes) = self.form { bytes } else { nil }
+    }
+
+    /// The form the next snapshot's compression can copy segments from: this one once computed, else the
+    /// one this snapshot was going to copy from (so a reload that supersedes an uncompressed snapshot
+    /// still finds them).
+    var reusable: SegmentedGzip? {
+        self.state.withLock {
+            switch $0 {
+            case .identity(_, let reusable): reusable
+            case .compressed(let gzip): gzip
+            }
+        }
+    }
+
+    /// Computes the gzip form and lets go of the file's bytes and of the previous form.
+    /// - Returns: The new form, or nil when it was already computed.
+    func compress() throws(CompressionError) -> SegmentedGzip? {
+        guard case .identity(let bytes, let reusable) = self.state.withLock({ $0 }) else { return nil }
+        let gzip = try SegmentedGzip.compress(bytes, reusing: reusable)
+        self.state.withLock { $0 = .compressed(gzip) }
+        return gzip
+    }
+
+    /// Hands the file's bytes to `write` in order: the held bytes in one piece, or the gzip form inflated
+    /// a chunk at a time (memory stays at one chunk per response; the CPU is a few ms per MB).
+    public func writeIdentity(_ write: (ByteBuffer) async throws -> Void) async throws {
+        switch self.form {
+        case .identity(let bytes):
+            try await write(bytes)
+        case .gzip(var input):
+            let decompressor = try ZlibDecompressor(algorithm: .gzip)
+            var finished = false
+            while !finished {
+                var chunk = ByteBuffer()
+                chunk.reserveCapacity(Self.inflateChunkSize)
+                do {
+                    // Returns at the end of the stream; throws when the chunk is full.
+                    try decompressor.inflate(from: &input, to: &chunk)
+                    finished = true
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    finished = false
+                }
+                if chunk.readableBytes > 0 { try await write(chunk) }
+            }
+        }
+    }
+
+    /// The size of the pieces an identity response is inflated into.
+    static let inflateChunkSize = 256 * 1024
+}
