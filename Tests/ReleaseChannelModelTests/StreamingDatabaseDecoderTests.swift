@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ReleaseChannelModel
@@ -15,8 +16,23 @@ import Testing
         """
 
     func fast(_ bytes: [UInt8]) -> ReleaseDatabase? {
+        self.fastNotingCanonical(bytes)?.database
+    }
+
+    func fastNotingCanonical(_ bytes: [UInt8]) -> (database: ReleaseDatabase, isCanonical: Bool)? {
         bytes.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }
     }
+
+    /// A canonical document with every optional key present somewhere and absent somewhere.
+    static let canonical: [UInt8] = {
+        var releases = DatabaseGenerator(containers: 2).generate().releases
+        releases[0].digest = nil
+        releases[1].source = nil
+        releases[2].source?.runID = nil
+        releases[3].source?.sha = nil
+        releases.append(Release(container: "zz-top", channel: "prod", image: "zz:1", digest: nil, updatedAt: "2026-11-26T12:00:00Z", source: nil))
+        return CanonicalEncoder.encode(ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases))
+    }()
 
     func slow(_ bytes: [UInt8]) -> ReleaseDatabase? {
         try? DatabaseDecoder.decodeWithDiagnostics(bytes)
@@ -85,5 +101,78 @@ import Testing
         }
         // Some variants stay valid (a space in whitespace, a digit in a timestamp): the check did run.
         #expect(accepted > 0 && accepted < checked)
+    }
+
+    @Test func notesWhetherTheBytesAreTheCanonicalEncoding() throws {
+        for containers in [0, 1, 7] {
+            let bytes = CanonicalEncoder.encode(DatabaseGenerator(containers: containers).generate())
+            #expect(self.fastNotingCanonical(bytes)?.isCanonical == true)
+        }
+        #expect(self.fastNotingCanonical(Self.canonical)?.isCanonical == true)
+        // Compact layout, unsorted releases, an empty source.
+        #expect(self.fastNotingCanonical(Array(Self.sample.utf8))?.isCanonical == false)
+    }
+
+    /// Every one-byte deletion, and a few replacements and insertions at every position, of a canonical
+    /// document: whatever the one-pass decoder accepts, it calls canonical exactly when the encoder
+    /// writes the same bytes (a wrong "canonical" would serve a revision other tools do not compute).
+    @Test func callsCanonicalExactlyWhatTheEncoderWrites() {
+        let original = Self.canonical
+        var accepted = 0
+        var canonical = 0
+        for position in original.indices {
+            var variants: [[UInt8]] = []
+            var deleted = original
+            deleted.remove(at: position)
+            variants.append(deleted)
+            for byte in Array(" \n\t0a-".utf8) {
+                var inserted = original
+                inserted.insert(byte, at: position)
+                variants.append(inserted)
+                if byte != original[position] {
+                    var replaced = original
+                    replaced[position] = byte
+                    variants.append(replaced)
+                }
+            }
+            for variant in variants {
+                guard let (database, isCanonical) = self.fastNotingCanonical(variant) else { continue }
+                accepted += 1
+                if isCanonical { canonical += 1 }
+                #expect(isCanonical == (CanonicalEncoder.encode(database) == variant), "\(String(decoding: variant, as: UTF8.self))")
+            }
+        }
+        // Both kinds occurred: edits of whitespace (not canonical) and of values (still canonical).
+        #expect(accepted > canonical && canonical > 0)
+    }
+
+    @Test func reordersAndEmptySourcesAreNotCanonical() throws {
+        let text = String(decoding: Self.canonical, as: UTF8.self)
+        let swappedKeys = text.replacingOccurrences(
+            of: "\"container\": \"zz-top\",\n      \"channel\": \"prod\"",
+            with: "\"channel\": \"prod\",\n      \"container\": \"zz-top\""
+        )
+        let emptySource = text.replacingOccurrences(
+            of: "\"updated_at\": \"2026-11-26T12:00:00Z\"\n    }\n  ]",
+            with: "\"updated_at\": \"2026-11-26T12:00:00Z\",\n      \"source\": {}\n    }\n  ]"
+        )
+        for variant in [swappedKeys, emptySource] {
+            #expect(variant != text)
+            let decoded = try #require(self.fastNotingCanonical(Array(variant.utf8)))
+            #expect(!decoded.isCanonical)
+            #expect(CanonicalEncoder.encode(decoded.database) == Self.canonical)
+        }
+        // Releases out of order: the first container's block moved to the end.
+        let database = try DatabaseDecoder.decode(Self.canonical)
+        var moved = database.releases
+        moved.append(moved.removeFirst())
+        var writer = JSONWriter()
+        writer.raw("{\n  \"schema_version\": 1,\n  \"channels\": [\"dev\", \"stage\", \"prod\"],\n  \"releases\": [\n")
+        for (index, release) in moved.enumerated() {
+            if index > 0 { writer.raw(",\n") }
+            ReleaseObjectEncoder.append(release, to: &writer, indent: 4)
+        }
+        writer.raw("\n  ]\n}\n")
+        #expect(self.fastNotingCanonical(writer.bytes)?.isCanonical == false)
     }
 }

@@ -6,13 +6,19 @@ public enum DatabaseDecoder {
 
     /// Parses and validates a db document.
     public static func decode(_ bytes: some Collection<UInt8>) throws(DatabaseDecodingError) -> ReleaseDatabase {
-        let bytes = Array(bytes)
+        try Self.decodeNotingCanonical(Array(bytes)).database
+    }
+
+    /// Parses and validates a db document, and says whether its bytes already are
+    /// `CanonicalEncoder.encode(database)` (then the caller can use them instead of encoding again).
+    /// `isCanonical` may be false for a canonical document the one-pass decoder leaves to the tree.
+    public static func decodeNotingCanonical(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> (database: ReleaseDatabase, isCanonical: Bool) {
         // Most documents are valid and plain; the one-pass decoder takes those, and everything else
         // (including every error, which must be reported with its position) goes through the tree.
-        if let database = bytes.withUnsafeBufferPointer({ StreamingDatabaseDecoder.decode($0) }) {
-            return database
+        if let decoded = bytes.withUnsafeBufferPointer({ StreamingDatabaseDecoder.decode($0) }) {
+            return decoded
         }
-        return try Self.decodeWithDiagnostics(bytes)
+        return (try Self.decodeWithDiagnostics(bytes), false)
     }
 
     /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.

@@ -7,6 +7,12 @@ public enum DatabaseRevision {
         Self.hex(SHA256.hash(data: Array(canonicalBytes)).prefix(8))
     }
 
+    /// The revision of a file whose bytes are canonical, from its ``fileDigest(of:)``: the same SHA-256,
+    /// so a reload of a canonical file hashes it once.
+    public static func of(canonicalFileDigest digest: String) -> String {
+        String(digest.prefix(16))
+    }
+
     /// SHA-256 of a file's bytes as they are (not canonicalized), in hex: a reload compares it with the
     /// file it loaded last to skip parsing a file that did not change.
     public static func fileDigest(of bytes: [UInt8]) -> String {

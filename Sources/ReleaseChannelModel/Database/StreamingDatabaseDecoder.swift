@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Decodes a valid db in one pass over its bytes, without building a tree of JSON values.
 ///
 /// This is the reload path's fast lane: it accepts only documents it can fully check on the way —
@@ -10,10 +16,16 @@
 ///
 /// Building the tree (an enum per value, an array per object, a string per key) and walking it was
 /// more than half of a reload's time.
+///
+/// On the way it also notes whether the bytes are exactly ``CanonicalEncoder``'s output for the result
+/// (its whitespace, key order, release order, no empty `source`): the GitOps flow only writes canonical
+/// files, and for those the reload can use the bytes as they are instead of encoding them again. A test
+/// checks on mutated documents that `isCanonical` holds exactly when the encoder gives the same bytes.
 enum StreamingDatabaseDecoder {
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> ReleaseDatabase? {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> (database: ReleaseDatabase, isCanonical: Bool)? {
         var scanner = Scanner(bytes: bytes)
-        return scanner.document()
+        guard let database = scanner.document() else { return nil }
+        return (database, scanner.isCanonical)
     }
 }
 
@@ -21,6 +33,17 @@ enum StreamingDatabaseDecoder {
 private struct Scanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Cleared at the first byte that differs from the canonical encoding of what was read so far.
+    var isCanonical = true
+    /// For the canonical release order: the previous release's container and channel position.
+    var previousContainer: String?
+    var previousChannel = -1
+
+    // The whitespace the canonical encoding puts before each kind of token.
+    static let topLevelKey: StaticString = "\n  "
+    static let releaseStart: StaticString = "\n    "
+    static let releaseKey: StaticString = "\n      "
+    static let sourceKey: StaticString = "\n        "
 
     init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -29,21 +52,25 @@ private struct Scanner {
     // MARK: Document
 
     mutating func document() -> ReleaseDatabase? {
-        guard self.consume(UInt8(ascii: "{")) else { return nil }
+        guard self.consume(UInt8(ascii: "{"), after: "") else { return nil }
         var schemaVersion: Int64?
         var channels: [String]?
         var releases: [Release]?
+        var order = KeyOrder()
         repeat {
-            guard let key = self.string() else { return nil }
-            guard self.consume(UInt8(ascii: ":")) else { return nil }
+            guard let key = self.string(after: Self.topLevelKey) else { return nil }
+            guard self.consume(UInt8(ascii: ":"), after: "") else { return nil }
             switch key {
             case "schema_version" where schemaVersion == nil:
-                schemaVersion = self.integer()
+                order.next(0, &self.isCanonical)
+                schemaVersion = self.integer(after: " ")
                 guard schemaVersion == Int64(ReleaseDatabase.schemaVersion) else { return nil }
             case "channels" where channels == nil:
+                order.next(1, &self.isCanonical)
                 guard let list = self.channels() else { return nil }
                 channels = list
             case "releases" where releases == nil:
+                order.next(2, &self.isCanonical)
                 // Releases are checked against the channels, so these must come first (as the canonical
                 // form writes them).
                 guard let channels, let list = self.releases(channels: channels) else { return nil }
@@ -51,10 +78,12 @@ private struct Scanner {
             default:
                 return nil
             }
-        } while self.consume(UInt8(ascii: ","))
-        guard self.consume(UInt8(ascii: "}")), schemaVersion != nil, let channels, let releases else { return nil }
+        } while self.consume(UInt8(ascii: ","), after: "")
+        guard self.consume(UInt8(ascii: "}"), after: "\n"), schemaVersion != nil, let channels, let releases else { return nil }
+        let end = self.index
         self.skipWhitespace()
         guard self.index == self.bytes.count else { return nil }
+        self.expect("\n", from: end)
         let database = ReleaseDatabase(channels: channels, releases: releases)
         // Each (container, channel) pair at most once: in canonical order duplicates are neighbours.
         let sorted = database.releases
@@ -66,30 +95,32 @@ private struct Scanner {
     }
 
     mutating func channels() -> [String]? {
-        guard self.consume(UInt8(ascii: "[")) else { return nil }
+        guard self.consume(UInt8(ascii: "["), after: " ") else { return nil }
         var channels: [String] = []
         repeat {
-            guard let name = self.string(), (try? FieldRules.checkChannelName(name)) != nil, !channels.contains(name) else { return nil }
+            guard let name = self.string(after: channels.isEmpty ? "" : " "), (try? FieldRules.checkChannelName(name)) != nil,
+                !channels.contains(name)
+            else { return nil }
             channels.append(name)
-        } while self.consume(UInt8(ascii: ","))
-        guard self.consume(UInt8(ascii: "]")), channels.count <= FieldRules.maximumChannels else { return nil }
+        } while self.consume(UInt8(ascii: ","), after: "")
+        guard self.consume(UInt8(ascii: "]"), after: ""), channels.count <= FieldRules.maximumChannels else { return nil }
         return channels
     }
 
     mutating func releases(channels: [String]) -> [Release]? {
-        guard self.consume(UInt8(ascii: "[")) else { return nil }
+        guard self.consume(UInt8(ascii: "["), after: " ") else { return nil }
         var releases: [Release] = []
-        if self.consume(UInt8(ascii: "]")) { return releases }
+        if self.consume(UInt8(ascii: "]"), after: "") { return releases }
         repeat {
             guard let release = self.release(channels: channels) else { return nil }
             releases.append(release)
-        } while self.consume(UInt8(ascii: ","))
-        guard self.consume(UInt8(ascii: "]")) else { return nil }
+        } while self.consume(UInt8(ascii: ","), after: "")
+        guard self.consume(UInt8(ascii: "]"), after: "\n  ") else { return nil }
         return releases
     }
 
     mutating func release(channels: [String]) -> Release? {
-        guard self.consume(UInt8(ascii: "{")) else { return nil }
+        guard self.consume(UInt8(ascii: "{"), after: Self.releaseStart) else { return nil }
         var container: String?
         var channel: String?
         var image: String?
@@ -98,68 +129,113 @@ private struct Scanner {
         var source: ReleaseSource?
         var sawSource = false
         var imageDigest: String?
+        var channelPosition = -1
+        var order = KeyOrder()
         repeat {
-            guard let key = self.string(), self.consume(UInt8(ascii: ":")) else { return nil }
+            guard let key = self.string(after: Self.releaseKey), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
             switch key {
             case "container" where container == nil:
-                guard let value = self.string(), (try? FieldRules.checkContainer(value)) != nil else { return nil }
+                order.next(0, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkContainer(value)) != nil else { return nil }
                 container = value
             case "channel" where channel == nil:
-                guard let value = self.string(), channels.contains(value) else { return nil }
+                order.next(1, &self.isCanonical)
+                guard let value = self.string(after: " "), let position = channels.firstIndex(of: value) else { return nil }
                 channel = value
+                channelPosition = position
             case "image" where image == nil:
-                guard let value = self.string(), let reference = try? ImageReference(parsing: value) else { return nil }
+                order.next(2, &self.isCanonical)
+                guard let value = self.string(after: " "), let reference = try? ImageReference(parsing: value) else { return nil }
                 image = value
                 imageDigest = reference.digest
             case "digest" where digest == nil:
-                guard let value = self.string(), (try? FieldRules.checkDigest(value)) != nil else { return nil }
+                order.next(3, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkDigest(value)) != nil else { return nil }
                 digest = value
             case "updated_at" where updatedAt == nil:
-                guard let value = self.string(), (try? FieldRules.checkTimestamp(value)) != nil else { return nil }
+                order.next(4, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkTimestamp(value)) != nil else { return nil }
                 updatedAt = value
             case "source" where !sawSource:
+                order.next(5, &self.isCanonical)
                 sawSource = true
                 guard let value = self.source() else { return nil }
+                // The canonical form leaves an empty source out.
+                if value.isEmpty { self.isCanonical = false }
                 source = value.isEmpty ? nil : value
             default:
                 return nil
             }
-        } while self.consume(UInt8(ascii: ","))
-        guard self.consume(UInt8(ascii: "}")), let container, let channel, let image, let updatedAt else { return nil }
+        } while self.consume(UInt8(ascii: ","), after: "")
+        guard self.consume(UInt8(ascii: "}"), after: Self.releaseStart), let container, let channel, let image, let updatedAt else { return nil }
         if let digest, let imageDigest, digest != imageDigest { return nil }
+        if self.isCanonical { self.checkOrder(container: container, channel: channelPosition) }
         return Release(container: container, channel: channel, image: image, digest: digest, updatedAt: updatedAt, source: source)
     }
 
     mutating func source() -> ReleaseSource? {
-        guard self.consume(UInt8(ascii: "{")) else { return nil }
+        guard self.consume(UInt8(ascii: "{"), after: " ") else { return nil }
         var source = ReleaseSource()
-        if self.consume(UInt8(ascii: "}")) { return source }
+        if self.consume(UInt8(ascii: "}"), after: "") { return source }
         var sawRunID = false
+        var order = KeyOrder()
         repeat {
-            guard let key = self.string(), self.consume(UInt8(ascii: ":")) else { return nil }
+            guard let key = self.string(after: Self.sourceKey), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
             switch key {
             case "repository" where source.repository == nil:
-                guard let value = self.string(), (try? FieldRules.checkRepository(value)) != nil else { return nil }
+                order.next(0, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkRepository(value)) != nil else { return nil }
                 source.repository = value
             case "sha" where source.sha == nil:
-                guard let value = self.string(), (try? FieldRules.checkCommitSHA(value)) != nil else { return nil }
+                order.next(1, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkCommitSHA(value)) != nil else { return nil }
                 source.sha = value
             case "ref" where source.ref == nil:
-                guard let value = self.string(), (try? FieldRules.checkGitRef(value)) != nil else { return nil }
+                order.next(2, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkGitRef(value)) != nil else { return nil }
                 source.ref = value
-            case "actor" where source.actor == nil:
-                guard let value = self.string(), (try? FieldRules.checkActor(value)) != nil else { return nil }
-                source.actor = value
             case "run_id" where !sawRunID:
+                order.next(3, &self.isCanonical)
                 sawRunID = true
-                guard let value = self.integer(), (try? FieldRules.checkRunID(value)) != nil else { return nil }
+                guard let value = self.integer(after: " "), (try? FieldRules.checkRunID(value)) != nil else { return nil }
                 source.runID = value
+            case "actor" where source.actor == nil:
+                order.next(4, &self.isCanonical)
+                guard let value = self.string(after: " "), (try? FieldRules.checkActor(value)) != nil else { return nil }
+                source.actor = value
             default:
                 return nil
             }
-        } while self.consume(UInt8(ascii: ","))
-        guard self.consume(UInt8(ascii: "}")) else { return nil }
+        } while self.consume(UInt8(ascii: ","), after: "")
+        guard self.consume(UInt8(ascii: "}"), after: Self.releaseKey) else { return nil }
         return source
+    }
+
+    // MARK: Canonical form
+
+    /// Releases in canonical order: by container (bytewise), then by channel position.
+    mutating func checkOrder(container: String, channel: Int) {
+        if let previous = self.previousContainer {
+            if previous.utf8.elementsEqual(container.utf8) {
+                if channel <= self.previousChannel { self.isCanonical = false }
+            } else if !previous.utf8.lexicographicallyPrecedes(container.utf8) {
+                self.isCanonical = false
+            }
+        }
+        self.previousContainer = container
+        self.previousChannel = channel
+    }
+
+    /// Clears ``isCanonical`` unless the bytes from `start` to the current position are `whitespace`.
+    mutating func expect(_ whitespace: StaticString, from start: Int) {
+        guard self.isCanonical else { return }
+        let count = whitespace.utf8CodeUnitCount
+        guard self.index - start == count,
+            count == 0 || memcmp(whitespace.utf8Start, self.bytes.baseAddress! + start, count) == 0
+        else {
+            self.isCanonical = false
+            return
+        }
     }
 
     // MARK: Tokens
@@ -173,17 +249,23 @@ private struct Scanner {
         }
     }
 
-    /// Skips whitespace, then consumes `byte` if it is next.
-    mutating func consume(_ byte: UInt8) -> Bool {
+    /// Skips whitespace, then consumes `byte` if it is next, noting whether the whitespace was the
+    /// canonical `whitespace`. When `byte` is not next, nothing is consumed.
+    mutating func consume(_ byte: UInt8, after whitespace: StaticString) -> Bool {
+        let start = self.index
         self.skipWhitespace()
-        guard self.index < self.bytes.count, self.bytes[self.index] == byte else { return false }
+        guard self.index < self.bytes.count, self.bytes[self.index] == byte else {
+            self.index = start
+            return false
+        }
+        self.expect(whitespace, from: start)
         self.index += 1
         return true
     }
 
-    /// A string without escape sequences or control characters, in valid UTF-8.
-    mutating func string() -> String? {
-        guard self.consume(UInt8(ascii: "\"")) else { return nil }
+    /// A string without escape sequences or control characters, in valid UTF-8, after whitespace.
+    mutating func string(after whitespace: StaticString) -> String? {
+        guard self.consume(UInt8(ascii: "\""), after: whitespace) else { return nil }
         let start = self.index
         var bits: UInt8 = 0
         while self.index < self.bytes.count {
@@ -201,8 +283,10 @@ private struct Scanner {
     }
 
     /// A non-negative JSON integer that fits `Int64` (no sign, fraction or exponent; no leading zero).
-    mutating func integer() -> Int64? {
+    mutating func integer(after whitespace: StaticString) -> Int64? {
+        let whitespaceStart = self.index
         self.skipWhitespace()
+        self.expect(whitespace, from: whitespaceStart)
         let start = self.index
         var value: Int64 = 0
         while self.index < self.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.bytes[self.index]) {
@@ -217,5 +301,15 @@ private struct Scanner {
         // A fraction or an exponent makes it a JSON number the tree decoder reads as a Double.
         if self.index < self.bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(self.bytes[self.index]) { return nil }
         return value
+    }
+}
+
+/// Keys in the order the canonical form writes them: each key's rank must exceed the previous one's.
+private struct KeyOrder {
+    var last = -1
+
+    mutating func next(_ rank: Int, _ isCanonical: inout Bool) {
+        if rank <= self.last { isCanonical = false }
+        self.last = rank
     }
 }

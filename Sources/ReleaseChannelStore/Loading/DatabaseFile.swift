@@ -41,27 +41,49 @@ public struct DatabaseFile: Sendable {
     }
 
     /// Raw bytes of the file, at most `maximumBytes` (symlinks are followed, as ConfigMap mounts need).
+    ///
+    /// Read with `read(2)` straight into the array: going through `Data` had copied a large db once more.
     public func readBytes() throws(DatabaseLoadError) -> [UInt8] {
-        let handle: FileHandle
-        do {
-            handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: self.path))
-        } catch {
-            throw .unreadable(path: self.path, reason: Self.describe(error))
+        let descriptor = open(self.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(path: self.path, reason: Self.describe(errno: errno)) }
+        defer { close(descriptor) }
+        var info = stat()
+        let expected = fstat(descriptor, &info) == 0 ? max(Int(info.st_size), 0) : 0
+        guard expected <= self.maximumBytes else {
+            throw .tooLarge(path: self.path, size: expected, limit: self.maximumBytes)
         }
-        defer { try? handle.close() }
-        do {
-            // Read one byte past the limit so a file that grows while being read is still caught.
-            let data = try handle.read(upToCount: self.maximumBytes + 1) ?? Data()
-            guard data.count <= self.maximumBytes else {
-                let size = (try? FileManager.default.attributesOfItem(atPath: self.path)[.size] as? Int) ?? data.count
-                throw DatabaseLoadError.tooLarge(path: self.path, size: max(size ?? data.count, data.count), limit: self.maximumBytes)
+        // One byte past the expected size (and past the limit) shows a file that grew while being read.
+        let limit = self.maximumBytes + 1
+        var bytes = try self.readChunk(descriptor, upTo: min(expected + 1, limit))
+        while bytes.count < limit {
+            let more = try self.readChunk(descriptor, upTo: min(64 * 1024, limit - bytes.count))
+            if more.isEmpty { break }
+            bytes.append(contentsOf: more)
+        }
+        guard bytes.count <= self.maximumBytes else {
+            throw .tooLarge(path: self.path, size: bytes.count, limit: self.maximumBytes)
+        }
+        return bytes
+    }
+
+    /// Up to `capacity` bytes, fewer only at the end of the file.
+    private func readChunk(_ descriptor: Int32, upTo capacity: Int) throws(DatabaseLoadError) -> [UInt8] {
+        var failure: Int32?
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            while count < capacity, let base = buffer.baseAddress {
+                let result = read(descriptor, base + count, capacity - count)
+                if result > 0 {
+                    count += result
+                } else if result == 0 {
+                    return
+                } else if errno != EINTR {
+                    failure = errno
+                    return
+                }
             }
-            return [UInt8](data)
-        } catch let error as DatabaseLoadError {
-            throw error
-        } catch {
-            throw .unreadable(path: self.path, reason: Self.describe(error))
         }
+        if let failure { throw .unreadable(path: self.path, reason: Self.describe(errno: failure)) }
+        return bytes
     }
 
     /// Reads, validates and canonically encodes the file.
@@ -81,15 +103,25 @@ public struct DatabaseFile: Sendable {
     }
 
     private func decode(_ bytes: [UInt8], fileDigest: String) throws(DatabaseLoadError) -> Contents {
-        let database: ReleaseDatabase
+        let decoded: (database: ReleaseDatabase, isCanonical: Bool)
         do {
-            database = try DatabaseDecoder.decode(bytes)
+            decoded = try DatabaseDecoder.decodeNotingCanonical(bytes)
         } catch {
             throw .decoding(path: self.path, error)
         }
-        let canonical = CanonicalEncoder.encode(database)
+        // The GitOps flow writes canonical files: their bytes are the canonical encoding already, and
+        // encoding and hashing them again was a quarter of a large reload.
+        if decoded.isCanonical {
+            return Contents(
+                database: decoded.database,
+                canonicalBytes: bytes,
+                revision: DatabaseRevision.of(canonicalFileDigest: fileDigest),
+                fileDigest: fileDigest
+            )
+        }
+        let canonical = CanonicalEncoder.encode(decoded.database)
         return Contents(
-            database: database,
+            database: decoded.database,
             canonicalBytes: canonical,
             revision: DatabaseRevision.of(canonicalBytes: canonical),
             fileDigest: fileDigest
@@ -108,20 +140,13 @@ public struct DatabaseFile: Sendable {
         )
     }
 
-    private static func describe(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if nsError.domain == NSCocoaErrorDomain {
-            switch nsError.code {
-            case NSFileReadNoSuchFileError, NSFileNoSuchFileError: return "the file does not exist"
-            case NSFileReadNoPermissionError: return "permission denied"
-            default: break
-            }
+    private static func describe(errno code: Int32) -> String {
+        switch code {
+        case ENOENT: return "the file does not exist"
+        case EACCES: return "permission denied"
+        default:
+            let description = POSIXErrorCode(rawValue: code).map { POSIXError($0).localizedDescription } ?? "error \(code)"
+            return "cannot read the file: \(description)"
         }
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-            let code = POSIXErrorCode(rawValue: Int32(underlying.code))
-        {
-            return "cannot read the file: \(POSIXError(code).localizedDescription)"
-        }
-        return "cannot read the file: \(nsError.localizedDescription)"
     }
 }
