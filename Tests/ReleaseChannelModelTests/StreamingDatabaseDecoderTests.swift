@@ -66,6 +66,7 @@ import Testing
     @Test(arguments: [
         // The same (container, channel) twice, apart and adjacent.
         #"{"schema_version": 1, "channels": ["dev", "prod"], "releases": [{"container": "a", "channel": "dev", "image": "a:1", "updated_at": "2026-11-26T12:00:00Z"}, {"container": "b", "channel": "dev", "image": "b:1", "updated_at": "2026-11-26T12:00:00Z"}, {"container": "a", "channel": "dev", "image": "a:2", "updated_at": "2026-11-26T12:00:00Z"}]}"#,
+        #"{"schema_version": 1, "channels": ["dev", "prod"], "releases": [{"container": "a", "channel": "dev", "image": "a:1", "updated_at": "2026-11-26T12:00:00Z"}, {"container": "a", "channel": "dev", "image": "a:2", "updated_at": "2026-11-26T12:00:00Z"}]}"#,
         // A key twice in a source object.
         #"{"schema_version": 1, "channels": ["dev"], "releases": [{"container": "a", "channel": "dev", "image": "a:1", "updated_at": "2026-11-26T12:00:00Z", "source": {"run_id": 1, "run_id": 2}}]}"#,
         #"{"schema_version": 1, "channels": ["dev"], "releases": [{"container": "a", "channel": "dev", "image": "a:1", "updated_at": "2026-11-26T12:00:00Z", "source": {"actor": "x", "actor": "y"}}]}"#,

@@ -202,7 +202,7 @@ private struct Context {
         if let sourceNode = fields["source"] {
             source = self.decodeSource(sourceNode, path: "\(path()).source")
         }
-        if let image, let digest, let imageDigest = try? ImageReference(parsing: image).digest, imageDigest != digest {
+        if let image, let digest, let imageDigest = try? ImageReference.validatedDigest(of: image), imageDigest != digest {
             self.report("\(path()).digest", fields["digest"], "digest \(digest) does not match the digest in image \(FieldRules.quoted(image))")
         }
         guard self.issues.count == issuesBefore, let container, let channel, let image, let updatedAt else { return nil }

@@ -16,6 +16,13 @@ public struct ReleaseDatabase: Sendable, Hashable {
         self.sortReleases()
     }
 
+    /// For a decoder that has checked that `releases` are strictly in canonical order (so also free of
+    /// duplicate pairs): skips the pass that checks it again.
+    init(channels: [String], releasesInCanonicalOrder releases: [Release]) {
+        self.channels = channels
+        self.releases = releases
+    }
+
     /// Position of a channel in the promotion order, or nil when it is not declared.
     public func channelIndex(of channel: String) -> Int? {
         self.channels.firstIndex(of: channel)

@@ -35,7 +35,9 @@ private struct Scanner {
     var index = 0
     /// Cleared at the first byte that differs from the canonical encoding of what was read so far.
     var isCanonical = true
-    /// For the canonical release order: the previous release's container and channel position.
+    /// Whether every release so far came strictly after the one before it in canonical order.
+    var inOrder = true
+    /// The previous release's container and channel position, for ``inOrder``.
     var previousContainer: String?
     var previousChannel = -1
 
@@ -84,6 +86,11 @@ private struct Scanner {
         self.skipWhitespace()
         guard self.index == self.bytes.count else { return nil }
         self.expect("\n", from: end)
+        // Strictly increasing order (what files written by this tool have) rules out duplicates too.
+        if self.inOrder {
+            return ReleaseDatabase(channels: channels, releasesInCanonicalOrder: releases)
+        }
+        self.isCanonical = false
         let database = ReleaseDatabase(channels: channels, releases: releases)
         // Each (container, channel) pair at most once: in canonical order duplicates are neighbours.
         let sorted = database.releases
@@ -145,9 +152,13 @@ private struct Scanner {
                 channelPosition = position
             case "image" where image == nil:
                 order.next(2, &self.isCanonical)
-                guard let value = self.string(after: " "), let reference = try? ImageReference(parsing: value) else { return nil }
+                guard let value = self.string(after: " ") else { return nil }
+                do {
+                    imageDigest = try ImageReference.validatedDigest(of: value)
+                } catch {
+                    return nil
+                }
                 image = value
-                imageDigest = reference.digest
             case "digest" where digest == nil:
                 order.next(3, &self.isCanonical)
                 guard let value = self.string(after: " "), (try? FieldRules.checkDigest(value)) != nil else { return nil }
@@ -169,7 +180,7 @@ private struct Scanner {
         } while self.consume(UInt8(ascii: ","), after: "")
         guard self.consume(UInt8(ascii: "}"), after: Self.releaseStart), let container, let channel, let image, let updatedAt else { return nil }
         if let digest, let imageDigest, digest != imageDigest { return nil }
-        if self.isCanonical { self.checkOrder(container: container, channel: channelPosition) }
+        if self.inOrder { self.checkOrder(container: container, channel: channelPosition) }
         return Release(container: container, channel: channel, image: image, digest: digest, updatedAt: updatedAt, source: source)
     }
 
@@ -217,9 +228,9 @@ private struct Scanner {
     mutating func checkOrder(container: String, channel: Int) {
         if let previous = self.previousContainer {
             if previous.utf8.elementsEqual(container.utf8) {
-                if channel <= self.previousChannel { self.isCanonical = false }
+                if channel <= self.previousChannel { self.inOrder = false }
             } else if !previous.utf8.lexicographicallyPrecedes(container.utf8) {
-                self.isCanonical = false
+                self.inOrder = false
             }
         }
         self.previousContainer = container

@@ -8,15 +8,15 @@ public enum FieldRules {
 
     /// A lowercase DNS-1123 label (the Kubernetes name rule): 1–63 of `[a-z0-9-]`, alphanumeric at both ends.
     public static func checkDNSLabel(_ value: String, what: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
-        guard !bytes.isEmpty else { throw FieldError("\(what) must not be empty") }
-        guard bytes.count <= 63 else { throw FieldError("\(what) is \(bytes.count) characters long, at most 63 are allowed") }
-        for byte in bytes where !(isLowerAlnum(byte) || byte == UInt8(ascii: "-")) {
+        let count = value.utf8.count
+        guard count > 0 else { throw FieldError("\(what) must not be empty") }
+        guard count <= 63 else { throw FieldError("\(what) is \(count) characters long, at most 63 are allowed") }
+        guard Self.withBytes(value, { $0.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") } }) else {
             throw FieldError(
                 "\(what) \(quoted(value)) may contain only lowercase letters, digits and '-' (a DNS-1123 label)"
             )
         }
-        guard isLowerAlnum(bytes[0]), isLowerAlnum(bytes[bytes.count - 1]) else {
+        guard Self.withBytes(value, { isLowerAlnum($0[0]) && isLowerAlnum($0[$0.count - 1]) }) else {
             throw FieldError("\(what) \(quoted(value)) must start and end with a lowercase letter or digit")
         }
     }
@@ -33,15 +33,17 @@ public enum FieldRules {
 
     /// `digest`: `sha256:` followed by 64 lowercase hex digits.
     public static func checkDigest(_ value: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
-        guard bytes.count == 71, value.hasPrefix("sha256:"), bytes[7...].allSatisfy(isLowerHex) else {
+        let valid = Self.withBytes(value) { bytes in
+            bytes.count == 71 && bytes.starts(with: "sha256:".utf8) && bytes[7...].allSatisfy(isLowerHex)
+        }
+        guard valid else {
             throw FieldError("digest \(quoted(value)) must be \"sha256:\" followed by 64 lowercase hex digits")
         }
     }
 
     /// `image`: an OCI image reference (see ``ImageReference``).
     public static func checkImage(_ value: String) throws(FieldError) {
-        _ = try ImageReference(parsing: value)
+        _ = try ImageReference.validatedDigest(of: value)
     }
 
     /// `updated_at`: an RFC 3339 timestamp in UTC.
@@ -51,8 +53,7 @@ public enum FieldRules {
 
     /// `source.repository`: a GitHub `owner/name`.
     public static func checkRepository(_ value: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
-        let valid: Bool = {
+        let valid = Self.withBytes(value) { bytes -> Bool in
             guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return false }
             let owner = bytes[..<slash]
             let name = bytes[(slash + 1)...]
@@ -61,30 +62,32 @@ public enum FieldRules {
             else { return false }
             return (1...100).contains(name.count)
                 && name.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
-        }()
+        }
         guard valid else { throw FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"") }
     }
 
     /// `source.sha`: a full 40-digit lowercase hex git commit id.
     public static func checkCommitSHA(_ value: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
-        guard bytes.count == 40, bytes.allSatisfy(isLowerHex) else {
+        guard Self.withBytes(value, { $0.count == 40 && $0.allSatisfy(isLowerHex) }) else {
             throw FieldError("source sha \(quoted(value)) must be 40 lowercase hex digits")
         }
     }
 
     /// `source.ref`: a fully qualified git ref such as `refs/heads/main`.
     public static func checkGitRef(_ value: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
-        guard value.hasPrefix("refs/"), (6...255).contains(bytes.count) else {
+        guard Self.withBytes(value, { $0.starts(with: "refs/".utf8) && (6...255).contains($0.count) }) else {
             throw FieldError("source ref \(quoted(value)) must be a full git ref such as \"refs/heads/main\" (6–255 characters)")
         }
-        var previous: UInt8 = 0
-        for byte in bytes {
-            guard Self.isAllowedInRef(byte), !(byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) else {
-                throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
+        let allowed = Self.withBytes(value) { bytes in
+            var previous: UInt8 = 0
+            for byte in bytes {
+                guard Self.isAllowedInRef(byte), !(byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) else { return false }
+                previous = byte
             }
-            previous = byte
+            return true
+        }
+        guard allowed else {
+            throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
         }
     }
 
@@ -106,14 +109,21 @@ public enum FieldRules {
 
     /// `source.actor`: a GitHub login, optionally with the `[bot]` suffix of app accounts.
     public static func checkActor(_ value: String) throws(FieldError) {
-        var login = Substring(value)
-        if login.hasSuffix("[bot]") { login = login.dropLast(5) }
-        let bytes = Array(login.utf8)
-        guard (1...39).contains(bytes.count), isAlnum(bytes[0]),
-            bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-        else {
+        let valid = Self.withBytes(value) { all in
+            let bytes = all.reversed().starts(with: "[bot]".utf8.reversed()) ? all.dropLast(5) : all[...]
+            return (1...39).contains(bytes.count) && isAlnum(bytes[bytes.startIndex])
+                && bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+        }
+        guard valid else {
             throw FieldError("source actor \(quoted(value)) must be a GitHub login (1–39 letters, digits or '-')")
         }
+    }
+
+    /// Runs `body` over the UTF-8 bytes of `value` in place: these checks run for every field of every
+    /// release on each reload, and copying each value into an array first was a visible part of that.
+    static func withBytes<Result>(_ value: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        var contiguous = value
+        return contiguous.withUTF8(body)
     }
 
     // MARK: Character classes

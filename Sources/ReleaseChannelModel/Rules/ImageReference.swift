@@ -18,7 +18,39 @@ public struct ImageReference: Sendable, Hashable {
     public var digest: String?
 
     public init(parsing value: String) throws(FieldError) {
-        let bytes = Array(value.utf8)
+        let parts = try Self.parts(of: value)
+        func text(_ range: Range<Int>?) -> String? {
+            range.map { String(decoding: value.utf8.dropFirst($0.lowerBound).prefix($0.count), as: UTF8.self) }
+        }
+        self.registry = text(parts.registry)
+        self.path = text(parts.path) ?? ""
+        self.tag = text(parts.tag)
+        self.digest = text(parts.digest)
+    }
+
+    /// Checks `value` without building the parts (the reload runs this for every release): returns the
+    /// pinned digest (`sha256:…` after `@`), or nil when the reference has none.
+    public static func validatedDigest(of value: String) throws(FieldError) -> String? {
+        let parts = try Self.parts(of: value)
+        return parts.digest.map { String(decoding: value.utf8.dropFirst($0.lowerBound).prefix($0.count), as: UTF8.self) }
+    }
+
+    /// Byte ranges of the parts in the reference's UTF-8.
+    private struct Parts {
+        var registry: Range<Int>?
+        var path: Range<Int>
+        var tag: Range<Int>?
+        var digest: Range<Int>?
+    }
+
+    private static func parts(of value: String) throws(FieldError) -> Parts {
+        var contiguous = value
+        return try contiguous.withUTF8 { bytes in
+            Result { () throws(FieldError) in try Self.parse(bytes, value: value) }
+        }.get()
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, value: String) throws(FieldError) -> Parts {
         func invalid(_ reason: String) -> FieldError {
             FieldError("invalid image reference \(FieldRules.quoted(value)): \(reason)")
         }
@@ -26,16 +58,15 @@ public struct ImageReference: Sendable, Hashable {
         guard bytes.count <= Self.maximumLength else {
             throw FieldError("image reference is \(bytes.count) bytes long, at most \(Self.maximumLength) are allowed")
         }
+        var parts = Parts(path: 0..<0)
         var end = bytes.count
         if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
             let digest = bytes[(at + 1)...]
             guard digest.count == 71, digest.starts(with: "sha256:".utf8), digest.dropFirst(7).allSatisfy(FieldRules.isLowerHex) else {
                 throw invalid("the digest after '@' must be \"sha256:\" and 64 lowercase hex digits")
             }
-            self.digest = String(decoding: digest, as: UTF8.self)
+            parts.digest = (at + 1)..<bytes.count
             end = at
-        } else {
-            self.digest = nil
         }
         let lastSlash = bytes[..<end].lastIndex(of: UInt8(ascii: "/"))
         if let colon = bytes[((lastSlash ?? -1) + 1)..<end].lastIndex(of: UInt8(ascii: ":")) {
@@ -46,10 +77,8 @@ public struct ImageReference: Sendable, Hashable {
             else {
                 throw invalid("the tag must be 1–128 of letters, digits, '_', '.', '-' and not start with '.' or '-'")
             }
-            self.tag = String(decoding: tag, as: UTF8.self)
+            parts.tag = (colon + 1)..<end
             end = colon
-        } else {
-            self.tag = nil
         }
         guard end <= Self.maximumNameLength else { throw invalid("the name is longer than \(Self.maximumNameLength) bytes") }
         var start = 0
@@ -59,16 +88,15 @@ public struct ImageReference: Sendable, Hashable {
                 guard Self.isValidRegistry(first) else {
                     throw invalid("registry \"\(String(decoding: first, as: UTF8.self))\" is not a valid host[:port]")
                 }
-                self.registry = String(decoding: first, as: UTF8.self)
+                parts.registry = 0..<firstSlash
                 start = firstSlash + 1
-            } else {
-                self.registry = nil
             }
-        } else {
-            self.registry = nil
         }
-        let path = bytes[start..<end]
-        for component in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+        // Components one by one (no array of them: this runs for every release).
+        var componentStart = start
+        while true {
+            let componentEnd = bytes[componentStart..<end].firstIndex(of: UInt8(ascii: "/")) ?? end
+            let component = bytes[componentStart..<componentEnd]
             guard !component.isEmpty else { throw invalid("the repository path has an empty component") }
             if component.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
                 throw invalid("the repository path must be lowercase")
@@ -78,12 +106,17 @@ public struct ImageReference: Sendable, Hashable {
                     "path component \"\(String(decoding: component, as: UTF8.self))\" must be lowercase letters and digits separated by '.', '_', '__' or '-'"
                 )
             }
+            if componentEnd == end { break }
+            componentStart = componentEnd + 1
         }
-        self.path = String(decoding: path, as: UTF8.self)
+        parts.path = start..<end
+        return parts
     }
 
+    typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
     /// `host[:port]` where host is dot-separated labels or a bracketed IPv6 address.
-    static func isValidRegistry(_ registry: ArraySlice<UInt8>) -> Bool {
+    static func isValidRegistry(_ registry: Bytes) -> Bool {
         var host = registry
         if host.first == UInt8(ascii: "[") {
             guard let close = host.firstIndex(of: UInt8(ascii: "]")) else { return false }
@@ -99,22 +132,26 @@ public struct ImageReference: Sendable, Hashable {
             guard Self.isValidPort(host[(colon + 1)...]) else { return false }
             host = host[..<colon]
         }
-        for label in host.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+        var labelStart = host.startIndex
+        while true {
+            let labelEnd = host[labelStart...].firstIndex(of: UInt8(ascii: ".")) ?? host.endIndex
+            let label = host[labelStart..<labelEnd]
             guard let first = label.first, let last = label.last, FieldRules.isAlnum(first), FieldRules.isAlnum(last),
                 label.allSatisfy({ FieldRules.isAlnum($0) || $0 == UInt8(ascii: "-") })
             else { return false }
+            if labelEnd == host.endIndex { return true }
+            labelStart = labelEnd + 1
         }
-        return true
     }
 
-    static func isValidPort(_ port: ArraySlice<UInt8>) -> Bool {
+    static func isValidPort(_ port: Bytes) -> Bool {
         guard (1...5).contains(port.count), port.allSatisfy(FieldRules.isDigit) else { return false }
         let number = port.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         return (1...65535).contains(number)
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
-    static func isValidPathComponent(_ bytes: ArraySlice<UInt8>) -> Bool {
+    static func isValidPathComponent(_ bytes: Bytes) -> Bool {
         var index = bytes.startIndex
         while true {
             let start = index
