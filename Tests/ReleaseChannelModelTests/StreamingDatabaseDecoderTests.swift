@@ -20,7 +20,7 @@ import Testing
     }
 
     func fastNotingCanonical(_ bytes: [UInt8]) -> (database: ReleaseDatabase, isCanonical: Bool)? {
-        bytes.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }
+        bytes.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }.map { ($0.database, $0.isCanonical) }
     }
 
     /// A canonical document with every optional key present somewhere and absent somewhere.
@@ -110,6 +110,17 @@ import Testing
             #expect(self.fastNotingCanonical(bytes)?.isCanonical == true)
         }
         #expect(self.fastNotingCanonical(Self.canonical)?.isCanonical == true)
+        // Each release's span, without whitespace, is its compact encoding.
+        let decoded = try #require(Self.canonical.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) })
+        let spans = try #require(decoded.canonicalReleaseSpans)
+        #expect(spans.count == decoded.database.releases.count)
+        for (release, span) in zip(decoded.database.releases, spans) {
+            var compacted = JSONWriter()
+            Self.canonical.withUnsafeBufferPointer { compacted.compacting(UnsafeBufferPointer(rebasing: $0[span])) }
+            var encoded = JSONWriter()
+            ReleaseObjectEncoder.append(release, to: &encoded, indent: nil)
+            #expect(compacted.bytes == encoded.bytes)
+        }
         // Compact layout, unsorted releases, an empty source.
         #expect(self.fastNotingCanonical(Array(Self.sample.utf8))?.isCanonical == false)
     }

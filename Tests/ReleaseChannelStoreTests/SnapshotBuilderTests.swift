@@ -77,6 +77,26 @@ import Testing
         }
     }
 
+    @Test func bodiesFromCanonicalSpansAreTheEncodedBodies() throws {
+        var releases = DatabaseGenerator(containers: 300, seed: 5).generate().releases
+        releases[0].digest = nil
+        releases[1].source = nil
+        releases[4].source?.runID = nil
+        let database = ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases)
+        let canonical = CanonicalEncoder.encode(database)
+        let decoded = try DatabaseDecoder.decodeNotingCanonical(canonical)
+        let spans = try #require(decoded.canonicalReleaseSpans)
+        let fromSpans = SnapshotBuilder.build(database: decoded.database, canonicalBytes: canonical, canonicalReleaseSpans: spans, loadedAt: 0)
+        let encoded = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 0)
+        #expect(fromSpans.revision == encoded.revision)
+        for release in database.releases {
+            let container = try #require(fromSpans.container(release.container))
+            #expect(container.body.identity == encoded.container(release.container)?.body.identity)
+            let entry = try #require(fromSpans.release(container: release.container, channel: release.channel))
+            #expect(entry.body == encoded.release(container: release.container, channel: release.channel)?.body)
+        }
+    }
+
     @Test func writesTheWholeDatabaseInflatedInChunks() async throws {
         // Larger than one inflate chunk, so the identity comes in several pieces.
         let database = DatabaseGenerator(containers: 2_000, seed: 3).generate()

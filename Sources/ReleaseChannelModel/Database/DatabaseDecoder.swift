@@ -11,14 +11,13 @@ public enum DatabaseDecoder {
 
     /// Parses and validates a db document, and says whether its bytes already are
     /// `CanonicalEncoder.encode(database)` (then the caller can use them instead of encoding again).
-    /// `isCanonical` may be false for a canonical document the one-pass decoder leaves to the tree.
-    public static func decodeNotingCanonical(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> (database: ReleaseDatabase, isCanonical: Bool) {
+    public static func decodeNotingCanonical(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> DecodedDatabase {
         // Most documents are valid and plain; the one-pass decoder takes those, and everything else
         // (including every error, which must be reported with its position) goes through the tree.
         if let decoded = bytes.withUnsafeBufferPointer({ StreamingDatabaseDecoder.decode($0) }) {
             return decoded
         }
-        return (try Self.decodeWithDiagnostics(bytes), false)
+        return DecodedDatabase(database: try Self.decodeWithDiagnostics(bytes), canonicalReleaseSpans: nil)
     }
 
     /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.

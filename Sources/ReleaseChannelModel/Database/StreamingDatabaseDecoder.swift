@@ -22,10 +22,10 @@ import Darwin
 /// files, and for those the reload can use the bytes as they are instead of encoding them again. A test
 /// checks on mutated documents that `isCanonical` holds exactly when the encoder gives the same bytes.
 enum StreamingDatabaseDecoder {
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> (database: ReleaseDatabase, isCanonical: Bool)? {
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> DecodedDatabase? {
         var scanner = Scanner(bytes: bytes)
         guard let database = scanner.document() else { return nil }
-        return (database, scanner.isCanonical)
+        return DecodedDatabase(database: database, canonicalReleaseSpans: scanner.isCanonical ? scanner.releaseSpans : nil)
     }
 }
 
@@ -40,6 +40,8 @@ private struct Scanner {
     /// The previous release's container and channel position, for ``inOrder``.
     var previousContainer: String?
     var previousChannel = -1
+    /// Where each release's object is, in document order.
+    var releaseSpans: [Range<Int>] = []
 
     // The whitespace the canonical encoding puts before each kind of token.
     static let topLevelKey: StaticString = "\n  "
@@ -128,6 +130,7 @@ private struct Scanner {
 
     mutating func release(channels: [String]) -> Release? {
         guard self.consume(UInt8(ascii: "{"), after: Self.releaseStart) else { return nil }
+        let start = self.index - 1
         var container: String?
         var channel: String?
         var image: String?
@@ -181,6 +184,7 @@ private struct Scanner {
         guard self.consume(UInt8(ascii: "}"), after: Self.releaseStart), let container, let channel, let image, let updatedAt else { return nil }
         if let digest, let imageDigest, digest != imageDigest { return nil }
         if self.inOrder { self.checkOrder(container: container, channel: channelPosition) }
+        self.releaseSpans.append(start..<self.index)
         return Release(container: container, channel: channel, image: image, digest: digest, updatedAt: updatedAt, source: source)
     }
 

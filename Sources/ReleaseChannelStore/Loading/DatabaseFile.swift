@@ -13,6 +13,9 @@ public struct DatabaseFile: Sendable {
     public struct Contents: Sendable {
         public let database: ReleaseDatabase
         public let canonicalBytes: [UInt8]
+        /// Where each release is in ``canonicalBytes`` when those are the file's own bytes (see
+        /// `DecodedDatabase`); nil when they were encoded.
+        public let canonicalReleaseSpans: [Range<Int>]?
         public let revision: String
         /// ``DatabaseRevision/fileDigest(of:)`` of the bytes read.
         public let fileDigest: String
@@ -103,7 +106,7 @@ public struct DatabaseFile: Sendable {
     }
 
     private func decode(_ bytes: [UInt8], fileDigest: String) throws(DatabaseLoadError) -> Contents {
-        let decoded: (database: ReleaseDatabase, isCanonical: Bool)
+        let decoded: DecodedDatabase
         do {
             decoded = try DatabaseDecoder.decodeNotingCanonical(bytes)
         } catch {
@@ -115,6 +118,7 @@ public struct DatabaseFile: Sendable {
             return Contents(
                 database: decoded.database,
                 canonicalBytes: bytes,
+                canonicalReleaseSpans: decoded.canonicalReleaseSpans,
                 revision: DatabaseRevision.of(canonicalFileDigest: fileDigest),
                 fileDigest: fileDigest
             )
@@ -123,6 +127,7 @@ public struct DatabaseFile: Sendable {
         return Contents(
             database: decoded.database,
             canonicalBytes: canonical,
+            canonicalReleaseSpans: nil,
             revision: DatabaseRevision.of(canonicalBytes: canonical),
             fileDigest: fileDigest
         )

@@ -157,6 +157,7 @@ public final class ReloadCoordinator: Service, Sendable {
                 let snapshot = SnapshotBuilder.build(
                     database: contents.database,
                     canonicalBytes: contents.canonicalBytes,
+                    canonicalReleaseSpans: contents.canonicalReleaseSpans,
                     revision: contents.revision,
                     loadedAt: Date().timeIntervalSince1970,
                     replacing: self.store.currentUncached

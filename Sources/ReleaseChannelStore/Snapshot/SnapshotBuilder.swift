@@ -7,6 +7,8 @@ public enum SnapshotBuilder {
     /// - Parameters:
     ///   - database: A validated db.
     ///   - canonicalBytes: `CanonicalEncoder.encode(database)`, passed in because the loader already has it.
+    ///   - canonicalReleaseSpans: Where each release is in `canonicalBytes` (`DecodedDatabase`), when
+    ///     known: its compact JSON is then those bytes without whitespace, not a second encoding.
     ///   - revision: `DatabaseRevision.of(canonicalBytes:)` when the caller has it (one SHA-256 pass less).
     ///   - loadedAt: Seconds since 1970 at which the snapshot starts serving.
     ///   - previous: The snapshot this one replaces: the gzip form of the whole db copies its unchanged
@@ -15,6 +17,7 @@ public enum SnapshotBuilder {
     public static func build(
         database: ReleaseDatabase,
         canonicalBytes: [UInt8],
+        canonicalReleaseSpans: [Range<Int>]? = nil,
         revision: String? = nil,
         loadedAt: Double,
         replacing previous: Snapshot? = nil
@@ -22,6 +25,7 @@ public enum SnapshotBuilder {
         Self.build(
             database: database,
             canonicalBytes: canonicalBytes,
+            canonicalReleaseSpans: canonicalReleaseSpans,
             revision: revision,
             loadedAt: loadedAt,
             replacing: previous,
@@ -33,11 +37,14 @@ public enum SnapshotBuilder {
     static func build(
         database: ReleaseDatabase,
         canonicalBytes: [UInt8],
+        canonicalReleaseSpans: [Range<Int>]? = nil,
         revision: String? = nil,
         loadedAt: Double,
         replacing previous: Snapshot? = nil,
         chunkSize: Int
     ) -> Snapshot {
+        // The spans are only usable if they are one per release.
+        let spans = canonicalReleaseSpans.flatMap { $0.count == database.releases.count ? $0 : nil }
         let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonicalBytes)
 
         var channels = JSONWriter()
@@ -90,7 +97,11 @@ public enum SnapshotBuilder {
                 let release = releases[releaseIndex]
                 if releaseIndex > first { arena.raw(",") }
                 let bodyStart = arena.bytes.count
-                ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
+                if let spans {
+                    canonicalBytes.withUnsafeBufferPointer { arena.compacting(UnsafeBufferPointer(rebasing: $0[spans[releaseIndex]])) }
+                } else {
+                    ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
+                }
                 if recordArena.writerIndex >= chunkSize {
                     records.seal(recordArena)
                     recordArena = ByteBuffer()
