@@ -62,19 +62,17 @@ private struct Scanner {
         var releases: [Release]?
         var order = KeyOrder()
         repeat {
-            guard let key = self.string(after: Self.topLevelKey) else { return nil }
+            guard let key = self.key(after: Self.topLevelKey, TopLevelKey.self) else { return nil }
             guard self.consume(UInt8(ascii: ":"), after: "") else { return nil }
+            order.next(key.rawValue, &self.isCanonical)
             switch key {
-            case "schema_version" where schemaVersion == nil:
-                order.next(0, &self.isCanonical)
+            case .schemaVersion where schemaVersion == nil:
                 schemaVersion = self.integer(after: " ")
                 guard schemaVersion == Int64(ReleaseDatabase.schemaVersion) else { return nil }
-            case "channels" where channels == nil:
-                order.next(1, &self.isCanonical)
+            case .channels where channels == nil:
                 guard let list = self.channels() else { return nil }
                 channels = list
-            case "releases" where releases == nil:
-                order.next(2, &self.isCanonical)
+            case .releases where releases == nil:
                 // Releases are checked against the channels, so these must come first (as the canonical
                 // form writes them).
                 guard let channels, let list = self.releases(channels: channels) else { return nil }
@@ -142,19 +140,17 @@ private struct Scanner {
         var channelPosition = -1
         var order = KeyOrder()
         repeat {
-            guard let key = self.string(after: Self.releaseKey), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
+            guard let key = self.key(after: Self.releaseKey, ReleaseKey.self), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
+            order.next(key.rawValue, &self.isCanonical)
             switch key {
-            case "container" where container == nil:
-                order.next(0, &self.isCanonical)
+            case .container where container == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkContainer(value)) != nil else { return nil }
                 container = value
-            case "channel" where channel == nil:
-                order.next(1, &self.isCanonical)
+            case .channel where channel == nil:
                 guard let value = self.string(after: " "), let position = channels.firstIndex(of: value) else { return nil }
                 channel = value
                 channelPosition = position
-            case "image" where image == nil:
-                order.next(2, &self.isCanonical)
+            case .image where image == nil:
                 guard let value = self.string(after: " ") else { return nil }
                 do {
                     imageDigest = try ImageReference.validatedDigest(of: value)
@@ -162,16 +158,13 @@ private struct Scanner {
                     return nil
                 }
                 image = value
-            case "digest" where digest == nil:
-                order.next(3, &self.isCanonical)
+            case .digest where digest == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkDigest(value)) != nil else { return nil }
                 digest = value
-            case "updated_at" where updatedAt == nil:
-                order.next(4, &self.isCanonical)
+            case .updatedAt where updatedAt == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkTimestamp(value)) != nil else { return nil }
                 updatedAt = value
-            case "source" where !sawSource:
-                order.next(5, &self.isCanonical)
+            case .source where !sawSource:
                 sawSource = true
                 guard let value = self.source() else { return nil }
                 // The canonical form leaves an empty source out.
@@ -195,27 +188,23 @@ private struct Scanner {
         var sawRunID = false
         var order = KeyOrder()
         repeat {
-            guard let key = self.string(after: Self.sourceKey), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
+            guard let key = self.key(after: Self.sourceKey, SourceKey.self), self.consume(UInt8(ascii: ":"), after: "") else { return nil }
+            order.next(key.rawValue, &self.isCanonical)
             switch key {
-            case "repository" where source.repository == nil:
-                order.next(0, &self.isCanonical)
+            case .repository where source.repository == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkRepository(value)) != nil else { return nil }
                 source.repository = value
-            case "sha" where source.sha == nil:
-                order.next(1, &self.isCanonical)
+            case .sha where source.sha == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkCommitSHA(value)) != nil else { return nil }
                 source.sha = value
-            case "ref" where source.ref == nil:
-                order.next(2, &self.isCanonical)
+            case .ref where source.ref == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkGitRef(value)) != nil else { return nil }
                 source.ref = value
-            case "run_id" where !sawRunID:
-                order.next(3, &self.isCanonical)
+            case .runID where !sawRunID:
                 sawRunID = true
                 guard let value = self.integer(after: " "), (try? FieldRules.checkRunID(value)) != nil else { return nil }
                 source.runID = value
-            case "actor" where source.actor == nil:
-                order.next(4, &self.isCanonical)
+            case .actor where source.actor == nil:
                 guard let value = self.string(after: " "), (try? FieldRules.checkActor(value)) != nil else { return nil }
                 source.actor = value
             default:
@@ -278,6 +267,23 @@ private struct Scanner {
         return true
     }
 
+    /// A member name, matched on its bytes (no string is built for the eleven keys of every release);
+    /// nil for anything that is not one of `Key`'s names, which the fast path leaves to the tree decoder.
+    mutating func key<Key: MemberName>(after whitespace: StaticString, _: Key.Type) -> Key? {
+        guard self.consume(UInt8(ascii: "\""), after: whitespace) else { return nil }
+        let start = self.index
+        guard let end = UnsafeBufferPointer(rebasing: self.bytes[start...]).firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        let name = UnsafeBufferPointer(rebasing: self.bytes[start..<(start + end)])
+        self.index = start + end + 1
+        for key in Key.allCases {
+            let expected = key.name
+            if expected.utf8CodeUnitCount == name.count, memcmp(expected.utf8Start, name.baseAddress!, name.count) == 0 {
+                return key
+            }
+        }
+        return nil
+    }
+
     /// A string without escape sequences or control characters, in valid UTF-8, after whitespace.
     mutating func string(after whitespace: StaticString) -> String? {
         guard self.consume(UInt8(ascii: "\""), after: whitespace) else { return nil }
@@ -326,5 +332,52 @@ private struct KeyOrder {
     mutating func next(_ rank: Int, _ isCanonical: inout Bool) {
         if rank <= self.last { isCanonical = false }
         self.last = rank
+    }
+}
+
+/// The member names the format defines, in the order the canonical form writes them (`rawValue` is the
+/// rank ``KeyOrder`` checks).
+private protocol MemberName: RawRepresentable<Int>, CaseIterable {
+    var name: StaticString { get }
+}
+
+private enum TopLevelKey: Int, MemberName {
+    case schemaVersion, channels, releases
+
+    var name: StaticString {
+        switch self {
+        case .schemaVersion: "schema_version"
+        case .channels: "channels"
+        case .releases: "releases"
+        }
+    }
+}
+
+private enum ReleaseKey: Int, MemberName {
+    case container, channel, image, digest, updatedAt, source
+
+    var name: StaticString {
+        switch self {
+        case .container: "container"
+        case .channel: "channel"
+        case .image: "image"
+        case .digest: "digest"
+        case .updatedAt: "updated_at"
+        case .source: "source"
+        }
+    }
+}
+
+private enum SourceKey: Int, MemberName {
+    case repository, sha, ref, runID, actor
+
+    var name: StaticString {
+        switch self {
+        case .repository: "repository"
+        case .sha: "sha"
+        case .ref: "ref"
+        case .runID: "run_id"
+        case .actor: "actor"
+        }
     }
 }
