@@ -65,7 +65,17 @@ import Testing
     @Test func bodiesAndRecordsSpanManyArenas() throws {
         // Arenas of 4 KiB: every container lands in some arena, and lookups find them all.
         let database = DatabaseGenerator(containers: 300).generate()
-        let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0, chunkSize: 4096)
+        // Bodies from the canonical spans here, encoded in the reference.
+        let canonical = CanonicalEncoder.encode(database)
+        let spans = try DatabaseDecoder.decodeNotingCanonical(canonical).canonicalReleaseSpans
+        #expect(spans != nil)
+        let snapshot = SnapshotBuilder.build(
+            database: database,
+            canonical: ByteBuffer(bytes: canonical),
+            canonicalReleaseSpans: spans,
+            loadedAt: 0,
+            chunkSize: 4096
+        )
         let reference = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
         for release in database.releases {
             let entry = try #require(snapshot.release(container: release.container, channel: release.channel))

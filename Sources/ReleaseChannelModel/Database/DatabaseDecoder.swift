@@ -20,6 +20,15 @@ public enum DatabaseDecoder {
         return DecodedDatabase(database: try Self.decodeWithDiagnostics(bytes), canonicalReleaseSpans: nil)
     }
 
+    /// ``decodeNotingCanonical(_:)`` over bytes in place (a file read into a buffer); they are copied
+    /// only for the tree decoder.
+    public static func decodeNotingCanonical(_ bytes: UnsafeBufferPointer<UInt8>) throws(DatabaseDecodingError) -> DecodedDatabase {
+        if let decoded = StreamingDatabaseDecoder.decode(bytes) {
+            return decoded
+        }
+        return DecodedDatabase(database: try Self.decodeWithDiagnostics(Array(bytes)), canonicalReleaseSpans: nil)
+    }
+
     /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.
     static func decodeWithDiagnostics(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> ReleaseDatabase {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {

@@ -19,6 +19,11 @@ public enum DatabaseRevision {
         Self.hex(SHA256.hash(data: bytes).prefix(32))
     }
 
+    /// ``fileDigest(of:)`` over bytes in place.
+    public static func fileDigest(of bytes: UnsafeRawBufferPointer) -> String {
+        Self.hex(SHA256.hash(data: bytes).prefix(32))
+    }
+
     private static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []

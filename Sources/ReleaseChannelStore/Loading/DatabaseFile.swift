@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+public import NIOCore
 public import ReleaseChannelModel
 
 /// Reads and decodes the db file, enforcing the size limit before reading the whole file.
@@ -12,7 +13,10 @@ public struct DatabaseFile: Sendable {
     /// A decoded db with the bytes it was read from and its canonical encoding.
     public struct Contents: Sendable {
         public let database: ReleaseDatabase
-        public let canonicalBytes: [UInt8]
+        /// `CanonicalEncoder.encode(database)`: the file's own bytes when they already were canonical.
+        public let canonical: ByteBuffer
+        /// ``canonical`` as an array (a copy).
+        public var canonicalBytes: [UInt8] { Array(self.canonical.readableBytesView) }
         /// Where each release is in ``canonicalBytes`` when those are the file's own bytes (see
         /// `DecodedDatabase`); nil when they were encoded.
         public let canonicalReleaseSpans: [Range<Int>]?
@@ -44,9 +48,14 @@ public struct DatabaseFile: Sendable {
     }
 
     /// Raw bytes of the file, at most `maximumBytes` (symlinks are followed, as ConfigMap mounts need).
-    ///
-    /// Read with `read(2)` straight into the array: going through `Data` had copied a large db once more.
     public func readBytes() throws(DatabaseLoadError) -> [UInt8] {
+        Array(try self.readBuffer().readableBytesView)
+    }
+
+    /// Raw bytes of the file, read with `read(2)` straight into the buffer that a canonical file's
+    /// snapshot then serves as the whole db (going through `Data` and an array had copied a large db
+    /// twice more).
+    public func readBuffer() throws(DatabaseLoadError) -> ByteBuffer {
         let descriptor = open(self.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: self.path, reason: Self.describe(errno: errno)) }
         defer { close(descriptor) }
@@ -57,58 +66,53 @@ public struct DatabaseFile: Sendable {
         }
         // One byte past the expected size (and past the limit) shows a file that grew while being read.
         let limit = self.maximumBytes + 1
-        var bytes = try self.readChunk(descriptor, upTo: min(expected + 1, limit))
-        while bytes.count < limit {
-            let more = try self.readChunk(descriptor, upTo: min(64 * 1024, limit - bytes.count))
-            if more.isEmpty { break }
-            bytes.append(contentsOf: more)
-        }
-        guard bytes.count <= self.maximumBytes else {
-            throw .tooLarge(path: self.path, size: bytes.count, limit: self.maximumBytes)
-        }
-        return bytes
-    }
-
-    /// Up to `capacity` bytes, fewer only at the end of the file.
-    private func readChunk(_ descriptor: Int32, upTo capacity: Int) throws(DatabaseLoadError) -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(min(expected + 1, limit))
         var failure: Int32?
-        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            while count < capacity, let base = buffer.baseAddress {
-                let result = read(descriptor, base + count, capacity - count)
-                if result > 0 {
-                    count += result
-                } else if result == 0 {
-                    return
-                } else if errno != EINTR {
-                    failure = errno
-                    return
+        while buffer.readableBytes < limit, failure == nil {
+            let wanted = min(max(buffer.writableBytes, 64 * 1024), limit - buffer.readableBytes)
+            let count = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { space in
+                while true {
+                    let result = read(descriptor, space.baseAddress, wanted)
+                    if result >= 0 { return result }
+                    if errno != EINTR {
+                        failure = errno
+                        return 0
+                    }
                 }
             }
+            if count == 0 { break }
         }
         if let failure { throw .unreadable(path: self.path, reason: Self.describe(errno: failure)) }
-        return bytes
+        guard buffer.readableBytes <= self.maximumBytes else {
+            throw .tooLarge(path: self.path, size: buffer.readableBytes, limit: self.maximumBytes)
+        }
+        return buffer
     }
 
     /// Reads, validates and canonically encodes the file.
     public func load() throws(DatabaseLoadError) -> Contents {
-        let bytes = try self.readBytes()
-        return try self.decode(bytes, fileDigest: DatabaseRevision.fileDigest(of: bytes))
+        let bytes = try self.readBuffer()
+        return try self.decode(bytes, fileDigest: bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) })
     }
 
     /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates and
     /// canonically encodes it. Hashing is an order of magnitude cheaper than parsing a large db, and
     /// most reload triggers (the watch set-up, a poll after `touch`, a repeated SIGHUP) find the same bytes.
     public func load(unlessFileDigestIs known: String?) throws(DatabaseLoadError) -> LoadResult {
-        let bytes = try self.readBytes()
-        let digest = DatabaseRevision.fileDigest(of: bytes)
+        let bytes = try self.readBuffer()
+        let digest = bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
         if digest == known { return .sameBytes }
         return .loaded(try self.decode(bytes, fileDigest: digest))
     }
 
-    private func decode(_ bytes: [UInt8], fileDigest: String) throws(DatabaseLoadError) -> Contents {
+    private func decode(_ bytes: ByteBuffer, fileDigest: String) throws(DatabaseLoadError) -> Contents {
+        let result = bytes.withUnsafeReadableBytes { raw in
+            Result { () throws(DatabaseDecodingError) in try DatabaseDecoder.decodeNotingCanonical(raw.assumingMemoryBound(to: UInt8.self)) }
+        }
         let decoded: DecodedDatabase
         do {
-            decoded = try DatabaseDecoder.decodeNotingCanonical(bytes)
+            decoded = try result.get()
         } catch {
             throw .decoding(path: self.path, error)
         }
@@ -117,7 +121,7 @@ public struct DatabaseFile: Sendable {
         if decoded.isCanonical {
             return Contents(
                 database: decoded.database,
-                canonicalBytes: bytes,
+                canonical: bytes,
                 canonicalReleaseSpans: decoded.canonicalReleaseSpans,
                 revision: DatabaseRevision.of(canonicalFileDigest: fileDigest),
                 fileDigest: fileDigest
@@ -126,7 +130,7 @@ public struct DatabaseFile: Sendable {
         let canonical = CanonicalEncoder.encode(decoded.database)
         return Contents(
             database: decoded.database,
-            canonicalBytes: canonical,
+            canonical: ByteBuffer(bytes: canonical),
             canonicalReleaseSpans: nil,
             revision: DatabaseRevision.of(canonicalBytes: canonical),
             fileDigest: fileDigest

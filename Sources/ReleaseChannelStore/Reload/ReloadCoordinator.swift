@@ -156,7 +156,7 @@ public final class ReloadCoordinator: Service, Sendable {
             } else {
                 let snapshot = SnapshotBuilder.build(
                     database: contents.database,
-                    canonicalBytes: contents.canonicalBytes,
+                    canonical: contents.canonical,
                     canonicalReleaseSpans: contents.canonicalReleaseSpans,
                     revision: contents.revision,
                     loadedAt: Date().timeIntervalSince1970,

@@ -24,7 +24,29 @@ public enum SnapshotBuilder {
     ) -> Snapshot {
         Self.build(
             database: database,
-            canonicalBytes: canonicalBytes,
+            canonical: ByteBuffer(bytes: canonicalBytes),
+            canonicalReleaseSpans: canonicalReleaseSpans,
+            revision: revision,
+            loadedAt: loadedAt,
+            replacing: previous,
+            chunkSize: Self.chunkSize
+        )
+    }
+
+    /// As ``build(database:canonicalBytes:canonicalReleaseSpans:revision:loadedAt:replacing:)``, with the
+    /// canonical bytes in the buffer the snapshot then serves as the whole db (no copy: the reload read
+    /// a canonical file into it).
+    public static func build(
+        database: ReleaseDatabase,
+        canonical: ByteBuffer,
+        canonicalReleaseSpans: [Range<Int>]? = nil,
+        revision: String? = nil,
+        loadedAt: Double,
+        replacing previous: Snapshot? = nil
+    ) -> Snapshot {
+        Self.build(
+            database: database,
+            canonical: canonical,
             canonicalReleaseSpans: canonicalReleaseSpans,
             revision: revision,
             loadedAt: loadedAt,
@@ -36,7 +58,7 @@ public enum SnapshotBuilder {
     /// `chunkSize` is a parameter so tests can make many arenas out of a small db.
     static func build(
         database: ReleaseDatabase,
-        canonicalBytes: [UInt8],
+        canonical: ByteBuffer,
         canonicalReleaseSpans: [Range<Int>]? = nil,
         revision: String? = nil,
         loadedAt: Double,
@@ -45,7 +67,7 @@ public enum SnapshotBuilder {
     ) -> Snapshot {
         // The spans are only usable if they are one per release.
         let spans = canonicalReleaseSpans.flatMap { $0.count == database.releases.count ? $0 : nil }
-        let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonicalBytes)
+        let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonical.readableBytesView)
 
         var channels = JSONWriter()
         channels.raw("{\"revision\":")
@@ -61,10 +83,10 @@ public enum SnapshotBuilder {
         // Container bodies go into arenas of about `chunkSize` bytes, binary records into others, so 100k
         // containers cost a few dozen allocations, not 100k; each body and record is a slice of its arena.
         var bodies = ArenaChunks()
-        var arena = JSONWriter(reservingCapacity: min(canonicalBytes.count, chunkSize + Self.chunkSlack))
+        var arena = JSONWriter(reservingCapacity: min(canonical.readableBytes, chunkSize + Self.chunkSlack))
         var records = ArenaChunks()
         var recordArena = ByteBuffer()
-        recordArena.reserveCapacity(min(canonicalBytes.count / 2, chunkSize + Self.chunkSlack))
+        recordArena.reserveCapacity(min(canonical.readableBytes / 2, chunkSize + Self.chunkSlack))
         let channelCount = database.channels.count
         var containerBodies: [ArenaSpan] = []
         var names: [ArenaSpan] = []
@@ -98,7 +120,9 @@ public enum SnapshotBuilder {
                 if releaseIndex > first { arena.raw(",") }
                 let bodyStart = arena.bytes.count
                 if let spans {
-                    canonicalBytes.withUnsafeBufferPointer { arena.compacting(UnsafeBufferPointer(rebasing: $0[spans[releaseIndex]])) }
+                    canonical.withUnsafeReadableBytes { raw in
+                        arena.compacting(UnsafeBufferPointer(rebasing: raw.assumingMemoryBound(to: UInt8.self)[spans[releaseIndex]]))
+                    }
                 } else {
                     ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
                 }
@@ -142,7 +166,7 @@ public enum SnapshotBuilder {
             loadedAt: loadedAt,
             channels: database.channels,
             releaseCount: releases.count,
-            wholeDatabase: ByteBuffer(bytes: canonicalBytes),
+            wholeDatabase: canonical,
             channelsBody: channelsBody,
             containers: containers,
             records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges),
