@@ -532,7 +532,7 @@ meta = {
         "Redis: redis-benchmark GET k:__rand_int__ (-r = number of releases) over copies of the same values; "
         "release-chan-bench draws the same releases uniformly. nginx: the same bytes as static files; "
         "wrk with benchmarks/compare/wrk.lua (uniform random release path) against both.",
-        "Reload: wall time of POST /v1/reload (read, parse, validate, build, compress, swap) after the other "
+        "Reload: wall time of POST /v1/reload (read, parse, validate, build, swap; the gzip form of the whole db follows the swap) after the other "
         "big db was renamed into place; python: read + json.loads of the same file in one process (start-up "
         "excluded). RSS: VmRSS from /proc.",
     ],

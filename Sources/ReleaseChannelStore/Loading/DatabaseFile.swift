@@ -17,7 +17,7 @@ public struct DatabaseFile: Sendable {
         public let canonical: ByteBuffer
         /// ``canonical`` as an array (a copy).
         public var canonicalBytes: [UInt8] { Array(self.canonical.readableBytesView) }
-        /// Where each release is in ``canonicalBytes`` when those are the file's own bytes (see
+        /// Where each release is in ``canonical`` when those are the file's own bytes (see
         /// `DecodedDatabase`); nil when they were encoded.
         public let canonicalReleaseSpans: [Range<Int>]?
         public let revision: String

@@ -110,7 +110,7 @@ public final class ReloadCoordinator: Service, Sendable {
             }
             for waiter in batch.0 { waiter.resume(returning: report) }
             if report.result == .changed {
-                // The new revision is already served; its gzip form follows (see `DeferredGzip`). A
+                // The new revision is already served; its gzip form follows (see `WholeDatabaseBody`). A
                 // reload queued meanwhile waits for this, which is bounded by the time of one compression.
                 try? await builder.runIfActive {
                     if let snapshot = self.store.currentUncached { self.compressWholeDatabase(of: snapshot) }

@@ -28,8 +28,7 @@ public enum SnapshotBuilder {
             canonicalReleaseSpans: canonicalReleaseSpans,
             revision: revision,
             loadedAt: loadedAt,
-            replacing: previous,
-            chunkSize: Self.chunkSize
+            replacing: previous
         )
     }
 
