@@ -27,22 +27,3 @@ int release_chan_lower_thread_priority(int increment) {
     return -1;
 #endif
 }
-
-int release_chan_thread_nice(void) {
-#if defined(__linux__)
-    pid_t thread = (pid_t)syscall(SYS_gettid);
-    return getpriority(PRIO_PROCESS, (id_t)thread);
-#else
-    return 0;
-#endif
-}
-
-int release_chan_set_thread_nice(int nice) {
-#if defined(__linux__)
-    pid_t thread = (pid_t)syscall(SYS_gettid);
-    return setpriority(PRIO_PROCESS, (id_t)thread, nice);
-#else
-    (void)nice;
-    return -1;
-#endif
-}

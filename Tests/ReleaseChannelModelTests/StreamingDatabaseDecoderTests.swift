@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import ReleaseChannelModel
@@ -187,52 +186,5 @@ import Testing
         }
         writer.raw("\n  ]\n}\n")
         #expect(self.fastNotingCanonical(writer.bytes)?.isCanonical == false)
-    }
-
-    func split(_ bytes: [UInt8]) -> DecodedDatabase? {
-        bytes.withUnsafeBufferPointer { SplitDatabaseDecoder.decode($0, helperThreadSetup: nil) }
-    }
-
-    func same(_ lhs: DecodedDatabase?, _ rhs: DecodedDatabase?) -> Bool {
-        lhs?.database == rhs?.database && lhs?.canonicalReleaseSpans == rhs?.canonicalReleaseSpans
-    }
-
-    @Test func decodesCanonicalDocumentsInTwoHalves() throws {
-        var helperRan = false
-        let ran = Mutex(false)
-        for bytes in [Self.canonical, CanonicalEncoder.encode(DatabaseGenerator(containers: 500).generate())] {
-            let decoded = try #require(bytes.withUnsafeBufferPointer { SplitDatabaseDecoder.decode($0, helperThreadSetup: { ran.withLock { $0 = true } }) })
-            #expect(decoded.isCanonical)
-            #expect(self.same(decoded, bytes.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }))
-            helperRan = ran.withLock { $0 }
-        }
-        #expect(helperRan)
-        // No cut in a document without the canonical layout: the caller decodes it in one pass.
-        #expect(self.split(Array(Self.sample.utf8)) == nil)
-    }
-
-    /// Every one-byte edit of a canonical document: a split decode either declines or gives exactly the
-    /// one-pass result (database, canonical flag and spans).
-    @Test func aSplitDecodeIsTheOnePassDecode() {
-        let original = Self.canonical
-        var split = 0
-        for position in original.indices {
-            var variants: [[UInt8]] = []
-            var deleted = original
-            deleted.remove(at: position)
-            variants.append(deleted)
-            // The bytes of the cut's pattern, and a value byte (a thread per variant: keep this small).
-            for byte in Array(" },a".utf8) where byte != original[position] {
-                var replaced = original
-                replaced[position] = byte
-                variants.append(replaced)
-            }
-            for variant in variants {
-                guard let decoded = self.split(variant) else { continue }
-                split += 1
-                #expect(self.same(decoded, variant.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }), "\(String(decoding: variant, as: UTF8.self))")
-            }
-        }
-        #expect(split > 0)
     }
 }

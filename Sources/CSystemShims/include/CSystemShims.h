@@ -9,11 +9,4 @@ void release_chan_trim_heap(void);
 /// Linux applies nice values per thread. Returns 0 on success, -1 where unsupported or refused.
 int release_chan_lower_thread_priority(int increment);
 
-/// The calling thread's nice value (0 where unsupported).
-int release_chan_thread_nice(void);
-
-/// Sets the calling thread's nice value; raising it needs no privilege. Returns 0 on success, -1 where
-/// unsupported or refused.
-int release_chan_set_thread_nice(int nice);
-
 #endif

@@ -21,14 +21,9 @@ public enum DatabaseDecoder {
     }
 
     /// ``decodeNotingCanonical(_:)`` over bytes in place (a file read into a buffer); they are copied
-    /// only for the tree decoder. A large canonical document is decoded in two halves at once, the
-    /// second on a helper thread that first runs `helperThreadSetup` (see `SplitDatabaseDecoder`).
-    public static func decodeNotingCanonical(
-        _ bytes: UnsafeBufferPointer<UInt8>,
-        helperThreadSetup: (@Sendable () -> Void)? = nil
-    ) throws(DatabaseDecodingError) -> DecodedDatabase {
-        let splitAbove = StreamingDatabaseDecoder.splitThreshold
-        if let decoded = StreamingDatabaseDecoder.decode(bytes, splitAbove: splitAbove, helperThreadSetup: helperThreadSetup) {
+    /// only for the tree decoder.
+    public static func decodeNotingCanonical(_ bytes: UnsafeBufferPointer<UInt8>) throws(DatabaseDecodingError) -> DecodedDatabase {
+        if let decoded = StreamingDatabaseDecoder.decode(bytes) {
             return decoded
         }
         return DecodedDatabase(database: try Self.decodeWithDiagnostics(Array(bytes)), canonicalReleaseSpans: nil)

@@ -22,32 +22,15 @@ import Darwin
 /// files, and for those the reload can use the bytes as they are instead of encoding them again. A test
 /// checks on mutated documents that `isCanonical` holds exactly when the encoder gives the same bytes.
 enum StreamingDatabaseDecoder {
-    /// Documents at least this large are decoded in two halves at once (``SplitDatabaseDecoder``).
-    static let splitThreshold = 8 << 20
-
-    /// - Parameters:
-    ///   - splitAbove: Decode documents of at least this many bytes in two halves at once; nil: never.
-    ///   - helperThreadSetup: Run first on the second half's thread.
-    static func decode(
-        _ bytes: UnsafeBufferPointer<UInt8>,
-        splitAbove threshold: Int?,
-        helperThreadSetup: (@Sendable () -> Void)? = nil
-    ) -> DecodedDatabase? {
-        if let threshold, bytes.count >= threshold, let decoded = SplitDatabaseDecoder.decode(bytes, helperThreadSetup: helperThreadSetup) {
-            return decoded
-        }
-        return Self.decode(bytes)
-    }
-
     static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> DecodedDatabase? {
-        var scanner = DocumentScanner(bytes: bytes)
+        var scanner = Scanner(bytes: bytes)
         guard let database = scanner.document() else { return nil }
         return DecodedDatabase(database: database, canonicalReleaseSpans: scanner.isCanonical ? scanner.releaseSpans : nil)
     }
 }
 
 /// Returns nil from any function as soon as something is not exactly as expected.
-struct DocumentScanner {
+private struct Scanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
     /// Cleared at the first byte that differs from the canonical encoding of what was read so far.
@@ -116,51 +99,6 @@ struct DocumentScanner {
             return nil
         }
         return database
-    }
-
-    // MARK: Halves (see `SplitDatabaseDecoder`)
-
-    /// `{"schema_version": 1, "channels": [...], "releases": [` in the canonical member order: the
-    /// channels, with the scanner just inside the releases array.
-    mutating func header() -> [String]? {
-        guard self.consume(UInt8(ascii: "{"), after: ""),
-            self.key(after: Self.topLevelKey, TopLevelKey.self) == .schemaVersion, self.consume(UInt8(ascii: ":"), after: ""),
-            self.integer(after: " ") == Int64(ReleaseDatabase.schemaVersion), self.consume(UInt8(ascii: ","), after: ""),
-            self.key(after: Self.topLevelKey, TopLevelKey.self) == .channels, self.consume(UInt8(ascii: ":"), after: ""),
-            let channels = self.channels(), self.consume(UInt8(ascii: ","), after: ""),
-            self.key(after: Self.topLevelKey, TopLevelKey.self) == .releases, self.consume(UInt8(ascii: ":"), after: ""),
-            self.consume(UInt8(ascii: "["), after: " ")
-        else { return nil }
-        return channels
-    }
-
-    /// The releases from the start of the array up to `split`, which must be the position right after a
-    /// release: reaching it while parsing from the start is what proves it is one.
-    mutating func releases(channels: [String], until split: Int) -> [Release]? {
-        var releases: [Release] = []
-        while true {
-            guard let release = self.release(channels: channels) else { return nil }
-            releases.append(release)
-            if self.index == split { return releases }
-            guard self.index < split, self.consume(UInt8(ascii: ","), after: "") else { return nil }
-        }
-    }
-
-    /// The releases from `split` (a `,` before a release) to the end of the array, then the end of the
-    /// document.
-    mutating func releases(channels: [String], from split: Int) -> [Release]? {
-        self.index = split
-        var releases: [Release] = []
-        while self.consume(UInt8(ascii: ","), after: "") {
-            guard let release = self.release(channels: channels) else { return nil }
-            releases.append(release)
-        }
-        guard self.consume(UInt8(ascii: "]"), after: "\n  "), self.consume(UInt8(ascii: "}"), after: "\n") else { return nil }
-        let end = self.index
-        self.skipWhitespace()
-        guard self.index == self.bytes.count else { return nil }
-        self.expect("\n", from: end)
-        return releases
     }
 
     mutating func channels() -> [String]? {
@@ -331,7 +269,7 @@ struct DocumentScanner {
 
     /// A member name, matched on its bytes (no string is built for the eleven keys of every release);
     /// nil for anything that is not one of `Key`'s names, which the fast path leaves to the tree decoder.
-    fileprivate mutating func key<Key: MemberName>(after whitespace: StaticString, _: Key.Type) -> Key? {
+    mutating func key<Key: MemberName>(after whitespace: StaticString, _: Key.Type) -> Key? {
         guard self.consume(UInt8(ascii: "\""), after: whitespace) else { return nil }
         let start = self.index
         guard let end = UnsafeBufferPointer(rebasing: self.bytes[start...]).firstIndex(of: UInt8(ascii: "\"")) else { return nil }

@@ -2,7 +2,6 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSystemShims
 public import NIOCore
 public import ReleaseChannelModel
 
@@ -108,16 +107,8 @@ public struct DatabaseFile: Sendable {
     }
 
     private func decode(_ bytes: ByteBuffer, fileDigest: String) throws(DatabaseLoadError) -> Contents {
-        // A large file is decoded in two halves at once; the second half's thread gets this thread's
-        // priority (a reload's builder runs at a raised nice value).
-        let nice = release_chan_thread_nice()
         let result = bytes.withUnsafeReadableBytes { raw in
-            Result { () throws(DatabaseDecodingError) in
-                try DatabaseDecoder.decodeNotingCanonical(
-                    raw.assumingMemoryBound(to: UInt8.self),
-                    helperThreadSetup: { _ = release_chan_set_thread_nice(nice) }
-                )
-            }
+            Result { () throws(DatabaseDecodingError) in try DatabaseDecoder.decodeNotingCanonical(raw.assumingMemoryBound(to: UInt8.self)) }
         }
         let decoded: DecodedDatabase
         do {
