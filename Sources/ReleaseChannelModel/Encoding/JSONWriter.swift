@@ -23,21 +23,9 @@ public struct JSONWriter: Sendable {
         self.bytes.append(byte)
     }
 
-    /// Appends JSON text without the whitespace bytes in it (space, tab, CR, LF). Only for text whose
-    /// strings contain none of those, such as a release of a canonical db: every string field's rules
-    /// exclude whitespace, so there it is exactly the insignificant whitespace between tokens.
-    public mutating func compacting(_ text: UnsafeBufferPointer<UInt8>) {
-        var runStart = 0
-        for index in 0..<text.count {
-            switch text[index] {
-            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
-                if index > runStart { self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<index])) }
-                runStart = index + 1
-            default:
-                break
-            }
-        }
-        if text.count > runStart { self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart...])) }
+    /// Empties the writer, keeping its capacity for the next value.
+    public mutating func removeAll() {
+        self.bytes.removeAll(keepingCapacity: true)
     }
 
     public mutating func integer(_ value: Int64) {

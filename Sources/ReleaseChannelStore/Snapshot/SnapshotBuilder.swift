@@ -82,7 +82,11 @@ public enum SnapshotBuilder {
         // Container bodies go into arenas of about `chunkSize` bytes, binary records into others, so 100k
         // containers cost a few dozen allocations, not 100k; each body and record is a slice of its arena.
         var bodies = ArenaChunks()
-        var arena = JSONWriter(reservingCapacity: min(canonical.readableBytes, chunkSize + Self.chunkSlack))
+        // The arenas are written in place (a JSON writer's array had been copied into each one).
+        var arena = ByteBuffer()
+        arena.reserveCapacity(min(canonical.readableBytes, chunkSize + Self.chunkSlack))
+        // Per container header and, without spans, per release encoding; reused.
+        var scratch = JSONWriter(reservingCapacity: 1024)
         var records = ArenaChunks()
         var recordArena = ByteBuffer()
         recordArena.reserveCapacity(min(canonical.readableBytes / 2, chunkSize + Self.chunkSlack))
@@ -100,30 +104,35 @@ public enum SnapshotBuilder {
         let releases = database.releases
         while releaseIndex < releases.count {
             let container = releases[releaseIndex].container
-            if arena.bytes.count >= chunkSize {
-                bodies.seal(ByteBuffer(bytes: arena.bytes))
-                arena = JSONWriter(reservingCapacity: chunkSize + Self.chunkSlack)
+            if arena.writerIndex >= chunkSize {
+                bodies.seal(arena)
+                arena = ByteBuffer()
+                arena.reserveCapacity(chunkSize + Self.chunkSlack)
             }
             let row = containerBodies.count
             releaseBodies.append(contentsOf: repeatElement(.absent, count: channelCount))
             releaseRecords.append(contentsOf: repeatElement(.absent, count: channelCount))
-            let start = arena.bytes.count
-            arena.raw("{\"revision\":")
-            arena.string(revision)
-            arena.raw(",\"container\":")
-            arena.string(container)
-            arena.raw(",\"releases\":[")
+            let start = arena.writerIndex
+            scratch.removeAll()
+            scratch.raw("{\"revision\":")
+            scratch.string(revision)
+            scratch.raw(",\"container\":")
+            scratch.string(container)
+            scratch.raw(",\"releases\":[")
+            arena.writeBytes(scratch.bytes)
             let first = releaseIndex
             while releaseIndex < releases.count, releases[releaseIndex].container == container {
                 let release = releases[releaseIndex]
-                if releaseIndex > first { arena.raw(",") }
-                let bodyStart = arena.bytes.count
+                if releaseIndex > first { arena.writeInteger(UInt8(ascii: ",")) }
+                let bodyStart = arena.writerIndex
                 if let spans {
                     canonical.withUnsafeReadableBytes { raw in
-                        arena.compacting(UnsafeBufferPointer(rebasing: raw.assumingMemoryBound(to: UInt8.self)[spans[releaseIndex]]))
+                        Self.appendCompacted(UnsafeRawBufferPointer(rebasing: raw[spans[releaseIndex]]), to: &arena)
                     }
                 } else {
-                    ReleaseObjectEncoder.append(release, to: &arena, indent: nil)
+                    scratch.removeAll()
+                    ReleaseObjectEncoder.append(release, to: &scratch, indent: nil)
+                    arena.writeBytes(scratch.bytes)
                 }
                 if recordArena.writerIndex >= chunkSize {
                     records.seal(recordArena)
@@ -138,17 +147,17 @@ public enum SnapshotBuilder {
                     names.append(ArenaSpan(chunk: records.count, range: (recordStart + 2)..<(recordStart + 2 + container.utf8.count)))
                 }
                 let slot = row * channelCount + (channelIndexes[release.channel] ?? 0)
-                releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.bytes.count)
+                releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.writerIndex)
                 releaseRecords[slot] = ArenaSpan(chunk: records.count, range: recordStart..<recordArena.writerIndex)
                 releaseIndex += 1
             }
-            arena.raw("]}")
-            containerBodies.append(ArenaSpan(chunk: bodies.count, range: start..<arena.bytes.count))
-            if arena.bytes.count - start >= EncodedBody.compressionThreshold {
-                gzipBodies[row] = Self.encodedBody(ByteBuffer(bytes: arena.bytes[start...])).gzip
+            arena.writeStaticString("]}")
+            containerBodies.append(ArenaSpan(chunk: bodies.count, range: start..<arena.writerIndex))
+            if arena.writerIndex - start >= EncodedBody.compressionThreshold, let body = arena.getSlice(at: start, length: arena.writerIndex - start) {
+                gzipBodies[row] = Self.encodedBody(body).gzip
             }
         }
-        bodies.seal(ByteBuffer(bytes: arena.bytes))
+        bodies.seal(arena)
         records.seal(recordArena)
         let containers = ContainerTable(
             bodyChunks: bodies.chunks,
@@ -171,6 +180,24 @@ public enum SnapshotBuilder {
             records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges),
             reusableGzip: previous?.reusableGzip
         )
+    }
+
+    /// Appends JSON text without the whitespace bytes in it (space, tab, CR, LF). Only for text whose
+    /// strings contain none of those, such as a release of a canonical db: every string field's rules
+    /// exclude whitespace, so there it is exactly the insignificant whitespace between tokens, and the
+    /// result is the release's compact encoding (a test compares the two).
+    static func appendCompacted(_ text: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
+        var runStart = 0
+        for index in 0..<text.count {
+            switch text[index] {
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                if index > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: text[runStart..<index])) }
+                runStart = index + 1
+            default:
+                break
+            }
+        }
+        if text.count > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: text[runStart...])) }
     }
 
     /// The binary record of a release (docs/protocol.md §6.1).
