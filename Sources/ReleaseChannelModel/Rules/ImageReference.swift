@@ -19,20 +19,20 @@ public struct ImageReference: Sendable, Hashable {
 
     public init(parsing value: String) throws(FieldError) {
         let parts = try Self.parts(of: value)
-        func text(_ range: Range<Int>?) -> String? {
-            range.map { String(decoding: value.utf8.dropFirst($0.lowerBound).prefix($0.count), as: UTF8.self) }
-        }
-        self.registry = text(parts.registry)
-        self.path = text(parts.path) ?? ""
-        self.tag = text(parts.tag)
-        self.digest = text(parts.digest)
+        self.registry = parts.registry.map { Self.text(value, $0) }
+        self.path = Self.text(value, parts.path)
+        self.tag = parts.tag.map { Self.text(value, $0) }
+        self.digest = parts.digest.map { Self.text(value, $0) }
     }
 
     /// Checks `value` without building the parts (the reload runs this for every release): returns the
     /// pinned digest (`sha256:…` after `@`), or nil when the reference has none.
     public static func validatedDigest(of value: String) throws(FieldError) -> String? {
-        let parts = try Self.parts(of: value)
-        return parts.digest.map { String(decoding: value.utf8.dropFirst($0.lowerBound).prefix($0.count), as: UTF8.self) }
+        try Self.parts(of: value).digest.map { Self.text(value, $0) }
+    }
+
+    private static func text(_ value: String, _ range: Range<Int>) -> String {
+        String(decoding: value.utf8.dropFirst(range.lowerBound).prefix(range.count), as: UTF8.self)
     }
 
     /// Byte ranges of the parts in the reference's UTF-8.
