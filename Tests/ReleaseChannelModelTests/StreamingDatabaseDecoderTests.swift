@@ -23,6 +23,28 @@ import Testing
         bytes.withUnsafeBufferPointer { StreamingDatabaseDecoder.decode($0) }.map { ($0.database, $0.isCanonical) }
     }
 
+    /// At every position of `original`: the byte deleted, replaced by each of `replacing` (where it
+    /// differs) and preceded by each of `inserting`.
+    static func edits(of original: [UInt8], replacing: [UInt8], inserting: [UInt8]) -> [[UInt8]] {
+        var variants: [[UInt8]] = []
+        for position in original.indices {
+            var deleted = original
+            deleted.remove(at: position)
+            variants.append(deleted)
+            for byte in replacing where byte != original[position] {
+                var replaced = original
+                replaced[position] = byte
+                variants.append(replaced)
+            }
+            for byte in inserting {
+                var inserted = original
+                inserted.insert(byte, at: position)
+                variants.append(inserted)
+            }
+        }
+        return variants
+    }
+
     /// A canonical document with every optional key present somewhere and absent somewhere.
     static let canonical: [UInt8] = {
         var releases = DatabaseGenerator(containers: 2).generate().releases
@@ -80,25 +102,13 @@ import Testing
     /// Every one-byte deletion, and a few replacements at every position, of a valid document: whatever
     /// the one-pass decoder accepts, the tree decoder accepts with the same result.
     @Test func neverAcceptsWhatTheTreeDecoderRejects() {
-        let original = Array(Self.sample.utf8)
         var accepted = 0
         var checked = 0
-        for position in original.indices {
-            var variants: [[UInt8]] = []
-            var deleted = original
-            deleted.remove(at: position)
-            variants.append(deleted)
-            for replacement in Array(#"0 ",}]\x-A."#.utf8) where replacement != original[position] {
-                var replaced = original
-                replaced[position] = replacement
-                variants.append(replaced)
-            }
-            for variant in variants {
-                checked += 1
-                guard let fast = self.fast(variant) else { continue }
-                accepted += 1
-                #expect(fast == self.slow(variant), "\(String(decoding: variant, as: UTF8.self))")
-            }
+        for variant in Self.edits(of: Array(Self.sample.utf8), replacing: Array(#"0 ",}]\x-A."#.utf8), inserting: []) {
+            checked += 1
+            guard let fast = self.fast(variant) else { continue }
+            accepted += 1
+            #expect(fast == self.slow(variant), "\(String(decoding: variant, as: UTF8.self))")
         }
         // Some variants stay valid (a space in whitespace, a digit in a timestamp): the check did run.
         #expect(accepted > 0 && accepted < checked)
@@ -124,30 +134,14 @@ import Testing
     /// document: whatever the one-pass decoder accepts, it calls canonical exactly when the encoder
     /// writes the same bytes (a wrong "canonical" would serve a revision other tools do not compute).
     @Test func callsCanonicalExactlyWhatTheEncoderWrites() {
-        let original = Self.canonical
         var accepted = 0
         var canonical = 0
-        for position in original.indices {
-            var variants: [[UInt8]] = []
-            var deleted = original
-            deleted.remove(at: position)
-            variants.append(deleted)
-            for byte in Array(" \n\t0a-".utf8) {
-                var inserted = original
-                inserted.insert(byte, at: position)
-                variants.append(inserted)
-                if byte != original[position] {
-                    var replaced = original
-                    replaced[position] = byte
-                    variants.append(replaced)
-                }
-            }
-            for variant in variants {
-                guard let (database, isCanonical) = self.fastNotingCanonical(variant) else { continue }
-                accepted += 1
-                if isCanonical { canonical += 1 }
-                #expect(isCanonical == (CanonicalEncoder.encode(database) == variant), "\(String(decoding: variant, as: UTF8.self))")
-            }
+        let bytes = Array(" \n\t0a-".utf8)
+        for variant in Self.edits(of: Self.canonical, replacing: bytes, inserting: bytes) {
+            guard let (database, isCanonical) = self.fastNotingCanonical(variant) else { continue }
+            accepted += 1
+            if isCanonical { canonical += 1 }
+            #expect(isCanonical == (CanonicalEncoder.encode(database) == variant), "\(String(decoding: variant, as: UTF8.self))")
         }
         // Both kinds occurred: edits of whitespace (not canonical) and of values (still canonical).
         #expect(accepted > canonical && canonical > 0)

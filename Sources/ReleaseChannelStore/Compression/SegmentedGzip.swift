@@ -52,7 +52,6 @@ public struct SegmentedGzip: Sendable {
     }
 
     private struct Segment: Sendable {
-        var length: Int
         var crc: UInt32
         /// Where its DEFLATE bytes are in ``bytes``.
         var deflated: Range<Int>
@@ -104,7 +103,7 @@ public struct SegmentedGzip: Sendable {
                 segmentCRC = crc32(0, segment.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(segment.count))
             }
             crc = crc32_combine(crc, segmentCRC, off_t(segment.count))
-            segments[key] = Segment(length: segment.count, crc: UInt32(truncatingIfNeeded: segmentCRC), deflated: offset..<output.writerIndex)
+            segments[key] = Segment(crc: UInt32(truncatingIfNeeded: segmentCRC), deflated: offset..<output.writerIndex)
             previousDigest = key.digest
             start = end
         }
