@@ -109,7 +109,7 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
             switch snapshot.wholeDatabase.form {
             case .gzip(let gzip) where acceptsGzip: return Answer(route: Self.databaseRoute, body: gzip, gzip: true)
             case .identity(let bytes): return Answer(route: Self.databaseRoute, body: bytes, gzip: false)
-            // Inflating for a client without gzip is the router's (off the event loop).
+            // Inflating for a client without gzip is the router's (it streams it in chunks).
             case .gzip: return nil
             }
         }
