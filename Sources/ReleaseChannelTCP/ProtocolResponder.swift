@@ -23,8 +23,8 @@ struct ProtocolResponder {
                 // The common case first: the body is a stored key, answered from the raw bytes. Anything
                 // else (unknown, malformed, invalid) takes the checked path below for its exact error.
                 let found = body.withUnsafeReadableBytes { key in
-                    snapshot.records.withRecord(forKey: key) { record in
-                        Self.writeReply(opcode: frame.opcode, requestID: frame.requestID, revision: revision, body: record, into: &buffer)
+                    snapshot.records.withRelease(forKey: key) { json, layout in
+                        Self.writeReply(opcode: frame.opcode, requestID: frame.requestID, revision: revision, json: json, layout: layout, into: &buffer)
                         return true
                     } ?? false
                 }
@@ -35,8 +35,9 @@ struct ProtocolResponder {
                     return key
                 }
                 let entry = try Self.lookup(key, in: snapshot)
+                try Self.requireRecord(entry, key.container, key.channel)
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
-                    $0.writeImmutableBuffer(entry.record)
+                    _ = entry.writeRecord(to: &$0)
                 }
             case .getContainer:
                 let container = try Self.decode("GET_CONTAINER") { () throws(ProtocolError) in
@@ -48,10 +49,13 @@ struct ProtocolResponder {
                 guard let entry = snapshot.container(container) else {
                     throw ProtocolError(.notFound, "no releases for container \"\(container)\"")
                 }
+                let releases = entry.releases.compactMap { $0 }
+                for (channel, release) in zip(snapshot.channels, entry.releases) where release != nil {
+                    try Self.requireRecord(release, container, channel)
+                }
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { buffer in
-                    let releases = entry.releases.compactMap { $0 }
                     buffer.writeInteger(UInt16(releases.count))
-                    for release in releases { buffer.writeImmutableBuffer(release.record) }
+                    for release in releases { _ = release.writeRecord(to: &buffer) }
                 }
             case .batchGet:
                 let keys = try Self.decode("BATCH_GET") { () throws(ProtocolError) in try ProtocolMessages.readBatch(from: &body) }
@@ -60,8 +64,9 @@ struct ProtocolResponder {
                     for key in keys {
                         do throws(ProtocolError) {
                             let entry = try Self.lookup(key, in: snapshot)
+                            try Self.requireRecord(entry, key.container, key.channel)
                             buffer.writeInteger(ProtocolStatus.ok.rawValue)
-                            buffer.writeImmutableBuffer(entry.record)
+                            _ = entry.writeRecord(to: &buffer)
                         } catch {
                             buffer.writeInteger(error.status.rawValue)
                         }
@@ -93,10 +98,18 @@ struct ProtocolResponder {
         }
     }
 
-    /// Writes a reply frame with status OK around `body` in one pass over the output buffer: this is the
-    /// reply to nearly every request, and `ByteBuffer`'s per-write bookkeeping showed in the profile.
-    static func writeReply(opcode: UInt8, requestID: UInt32, revision: Revision, body: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
-        let total = Frame.headerSize + body.count
+    /// Writes a GET reply frame with status OK, its body the release record written from the release's
+    /// JSON, in one pass over the output buffer: this is the reply to nearly every request, and
+    /// `ByteBuffer`'s per-write bookkeeping showed in the profile.
+    static func writeReply(
+        opcode: UInt8,
+        requestID: UInt32,
+        revision: Revision,
+        json: UnsafeRawPointer,
+        layout: ReleaseRecordLayout,
+        into buffer: inout ByteBuffer
+    ) {
+        let total = Frame.headerSize + layout.recordLength
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             out.storeBytes(of: UInt32(total - 4).bigEndian, toByteOffset: 0, as: UInt32.self)
             out.storeBytes(of: Frame.currentVersion, toByteOffset: 4, as: UInt8.self)
@@ -105,7 +118,7 @@ struct ProtocolResponder {
             out.storeBytes(of: ProtocolStatus.ok.rawValue, toByteOffset: 7, as: UInt8.self)
             out.storeBytes(of: requestID.bigEndian, toByteOffset: 8, as: UInt32.self)
             out.storeBytes(of: revision.value.bigEndian, toByteOffset: 12, as: UInt64.self)
-            UnsafeMutableRawBufferPointer(rebasing: out[Frame.headerSize..<total]).copyMemory(from: body)
+            if let base = out.baseAddress { layout.writeRecord(from: json, to: base + Frame.headerSize) }
             return total
         }
     }
@@ -143,6 +156,14 @@ struct ProtocolResponder {
             throw ProtocolError(.notFound, "no release for container \"\(key.container)\" on channel \"\(key.channel)\"")
         }
         return release
+    }
+
+    /// A snapshot's releases all have a record layout (their JSON is written in that shape); this turns
+    /// a release without one into an INTERNAL error rather than a reply without its record.
+    static func requireRecord(_ entry: ReleaseEntry?, _ container: String, _ channel: String) throws(ProtocolError) {
+        guard entry?.recordLayout != nil else {
+            throw ProtocolError(.internal, "no binary record for container \"\(container)\" on channel \"\(channel)\"")
+        }
     }
 
     static func checkName(_ container: String) throws(ProtocolError) {

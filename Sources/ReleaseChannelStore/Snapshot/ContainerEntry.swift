@@ -8,12 +8,34 @@ public struct ContainerEntry: Sendable {
     public let releases: [ReleaseEntry?]
 }
 
-/// One release as each transport sends it. Both are slices of the snapshot's arenas (no storage of
-/// their own): the typed release is not kept, so a snapshot costs about its encoded bytes.
+/// One release as both transports send it: a slice of the snapshot's JSON arenas (no storage of its own;
+/// the typed release is not kept, so a snapshot costs about its encoded bytes).
 public struct ReleaseEntry: Sendable {
     /// The compact JSON object (HTTP), a slice of the container body.
     public let body: ByteBuffer
+    /// Where the binary record's fields are in ``body``; nil only for a body not in the shape a
+    /// release's compact JSON always has (see ``ReleaseRecordLayout``).
+    public let recordLayout: ReleaseRecordLayout?
+
     /// The binary release record (docs/protocol.md §6.1): `str container, str channel, str image,
     /// str digest, str updated_at`.
-    public let record: ByteBuffer
+    /// - Returns: false, writing nothing, when the release has no ``recordLayout``.
+    public func writeRecord(to buffer: inout ByteBuffer) -> Bool {
+        guard let layout = self.recordLayout else { return false }
+        self.body.withUnsafeReadableBytes { json in
+            guard let base = json.baseAddress else { return }
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: layout.recordLength) { out in
+                guard let out = out.baseAddress else { return 0 }
+                layout.writeRecord(from: base, to: out)
+                return layout.recordLength
+            }
+        }
+        return true
+    }
+
+    /// ``writeRecord(to:)`` into a buffer of its own; nil when the release has no ``recordLayout``.
+    public var record: ByteBuffer? {
+        var buffer = ByteBuffer()
+        return self.writeRecord(to: &buffer) ? buffer : nil
+    }
 }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import NIOCore
 
-/// Where a body or a record lies in the snapshot's arenas; a length of 0 means absent.
+/// Where a body lies in the snapshot's arenas; a length of 0 means absent.
 struct ArenaSpan: Sendable {
     var chunk: UInt32
     var offset: UInt32
@@ -37,18 +37,17 @@ struct ArenaSpan: Sendable {
 /// A dictionary of entries would cost several small heap objects per container (key, entry array,
 /// buffers), allocated while the parsed db is still in memory: scattered among its freed pages, they
 /// kept those pages resident after the reload (the RSS of a large db was several times its size).
-/// Here a container is a row in arrays of spans into the arenas, and its name is read from its first
-/// binary record.
+/// Here a container is a row in arrays of spans into the arenas, and its name is read from its body.
 struct ContainerTable: Sendable {
     let bodyChunks: [ByteBuffer]
-    let recordChunks: [ByteBuffer]
     let channelCount: Int
-    /// Per container: its body; its name (inside its first record).
+    /// Per container: its body; its name (inside its body).
     private let bodies: [ArenaSpan]
     private let names: [ArenaSpan]
     /// Per container and channel (`container * channelCount + channel`).
     private let releaseBodies: [ArenaSpan]
-    private let releaseRecords: [ArenaSpan]
+    /// `ReleaseRecordLayout.packed`, 0 for none.
+    private let releaseLayouts: [UInt32]
     /// The gzip form of the few container bodies large enough for it to pay.
     private let gzipBodies: [Int: ByteBuffer]
     /// Container index + 1; 0 marks an empty slot.
@@ -57,28 +56,26 @@ struct ContainerTable: Sendable {
 
     init(
         bodyChunks: [ByteBuffer],
-        recordChunks: [ByteBuffer],
         channelCount: Int,
         bodies: [ArenaSpan],
         names: [ArenaSpan],
         releaseBodies: [ArenaSpan],
-        releaseRecords: [ArenaSpan],
+        releaseLayouts: [UInt32],
         gzipBodies: [Int: ByteBuffer]
     ) {
         self.bodyChunks = bodyChunks
-        self.recordChunks = recordChunks
         self.channelCount = channelCount
         self.bodies = bodies
         self.names = names
         self.releaseBodies = releaseBodies
-        self.releaseRecords = releaseRecords
+        self.releaseLayouts = releaseLayouts
         self.gzipBodies = gzipBodies
         var capacity = 16
         while capacity < names.count * 2 { capacity <<= 1 }
         var slots = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
         for (index, name) in names.enumerated() {
-            let hash = Self.withBytes(of: name, in: recordChunks) { ReleaseRecordIndex.hash($0) }
+            let hash = Self.withBytes(of: name, in: bodyChunks) { ReleaseRecordIndex.hash($0) }
             var slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
             slots[slot] = UInt32(index + 1)
@@ -101,7 +98,7 @@ struct ContainerTable: Sendable {
             let entry = Int(self.slots[slot])
             if entry == 0 { return nil }
             let span = self.names[entry - 1]
-            if Int(span.length) == name.count, Self.withBytes(of: span, in: self.recordChunks, { Self.equal($0, name) }) {
+            if Int(span.length) == name.count, Self.withBytes(of: span, in: self.bodyChunks, { Self.equal($0, name) }) {
                 return entry - 1
             }
             slot = (slot + 1) & self.mask
@@ -116,10 +113,9 @@ struct ContainerTable: Sendable {
 
     func release(at index: Int, channel: Int) -> ReleaseEntry? {
         let slot = index * self.channelCount + channel
-        guard let body = self.releaseBodies[slot].slice(of: self.bodyChunks),
-            let record = self.releaseRecords[slot].slice(of: self.recordChunks)
-        else { return nil }
-        return ReleaseEntry(body: body, record: record)
+        guard let body = self.releaseBodies[slot].slice(of: self.bodyChunks) else { return nil }
+        let layout = self.releaseLayouts[slot]
+        return ReleaseEntry(body: body, recordLayout: layout == 0 ? nil : ReleaseRecordLayout(packed: layout))
     }
 
     private static func withBytes<Result>(of span: ArenaSpan, in chunks: [ByteBuffer], _ body: (UnsafeRawBufferPointer) -> Result) -> Result {

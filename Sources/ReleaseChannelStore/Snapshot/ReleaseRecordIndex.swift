@@ -1,89 +1,86 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 public import NIOCore
 
-/// Finds a release's binary record from the raw bytes of a protocol key, without decoding them.
+/// Finds a release from the raw bytes of a protocol key, without decoding them, and writes its binary
+/// record from its compact JSON (``ReleaseRecordLayout``).
 ///
-/// A GET key (docs/protocol.md §7.4) is `str container, str channel`, which is exactly how a release
-/// record starts, so a lookup hashes the request bytes and compares them with the first bytes of the
-/// record: no `String`, no allocation, no name validation (only valid names are stored, so a hit is
-/// valid by construction; callers validate on a miss to tell a bad request from an unknown key).
-/// Open addressing with linear probing, at most half full.
+/// A GET key (docs/protocol.md §7.4) is `str container, str channel`: a lookup hashes the request bytes
+/// and compares the names inside them with the names in the release's JSON: no `String`, no allocation,
+/// no name validation (only valid names are stored, so a hit is valid by construction; callers validate
+/// on a miss to tell a bad request from an unknown key). Open addressing with linear probing, at most
+/// half full.
 public struct ReleaseRecordIndex: Sendable {
-    /// The records, back to back, in chunks (see `SnapshotBuilder.chunkSize`).
+    /// The snapshot's JSON arenas (see `SnapshotBuilder.chunkSize`).
     @usableFromInline
     let chunks: [ByteBuffer]
-    /// `chunk << 56 | offset << 32 | record length << 16 | key length` of a record; 0 marks an empty
-    /// slot (no record is empty). Comparing the key length first rejects most collisions without
-    /// touching the record.
+    /// `chunk << 56 | offset << 32 | layout` of a release's compact JSON; 0 marks an empty slot (no
+    /// layout is 0). Comparing the key length with the layout's first rejects most collisions without
+    /// touching the JSON.
     @usableFromInline
     let slots: [UInt64]
     @usableFromInline
     let mask: Int
 
-    /// - Parameter ranges: Where each record is: its chunk and its byte range there (relative to the
-    ///   chunk's reader index). A record that does not fit the slot layout (64 KiB or more, past 16 MiB
-    ///   of its chunk, or beyond 255 chunks; the builder and the db's field limits keep records far
-    ///   inside) is not indexed: lookups of it take the caller's checked path.
-    init(chunks: [ByteBuffer], ranges: [(chunk: Int, range: Range<Int>)]) {
+    /// - Parameter releases: Where each release's compact JSON is (its chunk and its offset there,
+    ///   relative to the chunk's reader index) and its layout. A release past 16 MiB of its chunk or
+    ///   beyond 255 chunks (the builder's 8 MiB arenas keep them far inside for any db under 2 GB) is not
+    ///   indexed: lookups of it take the caller's checked path.
+    init(chunks: [ByteBuffer], releases: [(chunk: Int, offset: Int, layout: ReleaseRecordLayout)]) {
         var capacity = 16
-        while capacity < ranges.count * 2 { capacity <<= 1 }
+        while capacity < releases.count * 2 { capacity <<= 1 }
         var slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
-        for (chunk, range) in ranges where chunk <= 0xFF && range.lowerBound <= 0xFF_FFFF && range.count <= 0xFFFF {
-            chunks[chunk].withUnsafeReadableBytes { bytes in
-                guard let keyLength = Self.keyLength(of: UnsafeRawBufferPointer(rebasing: bytes[range])) else { return }
-                let hash = Self.hash(UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<(range.lowerBound + keyLength)]))
-                var slot = Int(truncatingIfNeeded: hash) & mask
-                while slots[slot] != 0 { slot = (slot + 1) & mask }
-                slots[slot] = UInt64(chunk) << 56 | UInt64(range.lowerBound) << 32 | UInt64(range.count) << 16 | UInt64(keyLength)
+        // `str container, str channel` of each release, to hash it as a request's key is hashed.
+        var key = [UInt8](repeating: 0, count: 4 + 63 + 63)
+        for (chunk, offset, layout) in releases where chunk <= 0xFF && offset <= 0xFF_FFFF {
+            let hash = chunks[chunk].withUnsafeReadableBytes { json in
+                key.withUnsafeMutableBytes { key in
+                    let containerLength = layout.containerLength
+                    let channelLength = layout.channelLength
+                    key.storeBytes(of: UInt16(containerLength).bigEndian, toByteOffset: 0, as: UInt16.self)
+                    UnsafeMutableRawBufferPointer(rebasing: key[2..<(2 + containerLength)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: json[(offset + ReleaseRecordLayout.containerOffset)...].prefix(containerLength)))
+                    key.storeBytes(of: UInt16(channelLength).bigEndian, toByteOffset: 2 + containerLength, as: UInt16.self)
+                    UnsafeMutableRawBufferPointer(rebasing: key[(4 + containerLength)...])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: json[(offset + layout.channelOffset)...].prefix(channelLength)))
+                    return Self.hash(UnsafeRawBufferPointer(rebasing: key[..<layout.keyLength]))
+                }
             }
+            var slot = Int(truncatingIfNeeded: hash) & mask
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = UInt64(chunk) << 56 | UInt64(offset) << 32 | UInt64(layout.packed)
         }
         self.chunks = chunks
         self.slots = slots
         self.mask = mask
     }
 
-    /// Calls `body` with the bytes of the record whose key is exactly `key`; nil when there is none.
+    /// Calls `body` with the compact JSON and the layout of the release whose key is exactly `key`; nil
+    /// when there is none. `json` points at the release's first byte; the layout says how far to read.
     @inlinable
-    public func withRecord<Result>(forKey key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
-        guard let (chunk, range) = self.find(key) else { return nil }
-        return self.chunks[chunk].withUnsafeReadableBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
-    }
-
-    @usableFromInline
-    func find(_ key: UnsafeRawBufferPointer) -> (chunk: Int, range: Range<Int>)? {
-        guard key.count <= Int(UInt16.max), let keyBase = key.baseAddress else { return nil }
-        var slot = Int(truncatingIfNeeded: Self.hash(key)) & self.mask
+    public func withRelease<Result>(
+        forKey key: UnsafeRawBufferPointer,
+        _ body: (_ json: UnsafeRawPointer, _ layout: ReleaseRecordLayout) -> Result
+    ) -> Result? {
+        guard key.count >= 4 else { return nil }
+        let hash = Self.hash(key)
         return self.slots.withUnsafeBufferPointer { slots in
+            var slot = Int(truncatingIfNeeded: hash) & self.mask
             while true {
                 let packed = slots[slot]
                 if packed == 0 { return nil }
-                if Int(packed & 0xFFFF) == key.count {
+                let layout = ReleaseRecordLayout(packed: UInt32(truncatingIfNeeded: packed))
+                if layout.keyLength == key.count {
                     let chunk = Int(packed >> 56)
                     let offset = Int((packed >> 32) & 0xFF_FFFF)
-                    let equal = self.chunks[chunk].withUnsafeReadableBytes { bytes in
-                        bytes.baseAddress.map { memcmp($0 + offset, keyBase, key.count) == 0 } ?? false
+                    let found: Result?? = self.chunks[chunk].withUnsafeReadableBytes { bytes in
+                        guard let json = bytes.baseAddress.map({ $0 + offset }), layout.matches(key: key, json: json) else { return nil }
+                        return .some(body(json, layout))
                     }
-                    if equal { return (chunk, offset..<(offset + Int((packed >> 16) & 0xFFFF))) }
+                    if let found { return found }
                 }
                 slot = (slot + 1) & self.mask
             }
         }
-    }
-
-    /// Bytes taken by the leading `str container, str channel` of a record; nil when it is cut short.
-    static func keyLength(of record: UnsafeRawBufferPointer) -> Int? {
-        guard record.count >= 2 else { return nil }
-        let containerLength = Int(record[0]) << 8 | Int(record[1])
-        let channelAt = 2 + containerLength
-        guard record.count >= channelAt + 2 else { return nil }
-        let channelLength = Int(record[channelAt]) << 8 | Int(record[channelAt + 1])
-        let total = channelAt + 2 + channelLength
-        return record.count >= total ? total : nil
     }
 
     /// A multiply-xorshift hash over 8-byte words: keys are short and come from the db, so a fast,

@@ -2,7 +2,8 @@ import CompressNIO
 import NIOCore
 public import ReleaseChannelModel
 
-/// Builds a ``Snapshot`` from a validated db: indexes, response bodies and binary records.
+/// Builds a ``Snapshot`` from a validated db: indexes and response bodies (the protocol's binary records
+/// are written from the JSON bodies, see ``ReleaseRecordLayout``).
 public enum SnapshotBuilder {
     /// - Parameters:
     ///   - database: A validated db.
@@ -79,25 +80,22 @@ public enum SnapshotBuilder {
         channels.raw("]}")
         let channelsBody = EncodedBody(identity: ByteBuffer(bytes: channels.bytes), gzip: nil)
 
-        // Container bodies go into arenas of about `chunkSize` bytes, binary records into others, so 100k
-        // containers cost a few dozen allocations, not 100k; each body and record is a slice of its arena.
+        // Container bodies go into arenas of about `chunkSize` bytes, so 100k containers cost a few dozen
+        // allocations, not 100k; each container's and release's body is a slice of its arena.
         var bodies = ArenaChunks()
         // The arenas are written in place (a JSON writer's array had been copied into each one).
         var arena = ByteBuffer()
         arena.reserveCapacity(min(canonical.readableBytes, chunkSize + Self.chunkSlack))
         // Per container header and, without spans, per release encoding; reused.
         var scratch = JSONWriter(reservingCapacity: 1024)
-        var records = ArenaChunks()
-        var recordArena = ByteBuffer()
-        recordArena.reserveCapacity(min(canonical.readableBytes / 2, chunkSize + Self.chunkSlack))
         let channelCount = database.channels.count
         var containerBodies: [ArenaSpan] = []
         var names: [ArenaSpan] = []
         var releaseBodies: [ArenaSpan] = []
-        var releaseRecords: [ArenaSpan] = []
+        var releaseLayouts: [UInt32] = []
         var gzipBodies: [Int: ByteBuffer] = [:]
-        var recordRanges: [(chunk: Int, range: Range<Int>)] = []
-        recordRanges.reserveCapacity(database.releases.count)
+        var indexed: [(chunk: Int, offset: Int, layout: ReleaseRecordLayout)] = []
+        indexed.reserveCapacity(database.releases.count)
         var channelIndexes: [String: Int] = [:]
         for (index, channel) in database.channels.enumerated() { channelIndexes[channel] = index }
         var releaseIndex = 0
@@ -111,7 +109,7 @@ public enum SnapshotBuilder {
             }
             let row = containerBodies.count
             releaseBodies.append(contentsOf: repeatElement(.absent, count: channelCount))
-            releaseRecords.append(contentsOf: repeatElement(.absent, count: channelCount))
+            releaseLayouts.append(contentsOf: repeatElement(0, count: channelCount))
             let start = arena.writerIndex
             scratch.removeAll()
             scratch.raw("{\"revision\":")
@@ -120,6 +118,9 @@ public enum SnapshotBuilder {
             scratch.string(container)
             scratch.raw(",\"releases\":[")
             arena.writeBytes(scratch.bytes)
+            // The name ends before `","releases":[`; container names need no escaping.
+            let nameEnd = arena.writerIndex - 14
+            names.append(ArenaSpan(chunk: bodies.count, range: (nameEnd - container.utf8.count)..<nameEnd))
             let first = releaseIndex
             while releaseIndex < releases.count, releases[releaseIndex].container == container {
                 let release = releases[releaseIndex]
@@ -134,21 +135,12 @@ public enum SnapshotBuilder {
                     ReleaseObjectEncoder.append(release, to: &scratch, indent: nil)
                     arena.writeBytes(scratch.bytes)
                 }
-                if recordArena.writerIndex >= chunkSize {
-                    records.seal(recordArena)
-                    recordArena = ByteBuffer()
-                    recordArena.reserveCapacity(chunkSize + Self.chunkSlack)
-                }
-                let recordStart = recordArena.writerIndex
-                Self.writeRecord(release, to: &recordArena)
-                recordRanges.append((records.count, recordStart..<recordArena.writerIndex))
-                if releaseIndex == first {
-                    // A record starts with the container name: `u16 length`, then the bytes.
-                    names.append(ArenaSpan(chunk: records.count, range: (recordStart + 2)..<(recordStart + 2 + container.utf8.count)))
-                }
                 let slot = row * channelCount + (channelIndexes[release.channel] ?? 0)
                 releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.writerIndex)
-                releaseRecords[slot] = ArenaSpan(chunk: records.count, range: recordStart..<recordArena.writerIndex)
+                if let layout = arena.withUnsafeReadableBytes({ ReleaseRecordLayout(json: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }) {
+                    releaseLayouts[slot] = layout.packed
+                    indexed.append((bodies.count, bodyStart, layout))
+                }
                 releaseIndex += 1
             }
             arena.writeStaticString("]}")
@@ -158,15 +150,13 @@ public enum SnapshotBuilder {
             }
         }
         bodies.seal(arena)
-        records.seal(recordArena)
         let containers = ContainerTable(
             bodyChunks: bodies.chunks,
-            recordChunks: records.chunks,
             channelCount: channelCount,
             bodies: containerBodies,
             names: names,
             releaseBodies: releaseBodies,
-            releaseRecords: releaseRecords,
+            releaseLayouts: releaseLayouts,
             gzipBodies: gzipBodies
         )
         return Snapshot(
@@ -177,35 +167,29 @@ public enum SnapshotBuilder {
             wholeDatabase: canonical,
             channelsBody: channelsBody,
             containers: containers,
-            records: ReleaseRecordIndex(chunks: records.chunks, ranges: recordRanges),
+            records: ReleaseRecordIndex(chunks: bodies.chunks, releases: indexed),
             reusableGzip: previous?.reusableGzip
         )
     }
 
-    /// Appends JSON text without the whitespace bytes in it (space, tab, CR, LF). Only for text whose
-    /// strings contain none of those, such as a release of a canonical db: every string field's rules
-    /// exclude whitespace, so there it is exactly the insignificant whitespace between tokens, and the
-    /// result is the release's compact encoding (a test compares the two).
+    /// Appends JSON text without the whitespace bytes in it. Only for canonical text, such as a release of
+    /// a canonical db: there every byte up to 0x20 is insignificant whitespace between tokens (string
+    /// fields' rules exclude whitespace and canonical escaping writes every other control character as
+    /// `\u00XX`), so dropping them gives the release's compact encoding (a test compares the two).
+    ///
+    /// Branch-free over bytes: the runs between whitespace are short (an indented key per line), and a
+    /// `writeBytes` per run had been an eighth of a 100k-container reload.
     static func appendCompacted(_ text: UnsafeRawBufferPointer, to buffer: inout ByteBuffer) {
-        var runStart = 0
-        for index in 0..<text.count {
-            switch text[index] {
-            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
-                if index > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: text[runStart..<index])) }
-                runStart = index + 1
-            default:
-                break
+        guard let input = text.baseAddress, text.count > 0 else { return }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: text.count) { out in
+            guard let output = out.baseAddress else { return 0 }
+            var written = 0
+            for index in 0..<text.count {
+                let byte = input.load(fromByteOffset: index, as: UInt8.self)
+                output.storeBytes(of: byte, toByteOffset: written, as: UInt8.self)
+                written &+= byte > 0x20 ? 1 : 0
             }
-        }
-        if text.count > runStart { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: text[runStart...])) }
-    }
-
-    /// The binary record of a release (docs/protocol.md §6.1).
-    static func writeRecord(_ release: Release, to buffer: inout ByteBuffer) {
-        for field in [release.container, release.channel, release.image, release.digest ?? "", release.updatedAt] {
-            // The db limits every field far below the u16 length of a protocol string.
-            buffer.writeInteger(UInt16(truncatingIfNeeded: field.utf8.count))
-            buffer.writeString(field)
+            return written
         }
     }
 
@@ -229,7 +213,7 @@ public enum SnapshotBuilder {
     /// buffer capacities up to a power of two, and a buffer of this size can come from pages malloc
     /// already holds, so an 8.1 MiB chunk would have cost 16 MiB of resident memory.
     static let chunkSize = 7 << 20
-    /// Room for the item that crosses `chunkSize` (one container body, at most 16 releases, or one record).
+    /// Room for the item that crosses `chunkSize` (one container body, at most 16 releases).
     static let chunkSlack = 1 << 20
 
     private struct ArenaChunks {
