@@ -70,9 +70,15 @@ import Testing
         let path = directory.file("db.json")
         try Fixtures.write(Fixtures.bytes(containers: 2), to: path)
         let file = DatabaseFile(path: path)
-        guard case .loaded(let contents) = try file.load(unlessFileDigestIs: nil) else { throw TestFailure("not loaded") }
+        // Canonical bytes are indexed, not decoded.
+        guard case .indexed(let contents) = try file.load(unlessFileDigestIs: nil) else { throw TestFailure("not indexed") }
         #expect(contents.fileDigest == DatabaseRevision.fileDigest(of: Fixtures.bytes(containers: 2)))
+        #expect(contents.revision == Fixtures.revision(containers: 2, tag: "v1"))
         guard case .sameBytes = try file.load(unlessFileDigestIs: contents.fileDigest) else { throw TestFailure("parsed again") }
+        // The same db in another layout (a space before the final newline) is decoded, to the same revision.
+        try Fixtures.write(Fixtures.bytes(containers: 2).dropLast() + Array(" \n".utf8), to: path)
+        guard case .loaded(let decoded) = try file.load(unlessFileDigestIs: contents.fileDigest) else { throw TestFailure("not decoded") }
+        #expect(decoded.revision == contents.revision)
         // Other bytes are parsed (and judged) even when the caller knows a digest.
         try Fixtures.write(Array("{".utf8), to: path)
         #expect(throws: DatabaseLoadError.self) { try file.load(unlessFileDigestIs: contents.fileDigest) }

@@ -107,6 +107,43 @@ import Testing
         }
     }
 
+    /// A canonical file's snapshot is built from its index (no typed releases): it must serve exactly
+    /// what the snapshot of the decoded db serves, arena boundaries included.
+    @Test(arguments: [4096, SnapshotBuilder.chunkSize]) func snapshotsFromTheIndexServeWhatTheDecodedDbServes(chunkSize: Int) throws {
+        var releases = DatabaseGenerator(containers: 300, seed: 7).generate().releases
+        releases[0].digest = nil
+        releases[1].source = nil
+        releases[5].source?.runID = nil
+        releases.removeLast()  // a container without a release on one channel
+        let database = ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases)
+        let canonical = CanonicalEncoder.encode(database)
+        let index = try #require(canonical.withUnsafeBufferPointer { DatabaseDecoder.indexCanonical($0) })
+        let fromIndex = SnapshotBuilder.build(index: index, canonical: ByteBuffer(bytes: canonical), loadedAt: 0, chunkSize: chunkSize)
+        let decoded = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 0)
+        #expect(fromIndex.revision == decoded.revision)
+        #expect(fromIndex.channels == decoded.channels)
+        #expect(fromIndex.releaseCount == decoded.releaseCount && fromIndex.containerCount == decoded.containerCount)
+        #expect(fromIndex.channelsBody.identity == decoded.channelsBody.identity)
+        #expect(fromIndex.wholeDatabase.heldIdentity == decoded.wholeDatabase.heldIdentity)
+        for container in Set(database.releases.map(\.container)) {
+            let entry = try #require(fromIndex.container(container))
+            let reference = try #require(decoded.container(container))
+            #expect(entry.body.identity == reference.body.identity)
+            #expect(entry.body.gzip == reference.body.gzip)
+            for channel in database.channels {
+                let release = fromIndex.release(container: container, channel: channel)
+                #expect(release?.body == decoded.release(container: container, channel: channel)?.body)
+                #expect(release?.record == decoded.release(container: container, channel: channel)?.record)
+                var key = ByteBuffer()
+                key.writeInteger(UInt16(container.utf8.count))
+                key.writeString(container)
+                key.writeInteger(UInt16(channel.utf8.count))
+                key.writeString(channel)
+                #expect(fromIndex.records.record(forKey: key) == release?.record)
+            }
+        }
+    }
+
     @Test func writesTheWholeDatabaseInflatedInChunks() async throws {
         // Larger than one inflate chunk, so the identity comes in several pieces.
         let database = DatabaseGenerator(containers: 2_000, seed: 3).generate()

@@ -29,6 +29,14 @@ public enum DatabaseDecoder {
         return DecodedDatabase(database: try Self.decodeWithDiagnostics(Array(bytes)), canonicalReleaseSpans: nil)
     }
 
+    /// Where the releases are in bytes that are exactly the canonical encoding of a valid db, checked by
+    /// the db's rules without decoding them (see ``CanonicalDatabaseIndex``); nil for any other bytes,
+    /// valid or not, which ``decodeNotingCanonical(_:)-([UInt8])`` then reads. Strings with escape sequences or
+    /// non-ASCII bytes are among those.
+    public static func indexCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> CanonicalDatabaseIndex? {
+        CanonicalIndexer.index(bytes)
+    }
+
     /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.
     static func decodeWithDiagnostics(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> ReleaseDatabase {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {

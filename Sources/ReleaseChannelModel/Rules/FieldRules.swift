@@ -8,6 +8,7 @@ public enum FieldRules {
 
     /// A lowercase DNS-1123 label (the Kubernetes name rule): 1–63 of `[a-z0-9-]`, alphanumeric at both ends.
     public static func checkDNSLabel(_ value: String, what: String) throws(FieldError) {
+        if Self.withBytes(value, Self.isValidDNSLabel) { return }
         let count = value.utf8.count
         guard count > 0 else { throw FieldError("\(what) must not be empty") }
         guard count <= 63 else { throw FieldError("\(what) is \(count) characters long, at most 63 are allowed") }
@@ -19,6 +20,12 @@ public enum FieldRules {
         guard Self.withBytes(value, { isLowerAlnum($0[0]) && isLowerAlnum($0[$0.count - 1]) }) else {
             throw FieldError("\(what) \(quoted(value)) must start and end with a lowercase letter or digit")
         }
+    }
+
+    /// ``checkDNSLabel(_:what:)`` over bytes, without the message.
+    static func isValidDNSLabel(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        (1...63).contains(bytes.count) && bytes.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "-") }
+            && isLowerAlnum(bytes[0]) && isLowerAlnum(bytes[bytes.count - 1])
     }
 
     /// `container`: a lowercase DNS-1123 label.
@@ -33,12 +40,13 @@ public enum FieldRules {
 
     /// `digest`: `sha256:` followed by 64 lowercase hex digits.
     public static func checkDigest(_ value: String) throws(FieldError) {
-        let valid = Self.withBytes(value) { bytes in
-            bytes.count == 71 && bytes.starts(with: "sha256:".utf8) && bytes[7...].allSatisfy(isLowerHex)
-        }
-        guard valid else {
+        guard Self.withBytes(value, Self.isValidDigest) else {
             throw FieldError("digest \(quoted(value)) must be \"sha256:\" followed by 64 lowercase hex digits")
         }
+    }
+
+    static func isValidDigest(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count == 71 && bytes.starts(with: "sha256:".utf8) && bytes[7...].allSatisfy(isLowerHex)
     }
 
     /// `image`: an OCI image reference (see ``ImageReference``).
@@ -53,42 +61,58 @@ public enum FieldRules {
 
     /// `source.repository`: a GitHub `owner/name`.
     public static func checkRepository(_ value: String) throws(FieldError) {
-        let valid = Self.withBytes(value) { bytes -> Bool in
-            guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return false }
-            let owner = bytes[..<slash]
-            let name = bytes[(slash + 1)...]
-            guard (1...39).contains(owner.count), let first = owner.first, isAlnum(first),
-                owner.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-            else { return false }
-            return (1...100).contains(name.count)
-                && name.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        guard Self.withBytes(value, Self.isValidRepository) else {
+            throw FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"")
         }
-        guard valid else { throw FieldError("source repository \(quoted(value)) must be a GitHub \"owner/name\"") }
+    }
+
+    static func isValidRepository(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let slash = bytes.firstIndex(of: UInt8(ascii: "/")) else { return false }
+        let owner = bytes[..<slash]
+        let name = bytes[(slash + 1)...]
+        guard (1...39).contains(owner.count), let first = owner.first, isAlnum(first),
+            owner.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+        else { return false }
+        return (1...100).contains(name.count)
+            && name.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     /// `source.sha`: a full 40-digit lowercase hex git commit id.
     public static func checkCommitSHA(_ value: String) throws(FieldError) {
-        guard Self.withBytes(value, { $0.count == 40 && $0.allSatisfy(isLowerHex) }) else {
+        guard Self.withBytes(value, Self.isValidCommitSHA) else {
             throw FieldError("source sha \(quoted(value)) must be 40 lowercase hex digits")
         }
     }
 
+    static func isValidCommitSHA(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.count == 40 && bytes.allSatisfy(isLowerHex)
+    }
+
     /// `source.ref`: a fully qualified git ref such as `refs/heads/main`.
     public static func checkGitRef(_ value: String) throws(FieldError) {
-        guard Self.withBytes(value, { $0.starts(with: "refs/".utf8) && (6...255).contains($0.count) }) else {
+        guard Self.withBytes(value, Self.isFullGitRef) else {
             throw FieldError("source ref \(quoted(value)) must be a full git ref such as \"refs/heads/main\" (6–255 characters)")
         }
-        let allowed = Self.withBytes(value) { bytes in
-            var previous: UInt8 = 0
-            for byte in bytes {
-                guard Self.isAllowedInRef(byte), !(byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) else { return false }
-                previous = byte
-            }
-            return true
-        }
-        guard allowed else {
+        guard Self.withBytes(value, Self.hasOnlyRefCharacters) else {
             throw FieldError("source ref \(quoted(value)) contains characters git does not allow in a ref")
         }
+    }
+
+    static func isValidGitRef(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        Self.isFullGitRef(bytes) && Self.hasOnlyRefCharacters(bytes)
+    }
+
+    static func isFullGitRef(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.starts(with: "refs/".utf8) && (6...255).contains(bytes.count)
+    }
+
+    static func hasOnlyRefCharacters(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var previous: UInt8 = 0
+        for byte in bytes {
+            guard Self.isAllowedInRef(byte), !(byte == UInt8(ascii: ".") && previous == UInt8(ascii: ".")) else { return false }
+            previous = byte
+        }
+        return true
     }
 
     /// Not a control character, space, DEL or one of `~^:?*[\` (git-check-ref-format).
@@ -109,14 +133,15 @@ public enum FieldRules {
 
     /// `source.actor`: a GitHub login, optionally with the `[bot]` suffix of app accounts.
     public static func checkActor(_ value: String) throws(FieldError) {
-        let valid = Self.withBytes(value) { all in
-            let bytes = all.reversed().starts(with: "[bot]".utf8.reversed()) ? all.dropLast(5) : all[...]
-            return (1...39).contains(bytes.count) && isAlnum(bytes[bytes.startIndex])
-                && bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-        }
-        guard valid else {
+        guard Self.withBytes(value, Self.isValidActor) else {
             throw FieldError("source actor \(quoted(value)) must be a GitHub login (1–39 letters, digits or '-')")
         }
+    }
+
+    static func isValidActor(_ all: UnsafeBufferPointer<UInt8>) -> Bool {
+        let bytes = all.reversed().starts(with: "[bot]".utf8.reversed()) ? all.dropLast(5) : all[...]
+        return (1...39).contains(bytes.count) && isAlnum(bytes[bytes.startIndex])
+            && bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
     }
 
     /// Runs `body` over the UTF-8 bytes of `value` in place: these checks run for every field of every

@@ -35,6 +35,13 @@ public struct ImageReference: Sendable, Hashable {
         String(decoding: value.utf8.dropFirst(range.lowerBound).prefix(range.count), as: UTF8.self)
     }
 
+    /// ``validatedDigest(of:)`` over bytes: nil when the reference is invalid, else the byte range of its
+    /// pinned digest, if any.
+    static func digestRange(ofValid bytes: UnsafeBufferPointer<UInt8>) -> Range<Int>?? {
+        guard let parts = try? Self.parse(bytes) else { return nil }
+        return .some(parts.digest)
+    }
+
     /// Byte ranges of the parts in the reference's UTF-8.
     private struct Parts {
         var registry: Range<Int>?
@@ -46,13 +53,13 @@ public struct ImageReference: Sendable, Hashable {
     private static func parts(of value: String) throws(FieldError) -> Parts {
         var contiguous = value
         return try contiguous.withUTF8 { bytes in
-            Result { () throws(FieldError) in try Self.parse(bytes, value: value) }
+            Result { () throws(FieldError) in try Self.parse(bytes) }
         }.get()
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, value: String) throws(FieldError) -> Parts {
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(FieldError) -> Parts {
         func invalid(_ reason: String) -> FieldError {
-            FieldError("invalid image reference \(FieldRules.quoted(value)): \(reason)")
+            FieldError("invalid image reference \(FieldRules.quoted(String(decoding: bytes, as: UTF8.self))): \(reason)")
         }
         guard !bytes.isEmpty else { throw FieldError("image reference must not be empty") }
         guard bytes.count <= Self.maximumLength else {

@@ -8,11 +8,19 @@ public enum RFC3339Timestamp {
             FieldError("timestamp \(FieldRules.quoted(value)) must be RFC 3339 in UTC, like \"2026-11-26T12:00:00Z\"")
         }
         guard let fields = FieldRules.withBytes(value, Self.fields) else { throw problem }
-        guard (1...12).contains(fields.month), (1...daysIn(month: fields.month, year: fields.year)).contains(fields.day),
-            fields.hour <= 23, fields.minute <= 59, fields.second <= 59
-        else {
+        guard Self.isValidDateTime(fields) else {
             throw FieldError("timestamp \(FieldRules.quoted(value)) is not a valid calendar date and time")
         }
+    }
+
+    /// ``validate(_:)`` over bytes, without the message.
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        Self.fields(bytes).map(Self.isValidDateTime) ?? false
+    }
+
+    private static func isValidDateTime(_ fields: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int)) -> Bool {
+        (1...12).contains(fields.month) && (1...daysIn(month: fields.month, year: fields.year)).contains(fields.day)
+            && fields.hour <= 23 && fields.minute <= 59 && fields.second <= 59
     }
 
     /// The numbers of `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, or nil when the text does not have that shape.

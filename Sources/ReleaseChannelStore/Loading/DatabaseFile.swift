@@ -25,10 +25,24 @@ public struct DatabaseFile: Sendable {
         public let fileDigest: String
     }
 
+    /// A file whose bytes are exactly its canonical encoding, indexed instead of decoded (see
+    /// `CanonicalDatabaseIndex`): what the reload of a file written by the GitOps flow reads.
+    public struct IndexedContents: Sendable {
+        public let index: CanonicalDatabaseIndex
+        /// The file's bytes, which are the canonical encoding.
+        public let canonical: ByteBuffer
+        public let revision: String
+        /// ``DatabaseRevision/fileDigest(of:)`` of the bytes read.
+        public let fileDigest: String
+    }
+
     /// What ``load(unlessFileDigestIs:)`` found.
     public enum LoadResult: Sendable {
         /// The file's bytes have the digest the caller already knows: nothing was parsed.
         case sameBytes
+        /// The bytes are canonical: checked and indexed, no value decoded.
+        case indexed(IndexedContents)
+        /// Any other valid file: decoded (and canonically encoded).
         case loaded(Contents)
     }
 
@@ -96,13 +110,22 @@ public struct DatabaseFile: Sendable {
         return try self.decode(bytes, fileDigest: bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) })
     }
 
-    /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates and
-    /// canonically encodes it. Hashing is an order of magnitude cheaper than parsing a large db, and
-    /// most reload triggers (the watch set-up, a poll after `touch`, a repeated SIGHUP) find the same bytes.
+    /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates it:
+    /// indexes it when its bytes are canonical, else decodes and canonically encodes it. Hashing is an
+    /// order of magnitude cheaper than parsing a large db, and most reload triggers (the watch set-up, a
+    /// poll after `touch`, a repeated SIGHUP) find the same bytes.
     public func load(unlessFileDigestIs known: String?) throws(DatabaseLoadError) -> LoadResult {
         let bytes = try self.readBuffer()
         let digest = bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
         if digest == known { return .sameBytes }
+        // The GitOps flow writes canonical files: they need checking and indexing, not decoding (a
+        // `String` per value had been most of a large reload).
+        let index = bytes.withUnsafeReadableBytes { DatabaseDecoder.indexCanonical($0.assumingMemoryBound(to: UInt8.self)) }
+        if let index {
+            return .indexed(
+                IndexedContents(index: index, canonical: bytes, revision: DatabaseRevision.of(canonicalFileDigest: digest), fileDigest: digest)
+            )
+        }
         return .loaded(try self.decode(bytes, fileDigest: digest))
     }
 

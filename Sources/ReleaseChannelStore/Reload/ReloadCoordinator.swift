@@ -144,29 +144,33 @@ public final class ReloadCoordinator: Service, Sendable {
         let report: ReloadReport
         do {
             let known = currentRevision == nil ? nil : self.servedFileDigest.withLock { $0 }
-            guard case .loaded(let contents) = try self.file.load(unlessFileDigestIs: known) else {
+            let revision: String
+            let fileDigest: String
+            // A canonical file is built from its index, any other from the decoded db.
+            let makeSnapshot: (_ loadedAt: Double, _ previous: Snapshot?) -> Snapshot
+            switch try self.file.load(unlessFileDigestIs: known) {
+            case .sameBytes:
                 return self.finish(
                     ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: currentRevision, error: nil),
                     previous: currentRevision,
                     started: started
                 )
+            case .indexed(let contents):
+                (revision, fileDigest) = (contents.revision, contents.fileDigest)
+                makeSnapshot = { SnapshotBuilder.build(contents, loadedAt: $0, replacing: $1) }
+            case .loaded(let contents):
+                (revision, fileDigest) = (contents.revision, contents.fileDigest)
+                makeSnapshot = { SnapshotBuilder.build(contents, loadedAt: $0, replacing: $1) }
             }
-            if contents.revision == currentRevision {
-                report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: contents.revision, error: nil)
+            if revision == currentRevision {
+                report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: revision, error: nil)
             } else {
-                let snapshot = SnapshotBuilder.build(
-                    database: contents.database,
-                    canonical: contents.canonical,
-                    canonicalReleaseSpans: contents.canonicalReleaseSpans,
-                    revision: contents.revision,
-                    loadedAt: Date().timeIntervalSince1970,
-                    replacing: self.store.currentUncached
-                )
+                let snapshot = makeSnapshot(Date().timeIntervalSince1970, self.store.currentUncached)
                 self.store.swap(snapshot)
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
             // The served snapshot now comes from these bytes.
-            self.servedFileDigest.withLock { $0 = contents.fileDigest }
+            self.servedFileDigest.withLock { $0 = fileDigest }
         } catch {
             report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .failed, revision: currentRevision, error: error)
         }

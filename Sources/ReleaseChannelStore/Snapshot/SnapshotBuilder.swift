@@ -55,6 +55,43 @@ public enum SnapshotBuilder {
         )
     }
 
+    /// The snapshot of a file the reload decoded (``DatabaseFile/load(unlessFileDigestIs:)``).
+    public static func build(_ contents: DatabaseFile.Contents, loadedAt: Double, replacing previous: Snapshot? = nil) -> Snapshot {
+        Self.build(
+            database: contents.database,
+            canonical: contents.canonical,
+            canonicalReleaseSpans: contents.canonicalReleaseSpans,
+            revision: contents.revision,
+            loadedAt: loadedAt,
+            replacing: previous
+        )
+    }
+
+    /// The snapshot of a canonical file the reload indexed (``DatabaseFile/load(unlessFileDigestIs:)``).
+    public static func build(_ contents: DatabaseFile.IndexedContents, loadedAt: Double, replacing previous: Snapshot? = nil) -> Snapshot {
+        Self.build(index: contents.index, canonical: contents.canonical, revision: contents.revision, loadedAt: loadedAt, replacing: previous)
+    }
+
+    /// As ``build(database:canonical:canonicalReleaseSpans:revision:loadedAt:replacing:)`` for a file
+    /// whose bytes are exactly its canonical encoding, from their index (no typed releases: the reload
+    /// of such a file never decodes its values).
+    public static func build(
+        index: CanonicalDatabaseIndex,
+        canonical: ByteBuffer,
+        revision: String? = nil,
+        loadedAt: Double,
+        replacing previous: Snapshot? = nil
+    ) -> Snapshot {
+        Self.build(
+            IndexedReleases(index: index, canonical: canonical),
+            canonical: canonical,
+            revision: revision,
+            loadedAt: loadedAt,
+            replacing: previous,
+            chunkSize: Self.chunkSize
+        )
+    }
+
     /// `chunkSize` is a parameter so tests can make many arenas out of a small db.
     static func build(
         database: ReleaseDatabase,
@@ -65,15 +102,40 @@ public enum SnapshotBuilder {
         replacing previous: Snapshot? = nil,
         chunkSize: Int
     ) -> Snapshot {
-        // The spans are only usable if they are one per release.
-        let spans = canonicalReleaseSpans.flatMap { $0.count == database.releases.count ? $0 : nil }
+        Self.build(
+            TypedReleases(database: database, canonical: canonical, spans: canonicalReleaseSpans),
+            canonical: canonical,
+            revision: revision,
+            loadedAt: loadedAt,
+            replacing: previous,
+            chunkSize: chunkSize
+        )
+    }
+
+    static func build(
+        index: CanonicalDatabaseIndex,
+        canonical: ByteBuffer,
+        loadedAt: Double,
+        chunkSize: Int
+    ) -> Snapshot {
+        Self.build(IndexedReleases(index: index, canonical: canonical), canonical: canonical, revision: nil, loadedAt: loadedAt, replacing: nil, chunkSize: chunkSize)
+    }
+
+    static func build(
+        _ releases: some SnapshotReleases,
+        canonical: ByteBuffer,
+        revision: String?,
+        loadedAt: Double,
+        replacing previous: Snapshot?,
+        chunkSize: Int
+    ) -> Snapshot {
         let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonical.readableBytesView)
 
         var channels = JSONWriter()
         channels.raw("{\"revision\":")
         channels.string(revision)
         channels.raw(",\"channels\":[")
-        for (index, channel) in database.channels.enumerated() {
+        for (index, channel) in releases.channels.enumerated() {
             if index > 0 { channels.raw(",") }
             channels.string(channel)
         }
@@ -86,22 +148,23 @@ public enum SnapshotBuilder {
         // The arenas are written in place (a JSON writer's array had been copied into each one).
         var arena = ByteBuffer()
         arena.reserveCapacity(min(canonical.readableBytes, chunkSize + Self.chunkSlack))
-        // Per container header and, without spans, per release encoding; reused.
+        // `{"revision":"…","container":"`, the same for every container.
+        var header = JSONWriter(reservingCapacity: 64)
+        header.raw("{\"revision\":")
+        header.string(revision)
+        header.raw(",\"container\":\"")
+        // Per release encoding when there are no canonical bytes to compact; reused.
         var scratch = JSONWriter(reservingCapacity: 1024)
-        let channelCount = database.channels.count
+        let channelCount = releases.channels.count
         var containerBodies: [ArenaSpan] = []
         var names: [ArenaSpan] = []
         var releaseBodies: [ArenaSpan] = []
         var releaseLayouts: [UInt32] = []
         var gzipBodies: [Int: ByteBuffer] = [:]
         var indexed: [(chunk: Int, offset: Int, layout: ReleaseRecordLayout)] = []
-        indexed.reserveCapacity(database.releases.count)
-        var channelIndexes: [String: Int] = [:]
-        for (index, channel) in database.channels.enumerated() { channelIndexes[channel] = index }
+        indexed.reserveCapacity(releases.count)
         var releaseIndex = 0
-        let releases = database.releases
         while releaseIndex < releases.count {
-            let container = releases[releaseIndex].container
             if arena.writerIndex >= chunkSize {
                 bodies.seal(arena)
                 arena = ByteBuffer()
@@ -111,31 +174,18 @@ public enum SnapshotBuilder {
             releaseBodies.append(contentsOf: repeatElement(.absent, count: channelCount))
             releaseLayouts.append(contentsOf: repeatElement(0, count: channelCount))
             let start = arena.writerIndex
-            scratch.removeAll()
-            scratch.raw("{\"revision\":")
-            scratch.string(revision)
-            scratch.raw(",\"container\":")
-            scratch.string(container)
-            scratch.raw(",\"releases\":[")
-            arena.writeBytes(scratch.bytes)
-            // The name ends before `","releases":[`; container names need no escaping.
-            let nameEnd = arena.writerIndex - 14
-            names.append(ArenaSpan(chunk: bodies.count, range: (nameEnd - container.utf8.count)..<nameEnd))
+            arena.writeBytes(header.bytes)
+            // Container names are DNS labels: their bytes need no escaping.
+            let nameStart = arena.writerIndex
+            releases.withContainerName(of: releaseIndex) { arena.writeBytes($0) }
+            names.append(ArenaSpan(chunk: bodies.count, range: nameStart..<arena.writerIndex))
+            arena.writeStaticString("\",\"releases\":[")
             let first = releaseIndex
-            while releaseIndex < releases.count, releases[releaseIndex].container == container {
-                let release = releases[releaseIndex]
+            while releaseIndex < releases.count, releaseIndex == first || releases.sameContainer(releaseIndex, first) {
                 if releaseIndex > first { arena.writeInteger(UInt8(ascii: ",")) }
                 let bodyStart = arena.writerIndex
-                if let spans {
-                    canonical.withUnsafeReadableBytes { raw in
-                        Self.appendCompacted(UnsafeRawBufferPointer(rebasing: raw[spans[releaseIndex]]), to: &arena)
-                    }
-                } else {
-                    scratch.removeAll()
-                    ReleaseObjectEncoder.append(release, to: &scratch, indent: nil)
-                    arena.writeBytes(scratch.bytes)
-                }
-                let slot = row * channelCount + (channelIndexes[release.channel] ?? 0)
+                releases.appendCompactJSON(of: releaseIndex, to: &arena, scratch: &scratch)
+                let slot = row * channelCount + releases.channel(of: releaseIndex)
                 releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.writerIndex)
                 if let layout = arena.withUnsafeReadableBytes({ ReleaseRecordLayout(json: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }) {
                     releaseLayouts[slot] = layout.packed
@@ -162,7 +212,7 @@ public enum SnapshotBuilder {
         return Snapshot(
             revision: revision,
             loadedAt: loadedAt,
-            channels: database.channels,
+            channels: releases.channels,
             releaseCount: releases.count,
             wholeDatabase: canonical,
             channelsBody: channelsBody,
