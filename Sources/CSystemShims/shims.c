@@ -8,6 +8,13 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#else
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 void release_chan_trim_heap(void) {
@@ -26,4 +33,30 @@ int release_chan_lower_thread_priority(int increment) {
     (void)increment;
     return -1;
 #endif
+}
+
+int release_chan_anonymous_file(const char *name) {
+#if defined(__linux__)
+    return memfd_create(name, MFD_CLOEXEC);
+#else
+    char path[] = "/tmp/release-chan-XXXXXX";
+    int descriptor = mkstemp(path);
+    if (descriptor >= 0) unlink(path);
+    (void)name;
+    return descriptor;
+#endif
+}
+
+const void *release_chan_map_file(int descriptor, long length) {
+#if defined(__linux__)
+    int flags = MAP_SHARED | MAP_POPULATE;
+#else
+    int flags = MAP_SHARED;
+#endif
+    void *address = mmap(NULL, (size_t)length, PROT_READ, flags, descriptor, 0);
+    return address == MAP_FAILED ? NULL : address;
+}
+
+void release_chan_unmap_file(const void *address, long length) {
+    munmap((void *)address, (size_t)length);
 }

@@ -79,13 +79,15 @@ struct ProtocolResponder {
                 }
             case .snapshot:
                 try Self.requireEmpty(body, "SNAPSHOT")
-                let (body, flags): (ByteBuffer, FrameFlags) =
-                    switch snapshot.wholeDatabase.form {
-                    case .gzip(let gzip): (gzip, [.reply, .compressed])
-                    case .identity(let bytes): (bytes, .reply)
+                switch snapshot.wholeDatabase.form {
+                case .gzip(let file):
+                    buffer.writeFrame(opcode: frame.opcode, flags: [.reply, .compressed], requestID: frame.requestID, revision: revision) { buffer in
+                        _ = file.withUnsafeBytes { buffer.writeBytes($0) }
                     }
-                buffer.writeFrame(opcode: frame.opcode, flags: flags, requestID: frame.requestID, revision: revision) {
-                    $0.writeImmutableBuffer(body)
+                case .identity(let bytes):
+                    buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
+                        $0.writeImmutableBuffer(bytes)
+                    }
                 }
             case .hello, .watch, .unwatch, .error, .revisionChanged:
                 // HELLO/WATCH/UNWATCH are handled by the connection; ERROR and pushes are never requests.

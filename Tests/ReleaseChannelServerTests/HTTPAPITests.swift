@@ -158,6 +158,14 @@ import Testing
 
             let notModified = try await HTTP.curl(["-H", "Accept-Encoding: gzip", "-H", "If-None-Match: \"\(revision)-gzip\"", "\(server.baseURL)/v1/releases"])
             #expect(notModified.status == 304)
+
+            // Through the router (a conditional request that does not match) rather than the fast
+            // path's sendfile: the same bytes, copied from the form's file.
+            let routed = try await HTTP.curl(["-H", "Accept-Encoding: gzip", "-H", "If-None-Match: \"stale\"", "\(server.baseURL)/v1/releases"])
+            #expect(routed.status == 200)
+            #expect(routed.header("Content-Encoding") == "gzip")
+            #expect(routed.header("Content-Length") == "\(gzip.body.count)")
+            #expect(routed.body == gzip.body)
         }
     }
 

@@ -13,7 +13,7 @@ import Testing
     static let generated = CanonicalEncoder.encode(DatabaseGenerator(containers: 2_000, seed: 7).generate())
 
     func inflate(_ gzip: SegmentedGzip) throws -> [UInt8] {
-        var bytes = gzip.bytes
+        var bytes = gzip.file.buffer()
         let inflated = try bytes.decompress(with: .gzip(), maxSize: 64 << 20)
         return Array(inflated.readableBytesView)
     }
@@ -33,7 +33,7 @@ import Testing
         // An independent decoder: the system gzip checks the CRC-32 and the length in the trailer.
         let directory = try TemporaryDirectory()
         let path = directory.path + "/db.json.gz"
-        try Data(gzip.bytes.readableBytesView).write(to: URL(fileURLWithPath: path))
+        try Data(gzip.file.buffer().readableBytesView).write(to: URL(fileURLWithPath: path))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["gzip", "-dc", path]
@@ -51,7 +51,7 @@ import Testing
         let segmented = try SegmentedGzip.compress(input)
         let onePass = try input.compress(with: .gzip())
         // The preset dictionaries keep the cost of cutting to the segments' flush markers.
-        #expect(Double(segmented.bytes.readableBytes) < Double(onePass.readableBytes) * 1.01)
+        #expect(Double(segmented.file.count) < Double(onePass.readableBytes) * 1.01)
     }
 
     @Test func anEditRecompressesOnlyItsSegments() throws {
@@ -65,10 +65,31 @@ import Testing
         let reused = try SegmentedGzip.compress(ByteBuffer(bytes: edited), reusing: original)
         let fresh = try SegmentedGzip.compress(ByteBuffer(bytes: edited))
         #expect(try self.inflate(reused) == edited)
-        #expect(reused.bytes == fresh.bytes)
+        #expect(reused.file.buffer() == fresh.file.buffer())
         // Each edit changes its segment and the dictionary of the next one; a shift may move one cut.
         #expect(reused.reusedSegmentCount >= reused.segmentCount - 6)
         #expect(reused.reusedSegmentCount > 0)
+    }
+
+    /// The form lives in an in-memory file: HTTP sends it from a descriptor of its own, which stays
+    /// readable after the snapshot (and its file object) are gone.
+    @Test func theFormIsReadableFromADescriptorThatOutlivesIt() throws {
+        var gzip: SegmentedGzip? = try SegmentedGzip.compress(ByteBuffer(bytes: Self.generated))
+        let expected = try #require(gzip?.file.buffer())
+        let handle = try #require(try gzip?.file.makeFileHandle())
+        defer { try? handle.close() }
+        gzip = nil
+        let read = try handle.withUnsafeFileDescriptor { descriptor in
+            var bytes = [UInt8](repeating: 0, count: expected.readableBytes + 1)
+            var total = 0
+            while total < bytes.count {
+                let count = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + total, $0.count - total, off_t(total)) }
+                guard count > 0 else { break }
+                total += count
+            }
+            return Array(bytes.prefix(total))
+        }
+        #expect(read == Array(expected.readableBytesView))
     }
 
     @Test func aReloadCopiesThePreviousSnapshotsSegments() throws {
@@ -90,7 +111,7 @@ import Testing
         )
         let gzip = try #require(try secondSnapshot.compressWholeDatabase())
         #expect(gzip.reusedSegmentCount >= gzip.segmentCount - 3)
-        var served = try #require(secondSnapshot.wholeDatabase.gzip)
+        var served = try #require(secondSnapshot.wholeDatabase.gzip?.buffer())
         let inflated = try served.decompress(with: .gzip(), maxSize: 64 << 20)
         #expect(Array(inflated.readableBytesView) == CanonicalEncoder.encode(second))
     }

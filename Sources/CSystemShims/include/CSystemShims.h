@@ -9,4 +9,15 @@ void release_chan_trim_heap(void);
 /// Linux applies nice values per thread. Returns 0 on success, -1 where unsupported or refused.
 int release_chan_lower_thread_priority(int increment);
 
+/// Creates an anonymous file that lives in memory (Linux: `memfd_create`; elsewhere an unlinked
+/// temporary file) and returns its descriptor, close-on-exec, or -1 with errno set.
+int release_chan_anonymous_file(const char *name);
+
+/// `mmap` of a whole file, read-only and shared, with its pages mapped in at once where the system
+/// can (Linux: MAP_POPULATE), so they show in the process's resident memory. NULL on failure.
+const void *release_chan_map_file(int descriptor, long length);
+
+/// `munmap` of a mapping made by `release_chan_map_file`.
+void release_chan_unmap_file(const void *address, long length);
+
 #endif

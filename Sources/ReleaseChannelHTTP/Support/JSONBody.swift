@@ -20,8 +20,10 @@ public enum JSONBody {
     /// A snapshot-derived body: `ETag` from the revision, `If-None-Match` → 304, the precompressed gzip
     /// bytes when the client accepts them. Nothing is encoded or compressed here.
     static func snapshotResponse(_ body: EncodedBody, revision: String, request: Request) -> Response {
-        let gzip = body.gzip.flatMap { ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding]) ? $0 : nil }
-        return Self.snapshotResponse(identity: .init(byteBuffer: body.identity), gzip: gzip, revision: revision, request: request)
+        if let gzip = body.gzip, ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding]) {
+            return Self.snapshotResponse(body: .init(byteBuffer: gzip), gzipped: true, revision: revision, request: request)
+        }
+        return Self.snapshotResponse(body: .init(byteBuffer: body.identity), gzipped: false, revision: revision, request: request)
     }
 
     /// `GET /v1/releases`: as ``snapshotResponse(_:revision:request:)``; for a client without gzip once
@@ -29,31 +31,43 @@ public enum JSONBody {
     static func wholeDatabaseResponse(_ body: WholeDatabaseBody, revision: String, request: Request) -> Response {
         let acceptsGzip = ContentNegotiation.acceptsGzip(request.headers[.acceptEncoding])
         switch body.form {
-        case .gzip(let gzip) where acceptsGzip:
-            return Self.snapshotResponse(identity: .init(), gzip: gzip, revision: revision, request: request)
+        case .gzip(let file) where acceptsGzip:
+            // The fast path sends this with sendfile; here (conditional requests, HEAD) it is copied out
+            // in pieces.
+            let gzip = ResponseBody(contentLength: file.count) { writer in
+                var offset = 0
+                while offset < file.count {
+                    let end = min(offset + WholeDatabaseBody.inflateChunkSize, file.count)
+                    try await writer.write(file.buffer(offset..<end))
+                    offset = end
+                }
+                try await writer.finish(nil)
+            }
+            return Self.snapshotResponse(body: gzip, gzipped: true, revision: revision, request: request)
         case .identity(let bytes):
-            return Self.snapshotResponse(identity: .init(byteBuffer: bytes), gzip: nil, revision: revision, request: request)
+            return Self.snapshotResponse(body: .init(byteBuffer: bytes), gzipped: false, revision: revision, request: request)
         case .gzip:
             let identity = ResponseBody(contentLength: body.identityLength) { writer in
                 try await body.writeIdentity { try await writer.write($0) }
                 try await writer.finish(nil)
             }
-            return Self.snapshotResponse(identity: identity, gzip: nil, revision: revision, request: request)
+            return Self.snapshotResponse(body: identity, gzipped: false, revision: revision, request: request)
         }
     }
 
-    private static func snapshotResponse(identity: ResponseBody, gzip: ByteBuffer?, revision: String, request: Request) -> Response {
+    /// - Parameter gzipped: Whether `body` is the gzip form (`Content-Encoding`, and an ETag of its own).
+    private static func snapshotResponse(body: ResponseBody, gzipped: Bool, revision: String, request: Request) -> Response {
         var headers = HTTPFields()
         headers.reserveCapacity(7)
         headers[.contentType] = Self.contentType
-        headers[.eTag] = gzip == nil ? "\"\(revision)\"" : "\"\(revision)-gzip\""
+        headers[.eTag] = gzipped ? "\"\(revision)-gzip\"" : "\"\(revision)\""
         headers[Self.revisionHeader] = revision
         headers[.vary] = "Accept-Encoding"
         headers[.cacheControl] = "no-cache"
         if let ifNoneMatch = request.headers[.ifNoneMatch], ContentNegotiation.matches(ifNoneMatch, revision: revision) {
             return Response(status: .notModified, headers: headers, body: .init())
         }
-        if gzip != nil { headers[.contentEncoding] = "gzip" }
-        return Response(status: .ok, headers: headers, body: gzip.map { .init(byteBuffer: $0) } ?? identity)
+        if gzipped { headers[.contentEncoding] = "gzip" }
+        return Response(status: .ok, headers: headers, body: body)
     }
 }

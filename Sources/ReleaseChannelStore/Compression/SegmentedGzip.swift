@@ -10,10 +10,11 @@ public import NIOCore
 /// dictionary, so the segments concatenate into one DEFLATE stream that compresses within a fraction of
 /// a percent of a single pass (pigz uses the same construction to compress in parallel). A final empty
 /// block, the CRC-32 (combined from the segments' CRCs) and the length close the one gzip member
-/// (RFC 1952); any gzip decoder reads it.
+/// (RFC 1952); any gzip decoder reads it. The stream is written to a ``SharedMemoryFile`` as it is
+/// produced, so it is never held twice.
 public struct SegmentedGzip: Sendable {
     /// The gzip stream: header, DEFLATE data, CRC-32 and length.
-    public let bytes: ByteBuffer
+    public let file: SharedMemoryFile
     /// How many segments the input had, and how many of them were copied from the previous form.
     public let segmentCount: Int
     public let reusedSegmentCount: Int
@@ -53,7 +54,7 @@ public struct SegmentedGzip: Sendable {
 
     private struct Segment: Sendable {
         var crc: UInt32
-        /// Where its DEFLATE bytes are in ``bytes``.
+        /// Where its DEFLATE bytes are in ``file``.
         var deflated: Range<Int>
     }
 
@@ -77,8 +78,10 @@ public struct SegmentedGzip: Sendable {
     }
 
     private static func compress(_ input: UnsafeRawBufferPointer, reusing previous: SegmentedGzip?) throws(CompressionError) -> SegmentedGzip {
+        var file = try SharedMemoryFile.Writer(name: "release-chan-db.json.gz")
+        // Written to the file every `flushSize` bytes; offsets below are in the whole stream.
         var output = ByteBuffer()
-        output.reserveCapacity(previous.map { $0.bytes.readableBytes + 4096 } ?? (input.count / 4 + 4096))
+        output.reserveCapacity(Self.flushSize + 512 * 1024)
         output.writeBytes(Self.header)
         var deflater: RawDeflater?
         var segments: [Key: Segment] = [:]
@@ -90,10 +93,10 @@ public struct SegmentedGzip: Sendable {
         for end in ends {
             let segment = UnsafeRawBufferPointer(rebasing: input[start..<end])
             let key = Key(previous: previousDigest, digest: Digest(of: segment))
-            let offset = output.writerIndex
+            let offset = file.count + output.writerIndex
             let segmentCRC: uLong
-            if let old = previous?.segments[key], let oldBytes = previous?.bytes {
-                _ = oldBytes.withUnsafeReadableBytes { output.writeBytes(UnsafeRawBufferPointer(rebasing: $0[old.deflated])) }
+            if let previous, let old = previous.segments[key] {
+                previous.file.withUnsafeBytes { output.writeBytes(UnsafeRawBufferPointer(rebasing: $0[old.deflated])) }
                 segmentCRC = uLong(old.crc)
                 reused += 1
             } else {
@@ -103,14 +106,26 @@ public struct SegmentedGzip: Sendable {
                 segmentCRC = crc32(0, segment.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(segment.count))
             }
             crc = crc32_combine(crc, segmentCRC, off_t(segment.count))
-            segments[key] = Segment(crc: UInt32(truncatingIfNeeded: segmentCRC), deflated: offset..<output.writerIndex)
+            segments[key] = Segment(crc: UInt32(truncatingIfNeeded: segmentCRC), deflated: offset..<(file.count + output.writerIndex))
             previousDigest = key.digest
             start = end
+            if output.readableBytes >= Self.flushSize {
+                try Self.flush(&output, to: &file)
+            }
         }
         output.writeBytes(Self.finalEmptyBlock)
         output.writeInteger(UInt32(truncatingIfNeeded: crc), endianness: .little)
         // ISIZE is the length modulo 2^32 (RFC 1952).
         output.writeInteger(UInt32(truncatingIfNeeded: input.count), endianness: .little)
-        return SegmentedGzip(bytes: output, segmentCount: ends.count, reusedSegmentCount: reused, segments: segments)
+        try Self.flush(&output, to: &file)
+        return SegmentedGzip(file: try file.finish(), segmentCount: ends.count, reusedSegmentCount: reused, segments: segments)
+    }
+
+    /// How much compressed output is gathered before it is written to the file.
+    private static let flushSize = 256 * 1024
+
+    private static func flush(_ output: inout ByteBuffer, to file: inout SharedMemoryFile.Writer) throws(CompressionError) {
+        try output.withUnsafeReadableBytes { bytes in Result { () throws(CompressionError) in try file.append(bytes) } }.get()
+        output.clear()
     }
 }

@@ -192,7 +192,7 @@ public final class ReloadCoordinator: Service, Sendable {
                     "revision": "\(snapshot.revision)",
                     "segments": "\(gzip.segmentCount)",
                     "reused_segments": "\(gzip.reusedSegmentCount)",
-                    "bytes": "\(gzip.bytes.readableBytes)",
+                    "bytes": "\(gzip.file.count)",
                     "duration_ms": "\((ContinuousClock.now - started).nanoseconds / 1_000_000)",
                 ]
             )

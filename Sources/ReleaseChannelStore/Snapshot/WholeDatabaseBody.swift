@@ -1,4 +1,3 @@
-import CompressNIO
 public import NIOCore
 import Synchronization
 
@@ -8,12 +7,13 @@ import Synchronization
 /// form (≈ 0.2× the file for a generated db), which is what nearly every client asks for: holding both
 /// had made the whole db 1.2× the file of the server's resident memory. A client without gzip then gets
 /// the bytes inflated while they are sent (``writeIdentity(_:)``), as nginx's `gunzip` module does.
+/// The gzip form lives in a ``SharedMemoryFile``, so HTTP can send it with `sendfile(2)`.
 public final class WholeDatabaseBody: Sendable {
     /// What the body is held as right now.
     public enum Form: Sendable {
         /// The file's bytes: the gzip form is not computed yet.
         case identity(ByteBuffer)
-        case gzip(ByteBuffer)
+        case gzip(SharedMemoryFile)
     }
 
     private enum State {
@@ -35,14 +35,14 @@ public final class WholeDatabaseBody: Sendable {
         self.state.withLock {
             switch $0 {
             case .identity(let bytes, _): .identity(bytes)
-            case .compressed(let gzip): .gzip(gzip.bytes)
+            case .compressed(let gzip): .gzip(gzip.file)
             }
         }
     }
 
     /// The gzip form, once computed.
-    public var gzip: ByteBuffer? {
-        if case .gzip(let bytes) = self.form { bytes } else { nil }
+    public var gzip: SharedMemoryFile? {
+        if case .gzip(let file) = self.form { file } else { nil }
     }
 
     /// The file's bytes while they are still held (before compression), else nil.
@@ -77,24 +77,23 @@ public final class WholeDatabaseBody: Sendable {
         switch self.form {
         case .identity(let bytes):
             try await write(bytes)
-        case .gzip(var input):
-            let decompressor = try ZlibDecompressor(algorithm: .gzip)
+        case .gzip(let file):
+            let inflater = try GzipInflater()
+            var consumed = 0
             var finished = false
             while !finished {
                 var chunk = ByteBuffer()
-                chunk.reserveCapacity(Self.inflateChunkSize)
-                do {
-                    // Returns at the end of the stream; throws when the chunk is full.
-                    try decompressor.inflate(from: &input, to: &chunk)
-                    finished = true
-                } catch let error as CompressNIOError where error == .bufferOverflow {
-                    finished = false
+                let step = try file.withUnsafeBytes { (input) throws(CompressionError) in
+                    try inflater.inflate(UnsafeRawBufferPointer(rebasing: input[consumed...]), into: &chunk, capacity: Self.inflateChunkSize)
                 }
+                consumed += step.consumed
+                finished = step.finished
                 if chunk.readableBytes > 0 { try await write(chunk) }
             }
         }
     }
 
-    /// The size of the pieces an identity response is inflated into.
-    static let inflateChunkSize = 256 * 1024
+    /// The size of the pieces an identity response is inflated into (and a gzip response copied into,
+    /// where it is not sent from its file).
+    public static let inflateChunkSize = 256 * 1024
 }
