@@ -63,18 +63,7 @@ import Testing
         for release in database.releases {
             let entry = try #require(snapshot.release(container: release.container, channel: release.channel))
             #expect(entry.record == self.expectedRecord(release), "\(release.container)/\(release.channel)")
-            let key = self.key(release.container, release.channel)
-            let found = key.withUnsafeReadableBytes { key in
-                snapshot.records.withRelease(forKey: key) { json, layout in
-                    var record = ByteBuffer()
-                    record.writeWithUnsafeMutableBytes(minimumWritableBytes: layout.recordLength) { out in
-                        guard let out = out.baseAddress else { return 0 }
-                        layout.writeRecord(from: json, to: out)
-                        return layout.recordLength
-                    }
-                    return record
-                }
-            }
+            let found = snapshot.records.record(forKey: self.key(release.container, release.channel))
             #expect(found == self.expectedRecord(release))
         }
     }

@@ -165,18 +165,7 @@ struct CanonicalIndexer {
 
     /// A non-negative integer as the canonical form writes it: digits, no leading zero, fits `Int64`.
     mutating func integer() -> Int64? {
-        let start = self.position
-        var value: Int64 = 0
-        while self.position < self.bytes.count, FieldRules.isDigit(self.bytes[self.position]) {
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(self.bytes[self.position] - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-            self.position += 1
-        }
-        let digits = self.position - start
-        guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
-        return value
+        JSONInteger.read(self.bytes, at: &self.position)
     }
 
     /// Position of the channel named by the bytes at `name` in `channels`.

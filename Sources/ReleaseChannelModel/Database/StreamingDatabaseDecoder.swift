@@ -321,17 +321,7 @@ private struct Scanner {
         let whitespaceStart = self.index
         self.skipWhitespace()
         self.expect(whitespace, from: whitespaceStart)
-        let start = self.index
-        var value: Int64 = 0
-        while self.index < self.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.bytes[self.index]) {
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(self.bytes[self.index] - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-            self.index += 1
-        }
-        let digits = self.index - start
-        guard digits > 0, digits == 1 || self.bytes[start] != UInt8(ascii: "0") else { return nil }
+        guard let value = JSONInteger.read(self.bytes, at: &self.index) else { return nil }
         // A fraction or an exponent makes it a JSON number the tree decoder reads as a Double.
         if self.index < self.bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(self.bytes[self.index]) { return nil }
         return value
