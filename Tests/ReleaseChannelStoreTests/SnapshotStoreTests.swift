@@ -25,6 +25,24 @@ import Testing
         #expect(store.current === second)
     }
 
+    /// A reader's per-thread cache must not keep a replaced snapshot alive: a thread that stops reading
+    /// would otherwise hold one snapshot per reload.
+    @Test func aReplacedSnapshotIsFreedThoughAReaderCachedIt() {
+        let store = SnapshotStore()
+        weak var first: Snapshot?
+        do {
+            let snapshot = self.snapshot(tag: "a")
+            first = snapshot
+            store.swap(snapshot)
+        }
+        // This thread now caches the first snapshot.
+        #expect(store.current?.revision == first?.revision)
+        #expect(first != nil)
+        store.swap(self.snapshot(tag: "b"))
+        #expect(first == nil)
+        #expect(store.current != nil)
+    }
+
     @Test func concurrentReadersOnlyEverSeeWholeSnapshots() async {
         let store = SnapshotStore()
         let snapshots = (0..<8).map { self.snapshot(tag: "t\($0)") }
