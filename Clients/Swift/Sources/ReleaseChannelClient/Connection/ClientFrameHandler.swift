@@ -2,12 +2,14 @@ import NIOCore
 import ReleaseChannelProtocol
 
 /// Matches replies to requests by request id on one connection and hands pushes to a callback.
-/// Runs on the connection's event loop only.
+/// Checks every frame as docs/protocol.md §11.3 requires (version, flags, a reply's opcode); a violation
+/// fails every outstanding request and closes the connection. Runs on the connection's event loop only.
 final class ClientFrameHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
+        let opcode: UInt8
         let promise: EventLoopPromise<Frame>
         let timeout: Scheduled<Void>?
     }
@@ -43,7 +45,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
         let scheduled = context.eventLoop.scheduleTask(in: timeout) { () -> Void in
             loopBound.value.pending.removeValue(forKey: id)?.promise.fail(ReleaseChannelClientError.timeout)
         }
-        self.pending[id] = Pending(promise: promise, timeout: scheduled)
+        self.pending[id] = Pending(opcode: opcode, promise: promise, timeout: scheduled)
         var buffer = context.channel.allocator.buffer(capacity: Frame.headerSize + body.readableBytes)
         buffer.writeFrame(opcode: opcode, flags: [], requestID: id, revision: .none) { $0.writeImmutableBuffer(body) }
         context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
@@ -51,6 +53,10 @@ final class ClientFrameHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
+        if let violation = Self.violation(in: frame) {
+            self.violated(violation, context: context)
+            return
+        }
         if frame.flags.contains(.push) {
             self.onPush(frame)
             return
@@ -66,7 +72,36 @@ final class ClientFrameHandler: ChannelInboundHandler {
             return
         }
         entry.timeout?.cancel()
+        guard frame.opcode == entry.opcode else {
+            let message = "reply to request \(frame.requestID) has opcode \(Self.hex(frame.opcode)), the request had \(Self.hex(entry.opcode))"
+            entry.promise.fail(ReleaseChannelClientError.protocolViolation(message))
+            self.violated(message, context: context)
+            return
+        }
         entry.promise.succeed(frame)
+    }
+
+    /// What is wrong with a frame whatever it answers: its version, or its flags.
+    static func violation(in frame: Frame) -> String? {
+        if frame.version != Frame.currentVersion {
+            return "frame version \(frame.version), but version \(Frame.currentVersion) was negotiated"
+        }
+        if !frame.flags.subtracting(.known).isEmpty {
+            return "reserved flag bits set: flags \(Self.hex(frame.flags.rawValue))"
+        }
+        if frame.flags.contains([.reply, .push]) {
+            return "REPLY and PUSH both set: flags \(Self.hex(frame.flags.rawValue))"
+        }
+        return nil
+    }
+
+    private func violated(_ message: String, context: ChannelHandlerContext) {
+        self.failAll(.protocolViolation(message))
+        context.close(promise: nil)
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        "0x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

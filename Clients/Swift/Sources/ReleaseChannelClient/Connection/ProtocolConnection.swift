@@ -88,10 +88,8 @@ final class ProtocolConnection: Sendable {
         channel.eventLoop.execute {
             handler.value.send(opcode: opcode.rawValue, body: body, timeout: TimeAmount(timeout), promise: promise)
         }
+        // The handler has checked the reply's version, flags and opcode (a mismatch closes the connection).
         let frame = try await promise.futureResult.get()
-        guard frame.opcode == opcode.rawValue else {
-            throw ReleaseChannelClientError.protocolViolation("reply opcode \(frame.opcode) does not match request opcode \(opcode.rawValue)")
-        }
         guard frame.status == .ok || frame.status == .notFound else {
             var body = frame.body
             throw ReleaseChannelClientError.server(status: frame.status, message: ProtocolMessages.readMessage(from: &body))
