@@ -4,14 +4,16 @@ import ReleaseChannelClient
 import ReleaseChannelProtocol
 import Testing
 
-/// The SDK's checks of what it receives (docs/protocol.md §11.3), against a peer that completes the
-/// handshake and then answers a GET with a frame our server never sends.
+/// The SDK against a peer that completes the handshake and then answers a GET with a frame our server
+/// never sends (the checks of docs/protocol.md §11.3), or not at all (the request timeout).
 @Suite struct ClientFrameValidationTests {
     /// How the peer answers a GET: version, opcode and flags of the reply.
     struct Reply: Sendable, CustomStringConvertible {
         var version: UInt8 = Frame.currentVersion
         var opcode: ProtocolOpcode = .get
         var flags: FrameFlags = .reply
+        /// No reply at all.
+        var silent = false
         var description: String { "version \(self.version), opcode \(self.opcode.name), flags \(self.flags.rawValue)" }
     }
 
@@ -36,6 +38,18 @@ import Testing
                         Issue.record("expected a protocol violation, got \(error)")
                         return
                     }
+                }
+            }
+        }
+    }
+
+    @Test func aCallWithoutReplyTimesOut() async throws {
+        try await ScriptedPeer.with(reply: Reply(silent: true)) { port in
+            var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+            configuration.requestTimeout = .milliseconds(300)
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                await #expect(throws: ReleaseChannelClientError.timeout) {
+                    _ = try await client.release(container: "my-app", channel: "dev")
                 }
             }
         }
@@ -103,6 +117,8 @@ private final class ScriptedPeer: ChannelInboundHandler {
             } else if frame.opcode != ProtocolOpcode.get.rawValue {
                 // WATCH (which the client sends on connecting) and anything else: a well-formed empty reply.
                 out.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: Revision(value: 1)) { _ in }
+            } else if self.reply.silent {
+                continue
             } else {
                 out.writeFrame(
                     opcode: self.reply.opcode.rawValue,

@@ -245,8 +245,12 @@ public final class ReleaseChannelClient: Sendable {
     private var cache: CachedDatabase? { self.shared.withLock { $0.cache } }
 
     private func request(_ opcode: ProtocolOpcode, body: ByteBuffer = ByteBuffer()) async throws -> Frame {
-        let connection = try await self.connection(deadline: ContinuousClock.now + self.configuration.requestTimeout)
-        return try await connection.request(opcode, body: body, timeout: self.configuration.requestTimeout)
+        // One budget for the whole call: the wait for a connection and the wait for the reply.
+        let deadline = ContinuousClock.now + self.configuration.requestTimeout
+        let connection = try await self.connection(deadline: deadline)
+        let remaining = deadline - ContinuousClock.now
+        guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
+        return try await connection.request(opcode, body: body, timeout: remaining)
     }
 
     /// A connection, round-robin; waits for one (reconnecting) until the deadline.

@@ -32,6 +32,7 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     /// Connections kept open; requests are spread over them and pipelined on each.
     public var connections: Int = 2
     public var connectTimeout: Duration = .seconds(5)
+    /// Longest a call takes: waiting for a usable connection and then for the reply share it.
     public var requestTimeout: Duration = .seconds(5)
     /// First delay before reconnecting; doubles per failed attempt, with ±50 % jitter.
     public var reconnectInitialDelay: Duration = .milliseconds(100)
