@@ -69,13 +69,8 @@ import Testing
         let canonical = CanonicalEncoder.encode(database)
         let spans = try DatabaseDecoder.decodeNotingCanonical(canonical).canonicalReleaseSpans
         #expect(spans != nil)
-        let snapshot = SnapshotBuilder.build(
-            database: database,
-            canonical: ByteBuffer(bytes: canonical),
-            canonicalReleaseSpans: spans,
-            loadedAt: 0,
-            chunkSize: 4096
-        )
+        let bytes = ByteBuffer(bytes: canonical)
+        let snapshot = SnapshotBuilder.build(TypedReleases(database: database, canonical: bytes, spans: spans), canonical: bytes, loadedAt: 0, chunkSize: 4096)
         let reference = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
         for release in database.releases {
             let entry = try #require(snapshot.release(container: release.container, channel: release.channel))
@@ -118,7 +113,8 @@ import Testing
         let database = ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases)
         let canonical = CanonicalEncoder.encode(database)
         let index = try #require(canonical.withUnsafeBufferPointer { DatabaseDecoder.indexCanonical($0) })
-        let fromIndex = SnapshotBuilder.build(index: index, canonical: ByteBuffer(bytes: canonical), loadedAt: 0, chunkSize: chunkSize)
+        let bytes = ByteBuffer(bytes: canonical)
+        let fromIndex = SnapshotBuilder.build(IndexedReleases(index: index, canonical: bytes), canonical: bytes, loadedAt: 0, chunkSize: chunkSize)
         let decoded = SnapshotBuilder.build(database: database, canonicalBytes: canonical, loadedAt: 0)
         #expect(fromIndex.revision == decoded.revision)
         #expect(fromIndex.channels == decoded.channels)

@@ -45,13 +45,11 @@ public enum SnapshotBuilder {
         replacing previous: Snapshot? = nil
     ) -> Snapshot {
         Self.build(
-            database: database,
+            TypedReleases(database: database, canonical: canonical, spans: canonicalReleaseSpans),
             canonical: canonical,
-            canonicalReleaseSpans: canonicalReleaseSpans,
             revision: revision,
             loadedAt: loadedAt,
-            replacing: previous,
-            chunkSize: Self.chunkSize
+            replacing: previous
         )
     }
 
@@ -67,67 +65,27 @@ public enum SnapshotBuilder {
         )
     }
 
-    /// The snapshot of a canonical file the reload indexed (``DatabaseFile/load(unlessFileDigestIs:)``).
+    /// The snapshot of a canonical file the reload indexed (``DatabaseFile/load(unlessFileDigestIs:)``),
+    /// from its index: no typed releases, the reload of such a file never decodes its values.
     public static func build(_ contents: DatabaseFile.IndexedContents, loadedAt: Double, replacing previous: Snapshot? = nil) -> Snapshot {
-        Self.build(index: contents.index, canonical: contents.canonical, revision: contents.revision, loadedAt: loadedAt, replacing: previous)
-    }
-
-    /// As ``build(database:canonical:canonicalReleaseSpans:revision:loadedAt:replacing:)`` for a file
-    /// whose bytes are exactly its canonical encoding, from their index (no typed releases: the reload
-    /// of such a file never decodes its values).
-    public static func build(
-        index: CanonicalDatabaseIndex,
-        canonical: ByteBuffer,
-        revision: String? = nil,
-        loadedAt: Double,
-        replacing previous: Snapshot? = nil
-    ) -> Snapshot {
         Self.build(
-            IndexedReleases(index: index, canonical: canonical),
-            canonical: canonical,
-            revision: revision,
+            IndexedReleases(index: contents.index, canonical: contents.canonical),
+            canonical: contents.canonical,
+            revision: contents.revision,
             loadedAt: loadedAt,
-            replacing: previous,
-            chunkSize: Self.chunkSize
+            replacing: previous
         )
     }
 
-    /// `chunkSize` is a parameter so tests can make many arenas out of a small db.
-    static func build(
-        database: ReleaseDatabase,
-        canonical: ByteBuffer,
-        canonicalReleaseSpans: [Range<Int>]? = nil,
-        revision: String? = nil,
-        loadedAt: Double,
-        replacing previous: Snapshot? = nil,
-        chunkSize: Int
-    ) -> Snapshot {
-        Self.build(
-            TypedReleases(database: database, canonical: canonical, spans: canonicalReleaseSpans),
-            canonical: canonical,
-            revision: revision,
-            loadedAt: loadedAt,
-            replacing: previous,
-            chunkSize: chunkSize
-        )
-    }
-
-    static func build(
-        index: CanonicalDatabaseIndex,
-        canonical: ByteBuffer,
-        loadedAt: Double,
-        chunkSize: Int
-    ) -> Snapshot {
-        Self.build(IndexedReleases(index: index, canonical: canonical), canonical: canonical, revision: nil, loadedAt: loadedAt, replacing: nil, chunkSize: chunkSize)
-    }
-
+    /// The one builder behind the public forms. `chunkSize` is a parameter so tests can make many arenas
+    /// out of a small db.
     static func build(
         _ releases: some SnapshotReleases,
         canonical: ByteBuffer,
-        revision: String?,
+        revision: String? = nil,
         loadedAt: Double,
-        replacing previous: Snapshot?,
-        chunkSize: Int
+        replacing previous: Snapshot? = nil,
+        chunkSize: Int = Self.chunkSize
     ) -> Snapshot {
         let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonical.readableBytesView)
 
