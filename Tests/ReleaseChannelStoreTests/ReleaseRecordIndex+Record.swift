@@ -7,11 +7,7 @@ extension ReleaseRecordIndex {
         key.withUnsafeReadableBytes { bytes in
             self.withRelease(forKey: bytes) { json, layout in
                 var record = ByteBuffer()
-                record.writeWithUnsafeMutableBytes(minimumWritableBytes: layout.recordLength) { out in
-                    guard let out = out.baseAddress else { return 0 }
-                    layout.writeRecord(from: json, to: out)
-                    return layout.recordLength
-                }
+                layout.writeRecord(from: json, to: &record)
                 return record
             }
         }

@@ -8,8 +8,9 @@ import ReleaseChannelStore
 /// event loop, in front of Hummingbird; every other request passes through to the router untouched.
 ///
 /// Both answers are precomputed snapshot bodies, so the work per request is a dictionary lookup and a
-/// header block; the whole db's gzip form is sent from its in-memory file with `sendfile(2)`. Going through Hummingbird's async request handling (a task per connection, the
-/// router, the middleware chain) cost about three times that in the profile. The fast path answers
+/// header block; the whole db's gzip form is sent from its in-memory file with `sendfile(2)`. Going
+/// through Hummingbird's async request handling (a task per connection, the router, the middleware
+/// chain) cost about three times that in the profile. The fast path answers
 /// only what it can answer exactly like the routes do (same headers, same bytes, same metrics and
 /// access log); anything else — another method or path, a query, percent-encoding, `If-None-Match`,
 /// a request body, a connection that is closing, an unknown container or channel (whose error the

@@ -23,12 +23,7 @@ public struct ReleaseEntry: Sendable {
     public func writeRecord(to buffer: inout ByteBuffer) -> Bool {
         guard let layout = self.recordLayout else { return false }
         self.body.withUnsafeReadableBytes { json in
-            guard let base = json.baseAddress else { return }
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: layout.recordLength) { out in
-                guard let out = out.baseAddress else { return 0 }
-                layout.writeRecord(from: base, to: out)
-                return layout.recordLength
-            }
+            if let base = json.baseAddress { layout.writeRecord(from: base, to: &buffer) }
         }
         return true
     }

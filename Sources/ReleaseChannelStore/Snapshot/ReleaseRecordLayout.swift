@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+public import NIOCore
 
 /// Where the fields of a release's binary record (docs/protocol.md §6.1) lie in the release's compact
 /// JSON, so the protocol writes its records from the bytes the HTTP API serves: a snapshot keeps one
@@ -98,6 +99,16 @@ public struct ReleaseRecordLayout: Sendable, Equatable {
             Self.writeString(json, count: 0, to: out, at: &at)
         }
         Self.writeString(json + updatedAtOffset, count: self.updatedAtLength, to: out, at: &at)
+    }
+
+    /// Appends the binary record to `buffer`.
+    /// - Parameter json: The release's compact JSON, the one this layout was read from.
+    public func writeRecord(from json: UnsafeRawPointer, to buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: self.recordLength) { out in
+            guard let out = out.baseAddress else { return 0 }
+            self.writeRecord(from: json, to: out)
+            return self.recordLength
+        }
     }
 
     @inlinable
