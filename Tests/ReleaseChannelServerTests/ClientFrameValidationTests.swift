@@ -17,6 +17,17 @@ import Testing
         var description: String { "version \(self.version), opcode \(self.opcode.name), flags \(self.flags.rawValue)" }
     }
 
+    /// How long a test waits for the handshake or a reply that is sure to come: long, because the suite
+    /// runs in parallel on two cores and a busy concurrency pool can hold a connection back for seconds.
+    static let patience: Duration = .seconds(60)
+
+    static func configuration(port: Int) -> ReleaseChannelClientConfiguration {
+        var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+        configuration.connectTimeout = Self.patience
+        configuration.requestTimeout = Self.patience
+        return configuration
+    }
+
     @Test(arguments: [
         Reply(version: 2),
         Reply(flags: [.reply, FrameFlags(rawValue: 0x08)]),
@@ -25,11 +36,10 @@ import Testing
     ])
     func aMalformedReplyIsAProtocolViolation(reply: Reply) async throws {
         try await ScriptedPeer.with(reply: reply) { port in
-            var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
-            configuration.connectTimeout = .seconds(10)
-            configuration.requestTimeout = .seconds(10)
+            var configuration = Self.configuration(port: port)
             configuration.reconnectInitialDelay = .seconds(5)
             try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                try await client.waitUntilReady(timeout: Self.patience)
                 do {
                     _ = try await client.release(container: "my-app", channel: "dev")
                     Issue.record("a reply with \(reply) was accepted")
@@ -45,9 +55,11 @@ import Testing
 
     @Test func aCallWithoutReplyTimesOut() async throws {
         try await ScriptedPeer.with(reply: Reply(silent: true)) { port in
-            var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+            var configuration = Self.configuration(port: port)
             configuration.requestTimeout = .milliseconds(300)
             try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                // Connected first, so the 300 ms run out waiting for the reply, not for the handshake.
+                try await client.waitUntilReady(timeout: Self.patience)
                 await #expect(throws: ReleaseChannelClientError.timeout) {
                     _ = try await client.release(container: "my-app", channel: "dev")
                 }
@@ -58,9 +70,8 @@ import Testing
     @Test func aWellFormedReplyFromThePeerIsAccepted() async throws {
         // The peer itself is right when it answers correctly, so the failures above are the checks'.
         try await ScriptedPeer.with(reply: Reply()) { port in
-            var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
-            configuration.requestTimeout = .seconds(10)
-            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+            try await ReleaseChannelClient.withClient(configuration: Self.configuration(port: port)) { client in
+                try await client.waitUntilReady(timeout: Self.patience)
                 let release = try await client.release(container: "my-app", channel: "dev")
                 #expect(release == ScriptedPeer.release)
             }

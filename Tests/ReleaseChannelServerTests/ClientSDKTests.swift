@@ -139,7 +139,7 @@ import Testing
             #expect(try await eventually { client.state == .reconnecting })
             try Fixtures.write(Fixtures.bytes(containers: 2, tag: "second"), to: directory.file("db.json"))
             let restarted = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--tcp-port", "\(port)"], directory: directory)
-            #expect(try await eventually(timeout: .seconds(10)) { client.state == .ready })
+            #expect(try await eventually(timeout: .seconds(30)) { client.state == .ready })
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:second-dev")
             client.close()
             restarted.signal(SIGTERM)
@@ -161,7 +161,7 @@ import Testing
                 try await client.waitUntilReady(timeout: .seconds(30))
                 #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:primary-dev")
                 primary.signal(SIGKILL)
-                #expect(try await eventually(timeout: .seconds(10)) {
+                #expect(try await eventually(timeout: .seconds(30)) {
                     try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:backup-dev"
                 })
                 client.close()
