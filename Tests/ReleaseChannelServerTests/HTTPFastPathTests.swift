@@ -177,10 +177,68 @@ import Testing
             #expect(bodies[3].contains("\"channels\":[\"dev\",\"stage\",\"prod\"]"))
             #expect(bodies[4].contains("\"ghcr.io/acme/app-1:v1-stage\""))
 
-            // Both paths count into the same series.
+            // Both paths count into the same series (the raw lookups and the router's).
             let metrics = try await server.request("/metrics")
             let series = #"release_chan_http_requests_total{route="/v1/releases/{container}/{channel}",method="GET",status="200"} 3"#
             #expect(String(decoding: metrics.body, as: UTF8.self).contains(series))
+        }
+    }
+
+    /// A HEAD between lookups answered from the raw bytes: NIO's encoder frames a response by the method
+    /// its decoder recorded, so a response it never saw must not shift that pairing (the HEAD's
+    /// response has no body, and the lookups after it still parse).
+    @Test func aHeadRequestBetweenRawLookupsKeepsItsFraming() async throws {
+        try await withTestServer { server in
+            let socket = try RawSocket(port: server.port)
+            let requests = [
+                "GET /v1/releases/my-app/dev HTTP/1.1\r\nHost: t\r\n\r\n",
+                "HEAD /v1/releases/my-app/prod HTTP/1.1\r\nHost: t\r\n\r\n",
+                "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: t\r\n\r\n",
+                "HEAD /v1/releases HTTP/1.1\r\nHost: t\r\n\r\n",
+                "GET /v1/releases/app-1/stage HTTP/1.1\r\nHost: t\r\n\r\n",
+            ]
+            try await socket.send(requests.joined())
+            let first = try await self.readResponse(socket)
+            #expect(String(decoding: first.body, as: UTF8.self).contains("\"ghcr.io/acme/app-0:v1-dev\""))
+            // A HEAD response carries the GET's Content-Length but no body: read only its head.
+            var head: [UInt8] = []
+            while !head.reversed().starts(with: Array("\n\r\n\r".utf8)) {
+                guard let byte = try await socket.read(exactly: 1) else { throw TestFailure("closed in a HEAD response") }
+                head += byte
+            }
+            #expect(String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200 OK"))
+            let prod = try await self.readResponse(socket)
+            #expect(String(decoding: prod.body, as: UTF8.self).contains("\"ghcr.io/acme/app-0:v1-prod\""))
+            head = []
+            while !head.reversed().starts(with: Array("\n\r\n\r".utf8)) {
+                guard let byte = try await socket.read(exactly: 1) else { throw TestFailure("closed in a HEAD response") }
+                head += byte
+            }
+            let last = try await self.readResponse(socket)
+            #expect(last.head.first == "HTTP/1.1 200 OK")
+            #expect(String(decoding: last.body, as: UTF8.self).contains("\"ghcr.io/acme/app-1:v1-stage\""))
+        }
+    }
+
+    /// A lookup that arrives a few bytes at a time is answered once its head is complete, and a request
+    /// the raw path does not read (a body) hands the rest of the connection to the decoder.
+    @Test func lookupsInPiecesAndThenABody() async throws {
+        try await withTestServer { server in
+            let socket = try RawSocket(port: server.port)
+            let request = Array("GET /v1/releases/my-app/stage HTTP/1.1\r\nHost: t\r\nAccept: */*\r\n\r\n".utf8)
+            for start in stride(from: 0, to: request.count, by: 7) {
+                try await socket.send(Array(request[start..<min(start + 7, request.count)]))
+            }
+            let stage = try await self.readResponse(socket)
+            #expect(String(decoding: stage.body, as: UTF8.self).contains("\"ghcr.io/acme/app-0:v1-stage\""))
+            try await socket.send(
+                "GET /v1/releases/my-app/dev HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"
+                    + "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: t\r\n\r\n"
+            )
+            let dev = try await self.readResponse(socket)
+            #expect(String(decoding: dev.body, as: UTF8.self).contains("\"ghcr.io/acme/app-0:v1-dev\""))
+            let prod = try await self.readResponse(socket)
+            #expect(String(decoding: prod.body, as: UTF8.self).contains("\"ghcr.io/acme/app-0:v1-prod\""))
         }
     }
 }

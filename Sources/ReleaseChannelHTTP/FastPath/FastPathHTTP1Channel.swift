@@ -4,9 +4,11 @@ public import NIOCore
 import NIOHTTPTypesHTTP1
 public import ReleaseChannelStore
 
-/// Hummingbird's HTTP/1.1 channel with ``ReleaseFastPathHandler`` in its pipeline, just after the
-/// HTTP/1 decoder (before the conversion to swift-http-types, so the handler sees the request's HTTP
-/// version and keep-alive state).
+/// Hummingbird's HTTP/1.1 channel with the fast path in its pipeline: ``RawReleaseLookupHandler`` in
+/// front of the HTTP/1 decoder (single-release lookups from the raw bytes), and ``ReleaseFastPathHandler``
+/// just after it (the whole db, and lookups that arrive while an earlier request is at the router;
+/// before the conversion to swift-http-types, so it sees the request's HTTP version and keep-alive
+/// state).
 struct FastPathHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -20,8 +22,22 @@ struct FastPathHTTP1Channel: ServerChildChannel {
         self.inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
-            let fastPath = ReleaseFastPathHandler(store: self.store, metrics: self.metrics, accessLogger: self.accessLogger, serverName: self.serverName)
+            let ordering = FastPathOrdering()
+            let fastPath = ReleaseFastPathHandler(
+                store: self.store,
+                ordering: ordering,
+                metrics: self.metrics,
+                accessLogger: self.accessLogger,
+                serverName: self.serverName
+            )
             try pipeline.addHandler(fastPath, position: .before(codec))
+            let raw = RawReleaseLookupHandler(
+                store: self.store,
+                ordering: ordering,
+                accounting: FastPathAccounting(metrics: self.metrics, accessLogger: self.accessLogger),
+                serverName: self.serverName
+            )
+            try pipeline.addHandler(raw, position: .first)
             return value
         }
     }

@@ -28,8 +28,8 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
     static let databaseRoute = "/v1/releases"
 
     private let store: SnapshotStore
-    private let metrics: HTTPRequestMetrics
-    private let accessLogger: Logger?
+    private let ordering: FastPathOrdering
+    private let accounting: FastPathAccounting
     private let serverName: String
     /// Requests passed on to the router whose response has not ended yet.
     private var forwarded = 0
@@ -38,11 +38,14 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var needsFlush = false
     private var dates = HTTPDateCache()
 
-    /// - Parameter accessLogger: Where to write one line per request, or nil when the access log is off.
-    init(store: SnapshotStore, metrics: HTTPRequestMetrics, accessLogger: Logger?, serverName: String) {
+    /// - Parameters:
+    ///   - ordering: Shared with the connection's ``RawReleaseLookupHandler``; every response that ends
+    ///     here counts one of the requests it passed on as answered.
+    ///   - accessLogger: Where to write one line per request, or nil when the access log is off.
+    init(store: SnapshotStore, ordering: FastPathOrdering = FastPathOrdering(), metrics: HTTPRequestMetrics, accessLogger: Logger?, serverName: String) {
         self.store = store
-        self.metrics = metrics
-        self.accessLogger = accessLogger
+        self.ordering = ordering
+        self.accounting = FastPathAccounting(metrics: metrics, accessLogger: accessLogger)
         self.serverName = serverName
     }
 
@@ -78,7 +81,10 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = self.unwrapOutboundIn(data) { self.forwarded = max(0, self.forwarded - 1) }
+        if case .end = self.unwrapOutboundIn(data) {
+            self.forwarded = max(0, self.forwarded - 1)
+            self.ordering.answered()
+        }
         context.write(data, promise: promise)
     }
 
@@ -180,21 +186,8 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         context.write(self.wrapOutboundOut(.end(nil)), promise: nil)
         self.needsFlush = true
-
-        let nanoseconds = (NIODeadline.now() - start).nanoseconds
-        self.metrics.record(route: answer.route, method: "GET", status: 200, nanoseconds: nanoseconds)
-        self.accessLogger?.info(
-            "request",
-            metadata: [
-                "method": "GET",
-                "path": "\(request.uri)",
-                "route": "\(answer.route)",
-                "status": "200",
-                "bytes": "\(answer.body.count)",
-                "duration_us": "\(nanoseconds / 1000)",
-                "request_id": "\(RequestID())",
-            ]
-        )
+        self.ordering.answered()
+        self.accounting.record(route: answer.route, path: request.uri, bytes: answer.body.count, since: start)
     }
 }
 

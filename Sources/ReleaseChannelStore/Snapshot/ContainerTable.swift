@@ -118,6 +118,14 @@ struct ContainerTable: Sendable {
         return ReleaseEntry(body: body, recordLayout: layout == 0 ? nil : ReleaseRecordLayout(packed: layout))
     }
 
+    /// Calls `body` with the compact JSON of a release in place; nil when the container has none on
+    /// that channel.
+    func withReleaseBody<Result>(at index: Int, channel: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result? {
+        let span = self.releaseBodies[index * self.channelCount + channel]
+        guard span.length > 0 else { return nil }
+        return Self.withBytes(of: span, in: self.bodyChunks, body)
+    }
+
     private static func withBytes<Result>(of span: ArenaSpan, in chunks: [ByteBuffer], _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         chunks[Int(span.chunk)].withUnsafeReadableBytes { bytes in
             body(UnsafeRawBufferPointer(rebasing: bytes[Int(span.offset)..<Int(span.offset + span.length)]))

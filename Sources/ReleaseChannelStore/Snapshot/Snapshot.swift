@@ -27,6 +27,7 @@ public final class Snapshot: Sendable {
     public let records: ReleaseRecordIndex
     private let containers: ContainerTable
     private let channelIndexes: [String: Int]
+    private let channelNames: [[UInt8]]
 
     init(
         revision: String,
@@ -52,6 +53,7 @@ public final class Snapshot: Sendable {
         var indexes: [String: Int] = [:]
         for (index, channel) in channels.enumerated() { indexes[channel] = index }
         self.channelIndexes = indexes
+        self.channelNames = channels.map { Array($0.utf8) }
     }
 
     /// ``loadedAt`` in whole milliseconds.
@@ -71,6 +73,24 @@ public final class Snapshot: Sendable {
     public func release(container: String, channel: String) -> ReleaseEntry? {
         guard let channel = self.channelIndexes[channel], let row = self.containers.index(of: container) else { return nil }
         return self.containers.release(at: row, channel: channel)
+    }
+
+    /// Calls `body` with the compact JSON of a release (the body of `GET /v1/releases/{container}/{channel}`)
+    /// found by the raw bytes of its names; nil when there is none. Neither a `String` nor an
+    /// allocation: this is the HTTP fast path's lookup. Only valid names are stored, so a hit is a
+    /// valid request by construction.
+    public func withReleaseBody<Result>(
+        container: UnsafeRawBufferPointer,
+        channel: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result? {
+        guard let channel = self.channelIndex(channel), let row = self.containers.index(of: container) else { return nil }
+        return self.containers.withReleaseBody(at: row, channel: channel, body)
+    }
+
+    private func channelIndex(_ name: UnsafeRawBufferPointer) -> Int? {
+        // A handful of channels: comparing their bytes beats hashing the name.
+        self.channelNames.firstIndex { $0.count == name.count && $0.elementsEqual(name) }
     }
 
     /// Gzips the whole db once and drops its plain bytes (see ``WholeDatabaseBody``). Slow for a large
