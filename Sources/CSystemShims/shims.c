@@ -5,6 +5,7 @@
 #if defined(__linux__)
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,14 +36,23 @@ int release_chan_lower_thread_priority(int increment) {
 #endif
 }
 
-int release_chan_anonymous_file(const char *name) {
+int release_chan_scratch_file(const char *directory, const char *name, int *in_memory) {
 #if defined(__linux__)
+    if (directory != NULL) {
+        int descriptor = open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (descriptor >= 0) {
+            *in_memory = 0;
+            return descriptor;
+        }
+    }
+    *in_memory = 1;
     return memfd_create(name, MFD_CLOEXEC);
 #else
-    char path[] = "/tmp/release-chan-XXXXXX";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-XXXXXX", directory != NULL ? directory : "/tmp", name);
     int descriptor = mkstemp(path);
     if (descriptor >= 0) unlink(path);
-    (void)name;
+    *in_memory = 0;
     return descriptor;
 #endif
 }

@@ -73,6 +73,32 @@ import Testing
 
     /// The form lives in an in-memory file: HTTP sends it from a descriptor of its own, which stays
     /// readable after the snapshot (and its file object) are gone.
+    /// Where the form's file is: an unnamed file in the directory (a disk file system's page cache, which
+    /// sendfile reads faster), or in memory when there is no directory or it cannot hold one.
+    @Test func theFormIsAFileInTheDirectoryOrInMemory() throws {
+        let directory = try TemporaryDirectory()
+        func target(_ gzip: SegmentedGzip) throws -> String {
+            let handle = try gzip.file.makeFileHandle()
+            defer { try? handle.close() }
+            return try handle.withUnsafeFileDescriptor { descriptor in
+                try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)")
+            }
+        }
+        let input = ByteBuffer(bytes: Self.generated)
+        let onDisk = try SegmentedGzip.compress(input, directory: directory.path)
+        #expect(!onDisk.file.isInMemory)
+        #expect(try target(onDisk).hasPrefix(directory.path + "/"))
+        #expect(try self.inflate(onDisk) == Self.generated)
+        for place in [nil, directory.path + "/missing"] {
+            let inMemory = try SegmentedGzip.compress(input, directory: place)
+            #expect(inMemory.file.isInMemory)
+            #expect(try target(inMemory).hasPrefix("/memfd:release-chan-db.json.gz"))
+            #expect(try self.inflate(inMemory) == Self.generated)
+        }
+        // Nothing is left behind in the directory: the file has no name.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     @Test func theFormIsReadableFromADescriptorThatOutlivesIt() throws {
         var gzip: SegmentedGzip? = try SegmentedGzip.compress(ByteBuffer(bytes: Self.generated))
         let expected = try #require(gzip?.file.buffer())

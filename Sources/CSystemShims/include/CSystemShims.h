@@ -9,9 +9,11 @@ void release_chan_trim_heap(void);
 /// Linux applies nice values per thread. Returns 0 on success, -1 where unsupported or refused.
 int release_chan_lower_thread_priority(int increment);
 
-/// Creates an anonymous file that lives in memory (Linux: `memfd_create`; elsewhere an unlinked
-/// temporary file) and returns its descriptor, close-on-exec, or -1 with errno set.
-int release_chan_anonymous_file(const char *name);
+/// Creates a file no other process can open and returns its descriptor, close-on-exec, or -1 with
+/// errno set. Linux: an unnamed file in `directory` (`open` with `O_TMPFILE`) when `directory` is not
+/// NULL and its file system supports that, else a file in memory (`memfd_create`, named `name`);
+/// elsewhere an unlinked temporary file in `directory` (or /tmp). `*in_memory` tells which.
+int release_chan_scratch_file(const char *directory, const char *name, int *in_memory);
 
 /// `mmap` of a whole file, read-only and shared, with its pages mapped in at once where the system
 /// can (Linux: MAP_POPULATE), so they show in the process's resident memory. NULL on failure.

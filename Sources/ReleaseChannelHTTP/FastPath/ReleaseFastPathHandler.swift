@@ -8,7 +8,7 @@ import ReleaseChannelStore
 /// event loop, in front of Hummingbird; every other request passes through to the router untouched.
 ///
 /// Both answers are precomputed snapshot bodies, so the work per request is a dictionary lookup and a
-/// header block; the whole db's gzip form is sent from its in-memory file with `sendfile(2)`. Going
+/// header block; the whole db's gzip form is sent from its file with `sendfile(2)`. Going
 /// through Hummingbird's async request handling (a task per connection, the router, the middleware
 /// chain) cost about three times that in the profile. The fast path answers
 /// only what it can answer exactly like the routes do (same headers, same bytes, same metrics and
@@ -98,7 +98,7 @@ final class ReleaseFastPathHandler: ChannelDuplexHandler, RemovableChannelHandle
         enum Body {
             case buffer(ByteBuffer)
             /// Sent with `sendfile(2)` (a `FileRegion`): no copy through user space.
-            case file(SharedMemoryFile)
+            case file(ScratchFile)
 
             var count: Int {
                 switch self {

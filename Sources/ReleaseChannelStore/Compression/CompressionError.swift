@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Compressing the whole db failed: zlib refused an operation (out of memory, or a broken stream state),
-/// or the system refused the in-memory file that holds the result (see ``SharedMemoryFile``).
+/// or the system refused the file that holds the result (see ``ScratchFile``).
 public struct CompressionError: Error, Sendable, CustomStringConvertible {
     /// The zlib function or system call that failed.
     public let operation: String

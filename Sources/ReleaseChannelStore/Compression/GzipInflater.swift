@@ -2,7 +2,7 @@ import CZlib
 import NIOCore
 
 /// One zlib stream inflating a gzip member from memory that is not a `ByteBuffer` (the mapped
-/// ``SharedMemoryFile`` of the whole db), a chunk of output at a time.
+/// ``ScratchFile`` of the whole db), a chunk of output at a time.
 final class GzipInflater {
     // zlib keeps a pointer back to the stream struct and rejects calls through a moved copy, so the
     // struct lives at a fixed heap address.

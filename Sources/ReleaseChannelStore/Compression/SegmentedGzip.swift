@@ -10,11 +10,11 @@ public import NIOCore
 /// dictionary, so the segments concatenate into one DEFLATE stream that compresses within a fraction of
 /// a percent of a single pass (pigz uses the same construction to compress in parallel). A final empty
 /// block, the CRC-32 (combined from the segments' CRCs) and the length close the one gzip member
-/// (RFC 1952); any gzip decoder reads it. The stream is written to a ``SharedMemoryFile`` as it is
+/// (RFC 1952); any gzip decoder reads it. The stream is written to a ``ScratchFile`` as it is
 /// produced, so it is never held twice.
 public struct SegmentedGzip: Sendable {
     /// The gzip stream: header, DEFLATE data, CRC-32 and length.
-    public let file: SharedMemoryFile
+    public let file: ScratchFile
     /// How many segments the input had, and how many of them were copied from the previous form.
     public let segmentCount: Int
     public let reusedSegmentCount: Int
@@ -65,10 +65,24 @@ public struct SegmentedGzip: Sendable {
     private static let finalEmptyBlock: [UInt8] = [0x03, 0x00]
 
     /// Compresses `input`, copying the segments that `previous` already holds.
-    public static func compress(_ input: ByteBuffer, reusing previous: SegmentedGzip? = nil) throws(CompressionError) -> SegmentedGzip {
+    /// - Parameter directory: Where the ``ScratchFile`` goes (nil: in memory). When writing there fails
+    ///   (the file system is full, say), the form is written to memory instead.
+    public static func compress(
+        _ input: ByteBuffer,
+        reusing previous: SegmentedGzip? = nil,
+        directory: String? = ScratchFile.Writer.defaultDirectory
+    ) throws(CompressionError) -> SegmentedGzip {
+        do {
+            return try Self.compress(input, reusing: previous, into: directory)
+        } catch where error.isSystemCall && directory != nil {
+            return try Self.compress(input, reusing: previous, into: nil)
+        }
+    }
+
+    private static func compress(_ input: ByteBuffer, reusing previous: SegmentedGzip?, into directory: String?) throws(CompressionError) -> SegmentedGzip {
         do {
             return try input.withUnsafeReadableBytes { bytes in
-                try Self.compress(bytes, reusing: previous)
+                try Self.compress(bytes, reusing: previous, into: directory)
             }
         } catch let error as CompressionError {
             throw error
@@ -77,8 +91,8 @@ public struct SegmentedGzip: Sendable {
         }
     }
 
-    private static func compress(_ input: UnsafeRawBufferPointer, reusing previous: SegmentedGzip?) throws(CompressionError) -> SegmentedGzip {
-        var file = try SharedMemoryFile.Writer(name: "release-chan-db.json.gz")
+    private static func compress(_ input: UnsafeRawBufferPointer, reusing previous: SegmentedGzip?, into directory: String?) throws(CompressionError) -> SegmentedGzip {
+        var file = try ScratchFile.Writer(name: "release-chan-db.json.gz", directory: directory)
         // Written to the file every `flushSize` bytes; offsets below are in the whole stream.
         var output = ByteBuffer()
         output.reserveCapacity(Self.flushSize + 512 * 1024)
@@ -124,7 +138,7 @@ public struct SegmentedGzip: Sendable {
     /// How much compressed output is gathered before it is written to the file.
     private static let flushSize = 256 * 1024
 
-    private static func flush(_ output: inout ByteBuffer, to file: inout SharedMemoryFile.Writer) throws(CompressionError) {
+    private static func flush(_ output: inout ByteBuffer, to file: inout ScratchFile.Writer) throws(CompressionError) {
         try output.withUnsafeReadableBytes { bytes in Result { () throws(CompressionError) in try file.append(bytes) } }.get()
         output.clear()
     }

@@ -193,6 +193,7 @@ public final class ReloadCoordinator: Service, Sendable {
                     "segments": "\(gzip.segmentCount)",
                     "reused_segments": "\(gzip.reusedSegmentCount)",
                     "bytes": "\(gzip.file.count)",
+                    "in_memory": "\(gzip.file.isInMemory)",
                     "duration_ms": "\((ContinuousClock.now - started).nanoseconds / 1_000_000)",
                 ]
             )

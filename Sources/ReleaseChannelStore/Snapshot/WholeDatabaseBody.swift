@@ -7,13 +7,13 @@ import Synchronization
 /// form (≈ 0.2× the file for a generated db), which is what nearly every client asks for: holding both
 /// had made the whole db 1.2× the file of the server's resident memory. A client without gzip then gets
 /// the bytes inflated while they are sent (``writeIdentity(_:)``), as nginx's `gunzip` module does.
-/// The gzip form lives in a ``SharedMemoryFile``, so HTTP can send it with `sendfile(2)`.
+/// The gzip form lives in a ``ScratchFile``, so HTTP can send it with `sendfile(2)`.
 public final class WholeDatabaseBody: Sendable {
     /// What the body is held as right now.
     public enum Form: Sendable {
         /// The file's bytes: the gzip form is not computed yet.
         case identity(ByteBuffer)
-        case gzip(SharedMemoryFile)
+        case gzip(ScratchFile)
     }
 
     private enum State {
@@ -41,7 +41,7 @@ public final class WholeDatabaseBody: Sendable {
     }
 
     /// The gzip form, once computed.
-    public var gzip: SharedMemoryFile? {
+    public var gzip: ScratchFile? {
         if case .gzip(let file) = self.form { file } else { nil }
     }
 

@@ -6,25 +6,33 @@ import Darwin
 import CSystemShims
 public import NIOCore
 
-/// Immutable bytes held in an in-memory file (`memfd_create` on Linux) and mapped read-only: the whole
-/// db's gzip form.
+/// Immutable bytes in a file no other process can open, mapped read-only: the whole db's gzip form.
 ///
 /// The file lets HTTP send the bytes with `sendfile(2)`, which copies them into the socket without
 /// passing through user space (nginx's `gzip_static` does the same; writing them from a buffer had
 /// been the gap to it). The mapping serves everything else (the protocol's SNAPSHOT, the next reload's
-/// segment reuse, inflating for clients without gzip) from the same pages, which are mapped in at once
-/// so that they count in the process's resident memory like the rest of the snapshot.
-public final class SharedMemoryFile: Sendable {
+/// segment reuse, inflating for clients without gzip) from the same pages, which are mapped in at once.
+///
+/// The file is an unnamed file (`O_TMPFILE`) in `$TMPDIR` (default `/tmp`) when its file system
+/// allows that, else a file in memory (`memfd_create`). On a disk file system the kernel keeps the
+/// pages in its page cache in large folios, which `sendfile` reads about a quarter faster than the
+/// 4 KiB pages of shared memory (benchmarks/README.md); the bytes then also take room on that file
+/// system until the snapshot is replaced (docs/deployment.md sizes `/tmp` for it).
+public final class ScratchFile: Sendable {
     /// Number of bytes.
     public let count: Int
     private let descriptor: Int32
     /// Read-only and never unmapped before `deinit`, so sharing it between threads is safe.
     nonisolated(unsafe) private let base: UnsafeRawPointer
 
-    private init(descriptor: Int32, base: UnsafeRawPointer, count: Int) {
+    /// True when the file is in memory (`memfd`), false when it is on `$TMPDIR`'s file system.
+    public let isInMemory: Bool
+
+    private init(descriptor: Int32, base: UnsafeRawPointer, count: Int, isInMemory: Bool) {
         self.descriptor = descriptor
         self.base = base
         self.count = count
+        self.isInMemory = isInMemory
     }
 
     deinit {
@@ -33,8 +41,8 @@ public final class SharedMemoryFile: Sendable {
     }
 
     /// A file holding a copy of `bytes`.
-    public static func copying(_ bytes: UnsafeRawBufferPointer) throws(CompressionError) -> SharedMemoryFile {
-        var writer = try Writer(name: "release-chan")
+    public static func copying(_ bytes: UnsafeRawBufferPointer, directory: String? = Writer.defaultDirectory) throws(CompressionError) -> ScratchFile {
+        var writer = try Writer(name: "release-chan", directory: directory)
         try writer.append(bytes)
         return try writer.finish()
     }
@@ -61,14 +69,27 @@ public final class SharedMemoryFile: Sendable {
     /// holding the whole form twice), then maps it.
     public struct Writer: ~Copyable {
         private let descriptor: Int32
+        private let isInMemory: Bool
         private var finished = false
         /// Bytes written so far.
         public private(set) var count = 0
 
-        public init(name: String) throws(CompressionError) {
-            let descriptor = release_chan_anonymous_file(name)
+        /// `$TMPDIR`, or `/tmp` when it is unset or empty.
+        public static var defaultDirectory: String {
+            guard let directory = getenv("TMPDIR").map({ String(cString: $0) }), !directory.isEmpty else { return "/tmp" }
+            return directory
+        }
+
+        /// - Parameters:
+        ///   - name: The name of the file in memory, if it is one (it shows in `/proc/<pid>/fd`).
+        ///   - directory: Where to create the file; nil, or a directory that cannot hold an unnamed
+        ///     file (missing, read-only, a file system without `O_TMPFILE`), puts it in memory.
+        public init(name: String, directory: String? = Self.defaultDirectory) throws(CompressionError) {
+            var inMemory: Int32 = 0
+            let descriptor = release_chan_scratch_file(directory, name, &inMemory)
             guard descriptor >= 0 else { throw CompressionError(operation: "memfd_create", code: errno, isSystemCall: true) }
             self.descriptor = descriptor
+            self.isInMemory = inMemory != 0
         }
 
         deinit {
@@ -91,13 +112,13 @@ public final class SharedMemoryFile: Sendable {
         }
 
         /// Maps what was written; the writer's descriptor now belongs to the file.
-        public consuming func finish() throws(CompressionError) -> SharedMemoryFile {
+        public consuming func finish() throws(CompressionError) -> ScratchFile {
             guard self.count > 0 else { throw CompressionError(operation: "mmap", code: EINVAL, isSystemCall: true) }
             guard let base = release_chan_map_file(self.descriptor, self.count) else {
                 throw CompressionError(operation: "mmap", code: errno, isSystemCall: true)
             }
             self.finished = true
-            return SharedMemoryFile(descriptor: self.descriptor, base: base, count: self.count)
+            return ScratchFile(descriptor: self.descriptor, base: base, count: self.count, isInMemory: self.isInMemory)
         }
     }
 }
