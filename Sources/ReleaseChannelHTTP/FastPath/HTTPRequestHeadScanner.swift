@@ -1,5 +1,5 @@
 /// Reads an HTTP/1.1 request head from raw bytes just far enough to tell whether
-/// ``RawReleaseLookupHandler`` may answer it, or where it ends so that it can be passed to NIO's decoder
+/// ``RawReleaseLookupHandler`` may answer it (and what it asks for), or where it ends so that it can be passed to NIO's decoder
 /// whole.
 ///
 /// It accepts a strict subset of RFC 9112: CRLF line endings, no leading empty lines, no obsolete line
@@ -22,18 +22,20 @@ enum HTTPRequestHeadScanner {
     struct Request: Equatable {
         /// Bytes of the head including its final empty line; nothing follows it that belongs to it.
         var length: Int
-        /// For `GET /v1/releases/{container}/{channel}` over keep-alive HTTP/1.1 without a header that
-        /// changes its answer: where the two names are. Nil for any other request.
-        var lookup: Lookup?
+        /// What a keep-alive HTTP/1.1 GET without a header that changes its answer asks for; nil for
+        /// any other request.
+        var target: Target?
     }
 
-    /// Byte ranges of the names within the scanned bytes.
-    struct Lookup: Equatable {
-        var container: Range<Int>
-        var channel: Range<Int>
+    /// The requests the raw path may answer; ranges are byte ranges within the scanned bytes.
+    enum Target: Equatable {
+        /// `GET /v1/releases/{container}/{channel}` with plain names.
+        case release(container: Range<Int>, channel: Range<Int>)
+        /// `GET /v1/releases`, with the value of its one `Accept-Encoding` field, if any.
+        case wholeDatabase(acceptEncoding: Range<Int>?)
     }
 
-    private static let lookupPrefix = Array("GET /v1/releases/".utf8)
+    private static let releasesPrefix = Array("GET /v1/releases".utf8)
     private static let version11 = Array(" HTTP/1.1".utf8)
     private static let version10 = Array(" HTTP/1.0".utf8)
 
@@ -54,11 +56,13 @@ enum HTTPRequestHeadScanner {
         guard versionStart > methodEnd + 1 else { return .unsupported }
         let isHTTP11 = Self.matches(Self.version11, in: bytes, at: versionStart)
         guard isHTTP11 || Self.matches(Self.version10, in: bytes, at: versionStart) else { return .unsupported }
-        let target = (methodEnd + 1)..<versionStart
-        guard target.allSatisfy({ bytes[$0] > Self.space && bytes[$0] < 0x7F }) else { return .unsupported }
+        let requestTarget = (methodEnd + 1)..<versionStart
+        guard requestTarget.allSatisfy({ bytes[$0] > Self.space && bytes[$0] < 0x7F }) else { return .unsupported }
 
         // Header fields up to the empty line.
-        var mayAnswer = isHTTP11 && Self.matches(Self.lookupPrefix, in: bytes, at: 0)
+        var mayAnswer = isHTTP11 && Self.matches(Self.releasesPrefix, in: bytes, at: 0)
+        var acceptEncoding: Range<Int>?
+        var acceptEncodingFields = 0
         var position = lineEndIndex + 2
         while true {
             guard let fieldEnd = Self.lineEnd(in: bytes, from: position) else { return Self.incompleteOrTooLong(bytes) }
@@ -79,6 +83,9 @@ enum HTTPRequestHeadScanner {
                 if !Self.equalsIgnoringCase(bytes, value, "keep-alive") { mayAnswer = false }
             case .ifNoneMatch:
                 mayAnswer = false
+            case .acceptEncoding:
+                acceptEncoding = value
+                acceptEncodingFields += 1
             case .other:
                 break
             }
@@ -86,25 +93,45 @@ enum HTTPRequestHeadScanner {
         }
         let length = position + 2
         guard length <= Self.maximumHeadBytes else { return .unsupported }
-        guard mayAnswer else { return .request(Request(length: length, lookup: nil)) }
+        guard mayAnswer else { return .request(Request(length: length, target: nil)) }
+        let target = Self.target(
+            bytes,
+            after: Self.releasesPrefix.count,
+            before: versionStart,
+            acceptEncoding: acceptEncoding,
+            acceptEncodingFields: acceptEncodingFields
+        )
+        return .request(Request(length: length, target: target))
+    }
 
-        // "/v1/releases/{container}/{channel}" with plain names: anything the router would decode is its.
-        let names = Self.lookupPrefix.count..<versionStart
-        guard let slash = Self.firstIndex(of: UInt8(ascii: "/"), in: bytes, from: names.lowerBound, to: names.upperBound) else {
-            return .request(Request(length: length, lookup: nil))
+    /// The target after "GET /v1/releases": nothing, or "/{container}/{channel}" with plain names
+    /// (anything the router would decode is its).
+    private static func target(
+        _ bytes: UnsafeRawBufferPointer,
+        after start: Int,
+        before end: Int,
+        acceptEncoding: Range<Int>?,
+        acceptEncodingFields: Int
+    ) -> Target? {
+        if start == end {
+            // Several Accept-Encoding fields are one list (RFC 9110 §5.3): the router joins them.
+            return acceptEncodingFields <= 1 ? .wholeDatabase(acceptEncoding: acceptEncoding) : nil
         }
-        let container = names.lowerBound..<slash
-        let channel = (slash + 1)..<names.upperBound
+        guard bytes[start] == UInt8(ascii: "/"), let slash = Self.firstIndex(of: UInt8(ascii: "/"), in: bytes, from: start + 1, to: end) else {
+            return nil
+        }
+        let container = (start + 1)..<slash
+        let channel = (slash + 1)..<end
         guard !container.isEmpty, !channel.isEmpty, !channel.contains(where: { Self.needsRouter(bytes[$0]) }),
             !container.contains(where: { Self.needsRouter(bytes[$0]) })
-        else { return .request(Request(length: length, lookup: nil)) }
-        return .request(Request(length: length, lookup: Lookup(container: container, channel: channel)))
+        else { return nil }
+        return .release(container: container, channel: channel)
     }
 
     // MARK: Pieces
 
     private enum Field {
-        case contentLength, transferEncoding, expect, upgrade, connection, ifNoneMatch, other
+        case contentLength, transferEncoding, expect, upgrade, connection, ifNoneMatch, acceptEncoding, other
     }
 
     private static let fields: [(name: [UInt8], field: Field)] = [
@@ -114,6 +141,7 @@ enum HTTPRequestHeadScanner {
         (Array("upgrade".utf8), .upgrade),
         (Array("connection".utf8), .connection),
         (Array("if-none-match".utf8), .ifNoneMatch),
+        (Array("accept-encoding".utf8), .acceptEncoding),
     ]
 
     private static func field(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> Field {

@@ -20,7 +20,7 @@ import ReleaseChannelStore
 final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias OutboundOut = IOData
 
     private let store: SnapshotStore
     private let ordering: FastPathOrdering
@@ -33,9 +33,6 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     private var passingThrough = false
     private var needsFlush = false
     private var dates = HTTPDateCache()
-    /// The status line and the headers up to `Content-Length: ` for ``headPrefixRevision``.
-    private var headPrefix: [UInt8] = []
-    private var headPrefixRevision: String?
 
     init(store: SnapshotStore, ordering: FastPathOrdering, accounting: FastPathAccounting, serverName: String) {
         self.store = store
@@ -98,8 +95,8 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                 input.moveReaderIndex(to: input.writerIndex)
             case .request(let request):
                 var answered = false
-                if passOnStart == nil, self.ordering.outstanding == 0, let lookup = request.lookup, let snapshot {
-                    answered = self.answer(lookup, in: input, snapshot: snapshot, to: &output, context: context)
+                if passOnStart == nil, self.ordering.outstanding == 0, let target = request.target, let snapshot {
+                    answered = self.answer(target, in: input, snapshot: snapshot, to: &output, context: context)
                 }
                 if !answered {
                     if passOnStart == nil { passOnStart = input.readerIndex }
@@ -109,7 +106,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             }
         }
         if let output {
-            context.write(self.wrapOutboundOut(output), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(output)), promise: nil)
             self.needsFlush = true
         }
         if let start = passOnStart {
@@ -133,49 +130,97 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         context.fireChannelRead(self.wrapInboundOut(buffered))
     }
 
-    /// Appends the answer to `output` when the release exists; false leaves the request to the router
-    /// (which words the error).
+    /// Appends the answer to `output` (or writes it, with the whole db's file) and returns true, or
+    /// returns false to leave the request to the router: an unknown release (whose error the router
+    /// words), or the whole db for a client without gzip once only the gzip form is held (the router
+    /// inflates it as it sends it).
     private func answer(
-        _ lookup: HTTPRequestHeadScanner.Lookup,
+        _ target: HTTPRequestHeadScanner.Target,
         in input: ByteBuffer,
         snapshot: Snapshot,
         to output: inout ByteBuffer?,
         context: ChannelHandlerContext
     ) -> Bool {
         let start = NIODeadline.now()
-        let length: Int? = input.withUnsafeReadableBytes { bytes in
-            let container = UnsafeRawBufferPointer(rebasing: bytes[lookup.container])
-            let channel = UnsafeRawBufferPointer(rebasing: bytes[lookup.channel])
-            return snapshot.withReleaseBody(container: container, channel: channel) { body in
-                var buffer = output ?? context.channel.allocator.buffer(capacity: 512 + body.count)
-                self.writeHead(bodyLength: body.count, revision: snapshot.revision, to: &buffer)
-                buffer.writeBytes(body)
-                output = buffer
-                return body.count
+        switch target {
+        case .release(let container, let channel):
+            let length: Int? = input.withUnsafeReadableBytes { bytes in
+                snapshot.withReleaseBody(
+                    container: UnsafeRawBufferPointer(rebasing: bytes[container]),
+                    channel: UnsafeRawBufferPointer(rebasing: bytes[channel])
+                ) { body in
+                    var buffer = output ?? context.channel.allocator.buffer(capacity: 512 + body.count)
+                    self.writeHead(bodyLength: body.count, revision: snapshot.revision, gzip: false, to: &buffer)
+                    buffer.writeBytes(body)
+                    output = buffer
+                    return body.count
+                }
             }
+            guard let length else { return false }
+            self.accounting.record(
+                route: ReleaseFastPathHandler.releaseRoute,
+                path: input.withUnsafeReadableBytes { bytes in
+                    "/v1/releases/\(String(decoding: bytes[container], as: UTF8.self))/\(String(decoding: bytes[channel], as: UTF8.self))"
+                },
+                bytes: length,
+                since: start
+            )
+            return true
+
+        case .wholeDatabase(let acceptEncoding):
+            let acceptsGzip = acceptEncoding.map { range in
+                ContentNegotiation.acceptsGzip(input.withUnsafeReadableBytes { String(decoding: $0[range], as: UTF8.self) })
+            } ?? false
+            var buffer = output ?? context.channel.allocator.buffer(capacity: 512)
+            let length: Int
+            switch snapshot.wholeDatabase.form {
+            case .identity(let bytes):
+                // Before the reload has compressed it: megabytes, written as they are rather than copied.
+                length = bytes.readableBytes
+                self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: false, to: &buffer)
+                context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                context.write(self.wrapOutboundOut(.byteBuffer(bytes)), promise: nil)
+                output = nil
+            case .gzip(let file) where acceptsGzip:
+                length = file.count
+                self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: true, to: &buffer)
+                // The head, and every answer before it, goes out ahead of the file.
+                context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
+                output = nil
+                self.writeFile(file, context: context)
+            case .gzip:
+                return false
+            }
+            self.needsFlush = true
+            self.accounting.record(route: ReleaseFastPathHandler.databaseRoute, path: "/v1/releases", bytes: length, since: start)
+            return true
         }
-        guard let length else { return false }
-        self.accounting.record(
-            route: ReleaseFastPathHandler.releaseRoute,
-            path: input.withUnsafeReadableBytes { bytes in
-                "/v1/releases/\(String(decoding: bytes[lookup.container], as: UTF8.self))/\(String(decoding: bytes[lookup.channel], as: UTF8.self))"
-            },
-            bytes: length,
-            since: start
-        )
-        return true
     }
 
-    /// The header block `ReleaseFastPathHandler` and the router write for a release, in the same order.
-    private func writeHead(bodyLength: Int, revision: String, to buffer: inout ByteBuffer) {
-        if self.headPrefixRevision != revision {
-            self.headPrefixRevision = revision
-            self.headPrefix = Array(
-                ("HTTP/1.1 200 OK\r\nContent-Type: \(JSONBody.contentType)\r\nETag: \"\(revision)\"\r\n"
-                    + "X-Release-Revision: \(revision)\r\nVary: Accept-Encoding\r\nCache-Control: no-cache\r\nContent-Length: ").utf8
-            )
+    /// Sends the file with `sendfile(2)` on a descriptor of its own, closed once written: the write may
+    /// outlive the snapshot, and with it the file.
+    private func writeFile(_ file: ScratchFile, context: ChannelHandlerContext) {
+        guard let handle = try? file.makeFileHandle() else {
+            // Out of descriptors: the same bytes, copied.
+            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer())), promise: nil)
+            return
         }
-        buffer.writeBytes(self.headPrefix)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in try? handle.close() }
+        context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count))), promise: written)
+    }
+
+    /// The header block the router writes for a precomputed body, in the same order.
+    private func writeHead(bodyLength: Int, revision: String, gzip: Bool, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString("HTTP/1.1 200 OK\r\nContent-Type: ")
+        buffer.writeString(JSONBody.contentType)
+        buffer.writeStaticString("\r\nETag: \"")
+        buffer.writeString(revision)
+        buffer.writeStaticString(gzip ? "-gzip\"\r\nX-Release-Revision: " : "\"\r\nX-Release-Revision: ")
+        buffer.writeString(revision)
+        buffer.writeStaticString("\r\nVary: Accept-Encoding\r\nCache-Control: no-cache\r\n")
+        if gzip { buffer.writeStaticString("Content-Encoding: gzip\r\n") }
+        buffer.writeStaticString("Content-Length: ")
         buffer.writeString(String(bodyLength))
         buffer.writeStaticString("\r\nDate: ")
         buffer.writeString(self.dates.now())
