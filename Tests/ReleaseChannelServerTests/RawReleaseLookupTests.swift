@@ -2,6 +2,7 @@ import ReleaseChannelTestSupport
 import Foundation
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import ReleaseChannelModel
 import ReleaseChannelStore
 import Testing
@@ -39,6 +40,16 @@ import Testing
         func send(_ text: String) throws {
             try self.channel.writeInbound(self.channel.allocator.buffer(string: text))
         }
+
+        /// The router answers `count` passed-on requests: their responses go out past the ordering
+        /// handler.
+        func routerAnswers(_ count: Int) throws {
+            for _ in 0..<count {
+                try self.channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok)))
+                try self.channel.writeOutbound(HTTPServerResponsePart.end(nil))
+            }
+            while try self.channel.readOutbound(as: HTTPServerResponsePart.self) != nil {}
+        }
     }
 
     func connection(compressed: Bool = false) throws -> Connection {
@@ -54,7 +65,9 @@ import Testing
             accounting: FastPathAccounting(metrics: HTTPRequestMetrics(factory: Fixtures.metrics), accessLogger: nil),
             serverName: "release-chan"
         )
-        return Connection(channel: EmbeddedChannel(handler: handler), snapshot: snapshot, ordering: ordering)
+        // As in the server: the ordering handler after the decoder sees the passed-on requests' responses.
+        let channel = EmbeddedChannel(handlers: [handler, FastPathOrderingHandler(ordering: ordering)])
+        return Connection(channel: channel, snapshot: snapshot, ordering: ordering)
     }
 
     static func get(_ path: String, _ headers: String = "") -> String {
@@ -101,14 +114,17 @@ import Testing
     /// accepts gzip; the router's to inflate for one that does not.
     @Test func answersTheWholeDatabase() throws {
         let plain = try self.connection()
-        try plain.send(Self.get("/v1/releases", "Accept-Encoding: gzip\r\n"))
         let identity = try #require(plain.snapshot.wholeDatabase.heldIdentity)
-        let text = try plain.answered()
-        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
-        #expect(text.contains("\r\nETag: \"\(plain.snapshot.revision)\"\r\n"))
-        #expect(!text.contains("Content-Encoding"))
-        #expect(text.contains("\r\nContent-Length: \(identity.readableBytes)\r\n"))
-        #expect(text.hasSuffix("\r\n\r\n" + String(buffer: identity)))
+        for acceptEncoding in ["Accept-Encoding: gzip\r\n", "Accept-Encoding: identity\r\n", ""] {
+            try plain.send(Self.get("/v1/releases", acceptEncoding))
+            let text = try plain.answered()
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(text.contains("\r\nETag: \"\(plain.snapshot.revision)\"\r\n"))
+            #expect(!text.contains("Content-Encoding"))
+            #expect(text.contains("\r\nContent-Length: \(identity.readableBytes)\r\n"))
+            #expect(text.hasSuffix("\r\n\r\n" + String(buffer: identity)))
+            #expect(try plain.passedOn() == "")
+        }
 
         let compressed = try self.connection(compressed: true)
         let gzip = try #require(compressed.snapshot.wholeDatabase.gzip)
@@ -124,7 +140,7 @@ import Testing
             try compressed.send(Self.get("/v1/releases", refusal))
             #expect(try compressed.answered() == "")
             #expect(try compressed.passedOn() == Self.get("/v1/releases", refusal))
-            compressed.ordering.answered()
+            try compressed.routerAnswers(1)
         }
     }
 
@@ -164,9 +180,14 @@ import Testing
         #expect(try connection.answered() == "")
         #expect(try connection.passedOn() == request + Self.get("/v1/releases/my-app/dev"))
         #expect(connection.ordering.outstanding == 2)
-        // Both answered after the decoder: lookups are answered here again.
-        connection.ordering.answered()
-        connection.ordering.answered()
+        // One answered: the lookup behind it would still overtake the other.
+        try connection.routerAnswers(1)
+        try connection.send(Self.get("/v1/releases/app-1/prod"))
+        #expect(try connection.answered() == "")
+        #expect(try connection.passedOn() == Self.get("/v1/releases/app-1/prod"))
+        // All answered after the decoder: lookups are answered here again.
+        try connection.routerAnswers(2)
+        #expect(connection.ordering.outstanding == 0)
         try connection.send(Self.get("/v1/releases/app-1/stage"))
         try self.expectAnswer(try connection.answered(), for: "app-1", "stage", in: connection)
         #expect(try connection.passedOn() == "")
@@ -191,8 +212,7 @@ import Testing
         // The lookup before it is answered; from it on, every byte is the decoder's.
         try self.expectAnswer(try connection.answered(), for: "my-app", "dev", in: connection)
         #expect(try connection.passedOn() == request + Self.get("/v1/releases/my-app/prod"))
-        connection.ordering.answered()
-        connection.ordering.answered()
+        try connection.routerAnswers(2)
         try connection.send(Self.get("/v1/releases/my-app/prod"))
         #expect(try connection.answered() == "")
         #expect(try connection.passedOn() == Self.get("/v1/releases/my-app/prod"))

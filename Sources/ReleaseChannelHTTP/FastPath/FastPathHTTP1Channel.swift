@@ -5,10 +5,9 @@ import NIOHTTPTypesHTTP1
 public import ReleaseChannelStore
 
 /// Hummingbird's HTTP/1.1 channel with the fast path in its pipeline: ``RawReleaseLookupHandler`` in
-/// front of the HTTP/1 decoder (single-release lookups from the raw bytes), and ``ReleaseFastPathHandler``
-/// just after it (the whole db, and lookups that arrive while an earlier request is at the router;
-/// before the conversion to swift-http-types, so it sees the request's HTTP version and keep-alive
-/// state).
+/// front of the HTTP/1 decoder (the two hot lookups answered from the raw bytes), and
+/// ``FastPathOrderingHandler`` after the decoder, which tells it when the requests it passed on have
+/// been answered.
 struct FastPathHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
@@ -23,14 +22,7 @@ struct FastPathHTTP1Channel: ServerChildChannel {
             let pipeline = channel.pipeline.syncOperations
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             let ordering = FastPathOrdering()
-            let fastPath = ReleaseFastPathHandler(
-                store: self.store,
-                ordering: ordering,
-                metrics: self.metrics,
-                accessLogger: self.accessLogger,
-                serverName: self.serverName
-            )
-            try pipeline.addHandler(fastPath, position: .before(codec))
+            try pipeline.addHandler(FastPathOrderingHandler(ordering: ordering), position: .before(codec))
             let raw = RawReleaseLookupHandler(
                 store: self.store,
                 ordering: ordering,
@@ -48,7 +40,7 @@ struct FastPathHTTP1Channel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with the release lookups answered on the event loop (see ``ReleaseFastPathHandler``).
+    /// HTTP/1.1 with the release lookups answered on the event loop (see ``RawReleaseLookupHandler``).
     /// - Parameters:
     ///   - store: The snapshots the router's routes serve too.
     ///   - metrics: The router's request metrics, so both paths count into the same series.

@@ -1,8 +1,8 @@
 /// What ``RawReleaseLookupHandler`` needs to know to keep a connection's responses in request order:
 /// how many of the requests it passed on to NIO's decoder have not been answered yet.
 ///
-/// The raw handler answers a request only while this is 0; ``ReleaseFastPathHandler``, which sees
-/// every response to a passed-on request end (its own answers and the router's), counts them down.
+/// The raw handler answers a request only while this is 0; ``FastPathOrderingHandler``, which sees
+/// every response to a passed-on request end, counts them down.
 /// Both handlers are on the connection's event loop, so a plain counter suffices.
 final class FastPathOrdering {
     private(set) var outstanding = 0

@@ -1,26 +1,34 @@
 import NIOCore
 import ReleaseChannelStore
 
-/// Answers `GET /v1/releases/{container}/{channel}` straight from the connection's bytes, in front of
-/// NIO's HTTP/1 decoder, and passes every other request on to the decoder whole.
+/// Answers the two hot requests, `GET /v1/releases/{container}/{channel}` and `GET /v1/releases`,
+/// straight from the connection's bytes, in front of NIO's HTTP/1 decoder, and passes every other
+/// request on to the decoder (and from there to the router) whole.
 ///
-/// The lookup is the service's hottest HTTP request. Through the decoder it cost a parsed
-/// `HTTPRequestHead` (strings for the URI and each header), an `HTTPHeaders` for the answer and a trip
-/// through the encoder and the pipelining handler, each step wrapping the parts in `NIOAny`; here it
-/// is a scan of the head's bytes (``HTTPRequestHeadScanner``), a table lookup by those bytes, and one
-/// buffer holding the header block and the body.
+/// Through the decoder a lookup cost a parsed `HTTPRequestHead` (strings for the URI and each header),
+/// an `HTTPHeaders` for the answer and a trip through the encoder and the pipelining handler, each step
+/// wrapping the parts in `NIOAny`; here it is a scan of the head's bytes (``HTTPRequestHeadScanner``),
+/// a table lookup by those bytes, and one buffer per read batch holding the header blocks and bodies.
+/// The whole db's gzip form is sent from its file with `sendfile(2)`. The answers are the router's,
+/// byte for byte (same headers in the same order; a test compares them), and count into the same
+/// metrics and access log.
 ///
 /// The decoder and the encoder never see a request answered here, so they stay paired with each other
 /// (the encoder frames a response by the method the decoder recorded for it). Responses stay in
 /// request order: a request is answered here only while every request passed on before it has been
 /// answered (``FastPathOrdering``), and passed on otherwise. A request the scanner does not read
 /// completely (a body, bare LF line endings, a head over 8 KiB) sends the connection's bytes to the
-/// decoder from there on. Lookups the router words differently (unknown names, percent-encoding, a
-/// query, `If-None-Match`, HTTP/1.0, `Connection: close`) are passed on too.
+/// decoder from there on. Requests the router answers differently (unknown names, percent-encoding, a
+/// query, `If-None-Match`, HTTP/1.0, `Connection: close`, the whole db for a client without gzip once
+/// only its gzip form is held) are passed on too.
 final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = IOData
+
+    /// The routes the router's metrics and access log name these requests by.
+    static let releaseRoute = "/v1/releases/{container}/{channel}"
+    static let databaseRoute = "/v1/releases"
 
     private let store: SnapshotStore
     private let ordering: FastPathOrdering
@@ -158,7 +166,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             }
             guard let length else { return false }
             self.accounting.record(
-                route: ReleaseFastPathHandler.releaseRoute,
+                route: Self.releaseRoute,
                 path: input.withUnsafeReadableBytes { bytes in
                     "/v1/releases/\(String(decoding: bytes[container], as: UTF8.self))/\(String(decoding: bytes[channel], as: UTF8.self))"
                 },
@@ -192,7 +200,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                 return false
             }
             self.needsFlush = true
-            self.accounting.record(route: ReleaseFastPathHandler.databaseRoute, path: "/v1/releases", bytes: length, since: start)
+            self.accounting.record(route: Self.databaseRoute, path: "/v1/releases", bytes: length, since: start)
             return true
         }
     }
