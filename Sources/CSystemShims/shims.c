@@ -57,11 +57,12 @@ int release_chan_scratch_file(const char *directory, const char *name, int *in_m
 #endif
 }
 
-const void *release_chan_map_file(int descriptor, long length) {
-#if defined(__linux__)
-    int flags = MAP_SHARED | MAP_POPULATE;
-#else
+const void *release_chan_map_file(int descriptor, long length, int populate) {
     int flags = MAP_SHARED;
+#if defined(__linux__)
+    if (populate) flags |= MAP_POPULATE;
+#else
+    (void)populate;
 #endif
     void *address = mmap(NULL, (size_t)length, PROT_READ, flags, descriptor, 0);
     return address == MAP_FAILED ? NULL : address;

@@ -15,9 +15,10 @@ int release_chan_lower_thread_priority(int increment);
 /// elsewhere an unlinked temporary file in `directory` (or /tmp). `*in_memory` tells which.
 int release_chan_scratch_file(const char *directory, const char *name, int *in_memory);
 
-/// `mmap` of a whole file, read-only and shared, with its pages mapped in at once where the system
-/// can (Linux: MAP_POPULATE), so they show in the process's resident memory. NULL on failure.
-const void *release_chan_map_file(int descriptor, long length);
+/// `mmap` of a whole file, read-only and shared. With `populate` set, its pages are mapped in at once
+/// where the system can (Linux: MAP_POPULATE), so they show in the process's resident memory.
+/// NULL on failure.
+const void *release_chan_map_file(int descriptor, long length, int populate);
 
 /// `munmap` of a mapping made by `release_chan_map_file`.
 void release_chan_unmap_file(const void *address, long length);

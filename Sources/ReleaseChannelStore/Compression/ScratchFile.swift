@@ -11,13 +11,17 @@ public import NIOCore
 /// The file lets HTTP send the bytes with `sendfile(2)`, which copies them into the socket without
 /// passing through user space (nginx's `gzip_static` does the same; writing them from a buffer had
 /// been the gap to it). The mapping serves everything else (the protocol's SNAPSHOT, the next reload's
-/// segment reuse, inflating for clients without gzip) from the same pages, which are mapped in at once.
+/// segment reuse, inflating for clients without gzip) from the same pages.
 ///
 /// The file is an unnamed file (`O_TMPFILE`) in `$TMPDIR` (default `/tmp`) when its file system
 /// allows that, else a file in memory (`memfd_create`). On a disk file system the kernel keeps the
 /// pages in its page cache in large folios, which `sendfile` reads about a quarter faster than the
 /// 4 KiB pages of shared memory (benchmarks/README.md); the bytes then also take room on that file
-/// system until the snapshot is replaced (docs/deployment.md sizes `/tmp` for it).
+/// system until the snapshot is replaced (docs/deployment.md sizes `/tmp` for it). Such pages are page
+/// cache, which the kernel can write back and drop under memory pressure, and count in the process's
+/// resident memory only once read through the mapping (a SNAPSHOT, the next reload's segment reuse).
+/// A file in memory can be neither, so its mapping is populated at once and its pages always count
+/// in the process's resident memory, like the rest of the snapshot.
 public final class ScratchFile: Sendable {
     /// Number of bytes.
     public let count: Int
@@ -114,7 +118,7 @@ public final class ScratchFile: Sendable {
         /// Maps what was written; the writer's descriptor now belongs to the file.
         public consuming func finish() throws(CompressionError) -> ScratchFile {
             guard self.count > 0 else { throw CompressionError(operation: "mmap", code: EINVAL, isSystemCall: true) }
-            guard let base = release_chan_map_file(self.descriptor, self.count) else {
+            guard let base = release_chan_map_file(self.descriptor, self.count, self.isInMemory ? 1 : 0) else {
                 throw CompressionError(operation: "mmap", code: errno, isSystemCall: true)
             }
             self.finished = true
