@@ -26,10 +26,6 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = IOData
 
-    /// The routes the router's metrics and access log name these requests by.
-    static let releaseRoute = "/v1/releases/{container}/{channel}"
-    static let databaseRoute = "/v1/releases"
-
     private let store: SnapshotStore
     private let ordering: FastPathOrdering
     private let accounting: FastPathAccounting
@@ -166,7 +162,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             }
             guard let length else { return false }
             self.accounting.record(
-                route: Self.releaseRoute,
+                route: .release,
                 path: input.withUnsafeReadableBytes { bytes in
                     "/v1/releases/\(String(decoding: bytes[container], as: UTF8.self))/\(String(decoding: bytes[channel], as: UTF8.self))"
                 },
@@ -200,7 +196,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                 return false
             }
             self.needsFlush = true
-            self.accounting.record(route: Self.databaseRoute, path: "/v1/releases", bytes: length, since: start)
+            self.accounting.record(route: .wholeDatabase, path: "/v1/releases", bytes: length, since: start)
             return true
         }
     }

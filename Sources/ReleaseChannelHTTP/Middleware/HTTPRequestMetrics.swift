@@ -23,9 +23,24 @@ public final class HTTPRequestMetrics: Sendable {
 
     /// Counts one request and records how long it took.
     func record(route: String, method: String, status: Int, nanoseconds: Int64) {
+        self.recorder(route: route, method: method, status: status).record(nanoseconds: nanoseconds)
+    }
+
+    /// The series of one route, method and status, for a caller that records into it per request
+    /// (the fast path keeps one per connection, so a request takes neither the lock nor the lookup).
+    struct Recorder {
+        let counter: Counter
+        let timer: Timer
+
+        func record(nanoseconds: Int64) {
+            self.counter.increment()
+            self.timer.recordNanoseconds(nanoseconds)
+        }
+    }
+
+    func recorder(route: String, method: String, status: Int) -> Recorder {
         let (counter, timer) = self.handles(route: route, method: method, status: status)
-        counter.increment()
-        timer.recordNanoseconds(nanoseconds)
+        return Recorder(counter: counter, timer: timer)
     }
 
     private func handles(route: String, method: String, status: Int) -> (Counter, Timer) {
