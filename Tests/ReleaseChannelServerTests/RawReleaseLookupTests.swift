@@ -52,8 +52,8 @@ import Testing
         }
     }
 
-    func connection(compressed: Bool = false) throws -> Connection {
-        let database = Fixtures.database(containers: 3)
+    func connection(compressed: Bool = false, containers: Int = 3) throws -> Connection {
+        let database = Fixtures.database(containers: containers)
         let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
         if compressed { try snapshot.compressWholeDatabase() }
         let store = SnapshotStore()
@@ -126,15 +126,30 @@ import Testing
             #expect(try plain.passedOn() == "")
         }
 
-        let compressed = try self.connection(compressed: true)
+        // A gzip form longer than the inline prefix: the head with the prefix in one buffer, then the rest
+        // from the file (its bytes on the wire are checked against the system gzip in HTTPAPITests).
+        let compressed = try self.connection(compressed: true, containers: 3_000)
         let gzip = try #require(compressed.snapshot.wholeDatabase.gzip)
+        #expect(gzip.count > RawReleaseLookupHandler.inlineFilePrefix)
         try compressed.send(Self.get("/v1/releases", "Accept-Encoding: br, gzip;q=0.5\r\n"))
-        // The head, then all of the gzip form's file (its bytes on the wire are checked against the
-        // system gzip in HTTPAPITests).
-        let answer = try compressed.answered()
-        #expect(answer.contains("\r\nETag: \"\(compressed.snapshot.revision)-gzip\"\r\n"))
-        #expect(answer.contains("\r\nContent-Encoding: gzip\r\nContent-Length: \(gzip.count)\r\n"))
-        #expect(answer.hasSuffix("\r\n\r\n<file 0..<\(gzip.count)>"))
+        guard case .byteBuffer(let head) = try compressed.channel.readOutbound(as: IOData.self),
+            case .fileRegion(let region) = try compressed.channel.readOutbound(as: IOData.self)
+        else { throw TestFailure("not a head and the gzip form's file") }
+        let headBytes = Array(head.readableBytesView)
+        let end = try #require(headBytes.firstRange(of: Array("\r\n\r\n".utf8))).upperBound
+        let headText = String(decoding: headBytes[..<end], as: UTF8.self)
+        #expect(headText.contains("\r\nETag: \"\(compressed.snapshot.revision)-gzip\"\r\n"))
+        #expect(headText.contains("\r\nContent-Encoding: gzip\r\nContent-Length: \(gzip.count)\r\n"))
+        #expect(headBytes[end...].elementsEqual(gzip.buffer(0..<RawReleaseLookupHandler.inlineFilePrefix).readableBytesView))
+        #expect(region.readerIndex == RawReleaseLookupHandler.inlineFilePrefix && region.endIndex == gzip.count)
+
+        // A form shorter than the prefix goes out whole with its head.
+        let small = try self.connection(compressed: true)
+        let smallGzip = try #require(small.snapshot.wholeDatabase.gzip)
+        try small.send(Self.get("/v1/releases", "Accept-Encoding: gzip\r\n"))
+        guard case .byteBuffer(let whole) = try small.channel.readOutbound(as: IOData.self) else { throw TestFailure("no answer") }
+        #expect(try small.channel.readOutbound(as: IOData.self) == nil)
+        #expect(whole.readableBytesView.suffix(smallGzip.count).elementsEqual(smallGzip.buffer().readableBytesView))
 
         for refusal in ["Accept-Encoding: gzip;q=0\r\n", ""] {
             try compressed.send(Self.get("/v1/releases", refusal))

@@ -188,10 +188,15 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             case .gzip(let file) where acceptsGzip:
                 length = file.count
                 self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: true, to: &buffer)
-                // The head, and every answer before it, goes out ahead of the file.
+                // The head and the file's first bytes in one write, so that the head does not leave
+                // as a small packet of its own: +20% responses per second for a 300 KB form (the same
+                // for 3 MB); nginx gets the same effect from `tcp_nopush` (benchmarks/README.md).
+                let prefix = min(file.count, Self.inlineFilePrefix)
+                file.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[..<prefix])) }
+                // The head, and every answer before it, goes out ahead of the rest of the file.
                 context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
                 output = nil
-                self.writeFile(file, context: context)
+                if prefix < file.count { self.writeFile(file, from: prefix, context: context) }
             case .gzip:
                 return false
             }
@@ -201,17 +206,20 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 
-    /// Sends the file with `sendfile(2)` on a descriptor of its own, closed once written: the write may
-    /// outlive the snapshot, and with it the file.
-    private func writeFile(_ file: ScratchFile, context: ChannelHandlerContext) {
+    /// How much of the whole db's gzip form is copied into the buffer that carries its head.
+    static let inlineFilePrefix = 32 * 1024
+
+    /// Sends the file from `start` on with `sendfile(2)`, on a descriptor of its own that is closed once
+    /// written: the write may outlive the snapshot, and with it the file.
+    private func writeFile(_ file: ScratchFile, from start: Int, context: ChannelHandlerContext) {
         guard let handle = try? file.makeFileHandle() else {
             // Out of descriptors: the same bytes, copied.
-            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer())), promise: nil)
+            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer(start..<file.count))), promise: nil)
             return
         }
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenComplete { _ in try? handle.close() }
-        context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count))), promise: written)
+        context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: file.count))), promise: written)
     }
 
     /// The header block the router writes for a precomputed body, in the same order.
