@@ -26,7 +26,7 @@ public final class Snapshot: Sendable {
     /// Binary release records by raw key, for the protocol's GET.
     public let records: ReleaseRecordIndex
     private let containers: ContainerTable
-    private let channelIndexes: [String: Int]
+    /// ``channels`` as bytes, for lookups by raw name.
     private let channelNames: [[UInt8]]
 
     init(
@@ -50,9 +50,6 @@ public final class Snapshot: Sendable {
         self.containers = containers
         self.containerCount = containers.count
         self.records = records
-        var indexes: [String: Int] = [:]
-        for (index, channel) in channels.enumerated() { indexes[channel] = index }
-        self.channelIndexes = indexes
         self.channelNames = channels.map { Array($0.utf8) }
     }
 
@@ -66,12 +63,13 @@ public final class Snapshot: Sendable {
 
     /// Position of a channel in the promotion order, or nil when the db does not declare it.
     public func channelIndex(_ channel: String) -> Int? {
-        self.channelIndexes[channel]
+        var channel = channel
+        return channel.withUTF8 { self.channelIndex(UnsafeRawBufferPointer($0)) }
     }
 
     /// The release of a container on a channel.
     public func release(container: String, channel: String) -> ReleaseEntry? {
-        guard let channel = self.channelIndexes[channel], let row = self.containers.index(of: container) else { return nil }
+        guard let channel = self.channelIndex(channel), let row = self.containers.index(of: container) else { return nil }
         return self.containers.release(at: row, channel: channel)
     }
 
