@@ -22,11 +22,13 @@ struct ProtocolResponder {
             case .get:
                 // The common case first: the body is a stored key, answered from the raw bytes. Anything
                 // else (unknown, malformed, invalid) takes the checked path below for its exact error.
-                let found = body.withUnsafeReadableBytes { key in
-                    snapshot.records.withRelease(forKey: key) { json, layout in
-                        Self.writeReply(opcode: frame.opcode, requestID: frame.requestID, revision: revision, json: json, layout: layout, into: &buffer)
-                        return true
-                    } ?? false
+                var found = false
+                _ = body.withUnsafeReadableBytes { key in
+                    snapshot.withRelease(forKey: key) { release in
+                        guard release.hasRecord else { return }
+                        Self.writeReply(opcode: frame.opcode, requestID: frame.requestID, revision: revision, release: release, into: &buffer)
+                        found = true
+                    }
                 }
                 if found { return .ok }
                 let key = try Self.decode("GET") { () throws(ProtocolError) in
@@ -100,18 +102,17 @@ struct ProtocolResponder {
         }
     }
 
-    /// Writes a GET reply frame with status OK, its body the release record written from the release's
-    /// JSON, in one pass over the output buffer: this is the reply to nearly every request, and
-    /// `ByteBuffer`'s per-write bookkeeping showed in the profile.
+    /// Writes a GET reply frame with status OK, its body the release's record, in one pass over the
+    /// output buffer: this is the reply to nearly every request, and `ByteBuffer`'s per-write
+    /// bookkeeping showed in the profile.
     static func writeReply(
         opcode: UInt8,
         requestID: UInt32,
         revision: Revision,
-        json: UnsafeRawPointer,
-        layout: ReleaseRecordLayout,
+        release: PackedRelease,
         into buffer: inout ByteBuffer
     ) {
-        let total = Frame.headerSize + layout.recordLength
+        let total = Frame.headerSize + release.recordLength
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
             out.storeBytes(of: UInt32(total - 4).bigEndian, toByteOffset: 0, as: UInt32.self)
             out.storeBytes(of: Frame.currentVersion, toByteOffset: 4, as: UInt8.self)
@@ -120,7 +121,7 @@ struct ProtocolResponder {
             out.storeBytes(of: ProtocolStatus.ok.rawValue, toByteOffset: 7, as: UInt8.self)
             out.storeBytes(of: requestID.bigEndian, toByteOffset: 8, as: UInt32.self)
             out.storeBytes(of: revision.value.bigEndian, toByteOffset: 12, as: UInt64.self)
-            if let base = out.baseAddress { layout.writeRecord(from: json, to: base + Frame.headerSize) }
+            if let base = out.baseAddress { release.writeRecord(to: base + Frame.headerSize) }
             return total
         }
     }
@@ -160,10 +161,10 @@ struct ProtocolResponder {
         return release
     }
 
-    /// A snapshot's releases all have a record layout (their JSON is written in that shape); this turns
-    /// a release without one into an INTERNAL error rather than a reply without its record.
+    /// A snapshot's releases all have a record (see `PackedRelease`); this turns a release without one
+    /// into an INTERNAL error rather than a reply without its record.
     static func requireRecord(_ entry: ReleaseEntry?, _ container: String, _ channel: String) throws(ProtocolError) {
-        guard entry?.recordLayout != nil else {
+        guard entry?.hasRecord == true else {
             throw ProtocolError(.internal, "no binary record for container \"\(container)\" on channel \"\(channel)\"")
         }
     }

@@ -42,7 +42,7 @@ import Testing
         key.writeString("app-1")
         key.writeInteger(UInt16(4))
         key.writeString("prod")
-        let record = try #require(snapshot.records.record(forKey: key))
+        let record = try #require(snapshot.record(forKey: key))
         #expect(record == prod.record)
         #expect(record.readableBytesView.starts(with: key.readableBytesView))
         #expect(String(buffer: record).contains("ghcr.io/acme/app-1:v1-prod"))
@@ -52,11 +52,11 @@ import Testing
             probe.writeString(missing.0)
             probe.writeInteger(UInt16(missing.1.utf8.count))
             probe.writeString(missing.1)
-            #expect(snapshot.records.record(forKey: probe) == nil, "\(missing)")
+            #expect(snapshot.record(forKey: probe) == nil, "\(missing)")
         }
         // A key followed by more bytes (a malformed GET) is not a hit either.
         key.writeInteger(UInt8(0))
-        #expect(snapshot.records.record(forKey: key) == nil)
+        #expect(snapshot.record(forKey: key) == nil)
 
         let channels = try self.json(snapshot.channelsBody.identity)
         #expect(channels["channels"] as? [String] == ["dev", "stage", "prod"])
@@ -78,7 +78,7 @@ import Testing
             #expect(snapshot.container(release.container)?.body.identity == reference.container(release.container)?.body.identity)
             var key = ByteBuffer()
             ProtocolKey(release).write(to: &key)
-            #expect(snapshot.records.record(forKey: key) == entry.record)
+            #expect(snapshot.record(forKey: key) == entry.record)
         }
     }
 
@@ -135,7 +135,7 @@ import Testing
                 key.writeString(container)
                 key.writeInteger(UInt16(channel.utf8.count))
                 key.writeString(channel)
-                #expect(fromIndex.records.record(forKey: key) == release?.record)
+                #expect(fromIndex.record(forKey: key) == release?.record)
             }
         }
     }
@@ -175,6 +175,41 @@ import Testing
         // A three-release container body is well under the threshold: no gzip form.
         #expect(snapshot.container("app-7")?.body.gzip == nil)
         #expect(snapshot.channelsBody.gzip == nil)
+    }
+
+    /// The builder tells which container bodies to gzip before it renders them: the threshold holds to
+    /// the byte.
+    @Test func aContainerBodyIsKeptGzippedFromTheThresholdOn() throws {
+        let channels = (0..<16).map { "ch\($0)" }
+        let digest = "sha256:" + String(repeating: "ab", count: 32)
+        // 16 releases of one container whose tags add up to `extra` bytes more than 64 each.
+        func database(extra: Int) -> ReleaseDatabase {
+            var remaining = extra
+            let big = channels.map { channel in
+                let add = max(-63, min(64, remaining))
+                remaining -= add
+                let image = "registry.example.com/" + String(repeating: "p", count: 225) + ":" + String(repeating: "t", count: 64 + add)
+                return Release(container: "big", channel: channel, image: image, digest: digest, updatedAt: "2026-01-01T00:00:00Z")
+            }
+            return ReleaseDatabase(channels: channels, releases: big + [Release(container: "small", channel: "ch0", image: "a", updatedAt: "2026-01-01T00:00:00Z")])
+        }
+        func build(_ database: ReleaseDatabase) -> Snapshot {
+            SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+        }
+        let base = try #require(build(database(extra: 0)).container("big")).body.identity.readableBytes
+        let threshold = EncodedBody.compressionThreshold
+        for length in [threshold - 1, threshold, threshold + 1] {
+            let database = database(extra: length - base)
+            _ = try DatabaseDecoder.decode(CanonicalEncoder.encode(database))
+            let snapshot = build(database)
+            let body = try #require(snapshot.container("big")).body
+            #expect(body.identity.readableBytes == length)
+            #expect((body.gzip != nil) == (length >= threshold), "\(length) bytes")
+            if var gzip = body.gzip {
+                #expect(try gzip.decompress(with: .gzip(), maxSize: 1 << 20) == body.identity)
+            }
+            #expect(snapshot.container("small")?.body.gzip == nil)
+        }
     }
 }
 

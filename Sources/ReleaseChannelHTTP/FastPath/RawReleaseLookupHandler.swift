@@ -148,19 +148,20 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         let start = NIODeadline.now()
         switch target {
         case .release(let container, let channel):
-            let length: Int? = input.withUnsafeReadableBytes { bytes in
-                snapshot.withReleaseBody(
+            var length = 0
+            let found = input.withUnsafeReadableBytes { bytes in
+                snapshot.withRelease(
                     container: UnsafeRawBufferPointer(rebasing: bytes[container]),
                     channel: UnsafeRawBufferPointer(rebasing: bytes[channel])
-                ) { body in
-                    var buffer = output ?? context.channel.allocator.buffer(capacity: 512 + body.count)
-                    self.writeHead(bodyLength: body.count, revision: snapshot.revision, gzip: false, to: &buffer)
-                    buffer.writeBytes(body)
+                ) { release in
+                    length = release.jsonLength
+                    var buffer = output.take() ?? context.channel.allocator.buffer(capacity: 512 + length)
+                    self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: false, to: &buffer)
+                    release.writeJSON(to: &buffer)
                     output = buffer
-                    return body.count
                 }
             }
-            guard let length else { return false }
+            guard found else { return false }
             self.accounting.record(
                 route: .release,
                 path: input.withUnsafeReadableBytes { bytes in
@@ -192,7 +193,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                 // as a small packet of its own: +20% responses per second for a 300 KB form (the same
                 // for 3 MB); nginx gets the same effect from `tcp_nopush` (benchmarks/README.md).
                 let prefix = min(file.count, Self.inlineFilePrefix)
-                file.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[..<prefix])) }
+                _ = file.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[..<prefix])) }
                 // The head, and every answer before it, goes out ahead of the rest of the file.
                 context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
                 output = nil

@@ -70,14 +70,15 @@ public struct ReleaseRoutes: Sendable {
             return JSONBody.snapshotResponse(entry.body, revision: snapshot.revision, request: request)
         }
         let release = try self.lookup(snapshot, container: container, channel: channel)
-        // The one-channel form is rare; it is assembled from the release's precomputed object.
-        var writer = JSONWriter(reservingCapacity: release.body.readableBytes + 96)
+        // The one-channel form is rare; it is assembled from the release's object.
+        let body = release.body
+        var writer = JSONWriter(reservingCapacity: body.readableBytes + 96)
         writer.raw("{\"revision\":")
         writer.string(snapshot.revision)
         writer.raw(",\"container\":")
         writer.string(container)
         writer.raw(",\"releases\":[")
-        writer.raw(contentsOf: release.body.readableBytesView)
+        writer.raw(contentsOf: body.readableBytesView)
         writer.raw("]}")
         return JSONBody.snapshotResponse(
             EncodedBody(identity: ByteBuffer(bytes: writer.bytes), gzip: nil),

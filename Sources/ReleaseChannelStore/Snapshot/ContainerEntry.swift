@@ -1,34 +1,56 @@
 public import NIOCore
 
-/// Everything a snapshot serves for one container, indexed by channel position.
+/// Everything a snapshot serves for one container, rendered from its packed releases when asked for.
 public struct ContainerEntry: Sendable {
-    /// `{"revision":…,"container":…,"releases":[…]}`.
-    public let body: EncodedBody
+    let table: ContainerTable
+    let row: Int
+
+    /// `{"revision":…,"container":…,"releases":[…]}`, releases in promotion order.
+    public var body: EncodedBody { self.table.body(at: self.row) }
+
     /// The container's releases by channel index (promotion order); nil where it has none.
-    public let releases: [ReleaseEntry?]
+    public var releases: [ReleaseEntry?] {
+        (0..<self.table.channelCount).map { self.table.release(at: self.row, channel: $0) }
+    }
 }
 
-/// One release as both transports send it: a slice of the snapshot's JSON arenas (no storage of its own;
-/// the typed release is not kept, so a snapshot costs about its encoded bytes).
+/// One release of a snapshot, rendered for either transport when asked for (the snapshot keeps it
+/// packed, see ``PackedRelease``).
 public struct ReleaseEntry: Sendable {
-    /// The compact JSON object (HTTP), a slice of the container body.
-    public let body: ByteBuffer
-    /// Where the binary record's fields are in ``body``; nil only for a body not in the shape a
-    /// release's compact JSON always has (see ``ReleaseRecordLayout``).
-    public let recordLayout: ReleaseRecordLayout?
+    let table: ContainerTable
+    let row: Int
+    let channel: Int
 
-    /// The binary release record (docs/protocol.md §6.1): `str container, str channel, str image,
-    /// str digest, str updated_at`.
-    /// - Returns: false, writing nothing, when the release has no ``recordLayout``.
-    public func writeRecord(to buffer: inout ByteBuffer) -> Bool {
-        guard let layout = self.recordLayout else { return false }
-        self.body.withUnsafeReadableBytes { json in
-            if let base = json.baseAddress { layout.writeRecord(from: base, to: &buffer) }
-        }
-        return true
+    /// Calls `body` with the packed release (always present: an entry exists only for a release).
+    private func withPacked(_ body: (PackedRelease) -> Void) {
+        _ = self.table.withRelease(at: self.row, channel: self.channel, body)
     }
 
-    /// ``writeRecord(to:)`` into a buffer of its own; nil when the release has no ``recordLayout``.
+    /// The compact JSON object, the body of `GET /v1/releases/{container}/{channel}`.
+    public var body: ByteBuffer {
+        var buffer = ByteBuffer()
+        self.withPacked { $0.writeJSON(to: &buffer) }
+        return buffer
+    }
+
+    /// Whether the release has a binary record (every release of a valid db has one; see
+    /// ``PackedRelease``).
+    public var hasRecord: Bool {
+        var hasRecord = false
+        self.withPacked { hasRecord = $0.hasRecord }
+        return hasRecord
+    }
+
+    /// Appends the binary release record (docs/protocol.md §6.1): `str container, str channel,
+    /// str image, str digest, str updated_at`.
+    /// - Returns: false, writing nothing, when the release has no record.
+    public func writeRecord(to buffer: inout ByteBuffer) -> Bool {
+        var written = false
+        self.withPacked { written = $0.writeRecord(to: &buffer) }
+        return written
+    }
+
+    /// ``writeRecord(to:)`` into a buffer of its own; nil when the release has no record.
     public var record: ByteBuffer? {
         var buffer = ByteBuffer()
         return self.writeRecord(to: &buffer) ? buffer : nil

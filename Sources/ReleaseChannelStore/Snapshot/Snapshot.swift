@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Built once per reload by ``SnapshotBuilder`` and shared by all readers until the next swap, so a
 /// request never waits for a reload and every response it builds comes from exactly one revision. It
-/// keeps only encoded bytes (the JSON bodies, the binary records and the canonical file), not the typed
+/// keeps only bytes (each release packed, see ``PackedRelease``, and the canonical file), not the typed
 /// releases they came from.
 public final class Snapshot: Sendable {
     /// First 16 hex digits of SHA-256 over the canonical db (see `DatabaseRevision`).
@@ -23,11 +23,7 @@ public final class Snapshot: Sendable {
     public let wholeDatabase: WholeDatabaseBody
     /// `{"revision":…,"channels":[…]}`.
     public let channelsBody: EncodedBody
-    /// Binary release records by raw key, for the protocol's GET.
-    public let records: ReleaseRecordIndex
     private let containers: ContainerTable
-    /// ``channels`` as bytes, for lookups by raw name.
-    private let channelNames: [[UInt8]]
 
     init(
         revision: String,
@@ -37,7 +33,6 @@ public final class Snapshot: Sendable {
         wholeDatabase: ByteBuffer,
         channelsBody: EncodedBody,
         containers: ContainerTable,
-        records: ReleaseRecordIndex,
         reusableGzip: SegmentedGzip?
     ) {
         self.revision = revision
@@ -49,8 +44,6 @@ public final class Snapshot: Sendable {
         self.channelsBody = channelsBody
         self.containers = containers
         self.containerCount = containers.count
-        self.records = records
-        self.channelNames = channels.map { Array($0.utf8) }
     }
 
     /// ``loadedAt`` in whole milliseconds.
@@ -64,7 +57,7 @@ public final class Snapshot: Sendable {
     /// Position of a channel in the promotion order, or nil when the db does not declare it.
     public func channelIndex(_ channel: String) -> Int? {
         var channel = channel
-        return channel.withUTF8 { self.channelIndex(UnsafeRawBufferPointer($0)) }
+        return channel.withUTF8 { self.containers.channelIndex(UnsafeRawBufferPointer($0)) }
     }
 
     /// The release of a container on a channel.
@@ -73,22 +66,32 @@ public final class Snapshot: Sendable {
         return self.containers.release(at: row, channel: channel)
     }
 
-    /// Calls `body` with the compact JSON of a release (the body of `GET /v1/releases/{container}/{channel}`)
-    /// found by the raw bytes of its names; nil when there is none. Neither a `String` nor an
-    /// allocation: this is the HTTP fast path's lookup. Only valid names are stored, so a hit is a
-    /// valid request by construction.
-    public func withReleaseBody<Result>(
+    /// Calls `body` with the release of a container on a channel, found by the raw bytes of their names;
+    /// false when there is none. Neither a `String` nor an allocation: this is the lookup of the HTTP
+    /// fast path. Only valid names are stored, so a hit is a valid request by construction.
+    public func withRelease(
         container: UnsafeRawBufferPointer,
         channel: UnsafeRawBufferPointer,
-        _ body: (UnsafeRawBufferPointer) -> Result
-    ) -> Result? {
-        guard let channel = self.channelIndex(channel), let row = self.containers.index(of: container) else { return nil }
-        return self.containers.withReleaseBody(at: row, channel: channel, body)
+        _ body: (PackedRelease) -> Void
+    ) -> Bool {
+        guard let channel = self.containers.channelIndex(channel), let row = self.containers.index(of: container) else { return false }
+        return self.containers.withRelease(at: row, channel: channel, body)
     }
 
-    private func channelIndex(_ name: UnsafeRawBufferPointer) -> Int? {
-        // A handful of channels: comparing their bytes beats hashing the name.
-        self.channelNames.firstIndex { $0.count == name.count && $0.elementsEqual(name) }
+    /// As ``withRelease(container:channel:_:)``, for the body of a protocol GET (docs/protocol.md §7.4):
+    /// `str container, str channel` and nothing after them. False for any other bytes, without telling
+    /// why: the caller decodes a miss to word its error.
+    public func withRelease(forKey key: UnsafeRawBufferPointer, _ body: (PackedRelease) -> Void) -> Bool {
+        guard key.count >= 4 else { return false }
+        let containerLength = Int(UInt16(bigEndian: key.loadUnaligned(fromByteOffset: 0, as: UInt16.self)))
+        guard key.count >= 4 + containerLength else { return false }
+        let channelLength = Int(UInt16(bigEndian: key.loadUnaligned(fromByteOffset: 2 + containerLength, as: UInt16.self)))
+        guard key.count == 4 + containerLength + channelLength else { return false }
+        return self.withRelease(
+            container: UnsafeRawBufferPointer(rebasing: key[2..<(2 + containerLength)]),
+            channel: UnsafeRawBufferPointer(rebasing: key[(4 + containerLength)...]),
+            body
+        )
     }
 
     /// Gzips the whole db once and drops its plain bytes (see ``WholeDatabaseBody``). Slow for a large

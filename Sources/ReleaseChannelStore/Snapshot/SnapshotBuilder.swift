@@ -2,8 +2,8 @@ import CompressNIO
 import NIOCore
 public import ReleaseChannelModel
 
-/// Builds a ``Snapshot`` from a validated db: indexes and response bodies (the protocol's binary records
-/// are written from the JSON bodies, see ``ReleaseRecordLayout``).
+/// Builds a ``Snapshot`` from a validated db: its container table, each release packed from its compact
+/// JSON (see ``PackedRelease``), and the gzip form of the few container bodies large enough for it.
 public enum SnapshotBuilder {
     /// - Parameters:
     ///   - database: A validated db.
@@ -100,72 +100,66 @@ public enum SnapshotBuilder {
         channels.raw("]}")
         let channelsBody = EncodedBody(identity: ByteBuffer(bytes: channels.bytes), gzip: nil)
 
-        // Container bodies go into arenas of about `chunkSize` bytes, so 100k containers cost a few dozen
-        // allocations, not 100k; each container's and release's body is a slice of its arena.
-        var bodies = ArenaChunks()
-        // The arenas are written in place (a JSON writer's array had been copied into each one).
+        // Containers go into arenas of about `chunkSize` bytes, so 100k containers cost a few dozen
+        // allocations, not 100k: a container is its name, then its releases packed (``PackedRelease``).
+        var chunks: [ByteBuffer] = []
         var arena = ByteBuffer()
         arena.reserveCapacity(min(canonical.readableBytes, chunkSize + Self.chunkSlack))
-        // `{"revision":"…","container":"`, the same for every container.
-        var header = JSONWriter(reservingCapacity: 64)
-        header.raw("{\"revision\":")
-        header.string(revision)
-        header.raw(",\"container\":\"")
+        // One release's compact JSON, before it is packed; reused.
+        var json = ByteBuffer()
+        json.reserveCapacity(4096)
         // Per release encoding when there are no canonical bytes to compact; reused.
         var scratch = JSONWriter(reservingCapacity: 1024)
-        let channelCount = releases.channels.count
-        var containerBodies: [ArenaSpan] = []
+        let channelNames = releases.channels.map { Array($0.utf8) }
+        let channelCount = channelNames.count
         var names: [ArenaSpan] = []
-        var releaseBodies: [ArenaSpan] = []
-        var releaseLayouts: [UInt32] = []
-        var gzipBodies: [Int: ByteBuffer] = [:]
-        var indexed: [(chunk: Int, offset: Int, layout: ReleaseRecordLayout)] = []
-        indexed.reserveCapacity(releases.count)
+        var packed: [UInt32] = []
+        var compressing: [Int] = []
+        // `{"revision":"…","container":"` (28 + revision), `","releases":[` (14) and `]}` (2), less the
+        // comma counted before the first release: the length of a container body around its name and
+        // releases, to tell which bodies to gzip.
+        let bodyOverhead = 28 + revision.utf8.count + 14 + 2 - 1
         var releaseIndex = 0
         while releaseIndex < releases.count {
             if arena.writerIndex >= chunkSize {
-                bodies.seal(arena)
+                chunks.append(arena)
                 arena = ByteBuffer()
                 arena.reserveCapacity(chunkSize + Self.chunkSlack)
             }
-            let row = containerBodies.count
-            releaseBodies.append(contentsOf: repeatElement(.absent, count: channelCount))
-            releaseLayouts.append(contentsOf: repeatElement(0, count: channelCount))
-            let start = arena.writerIndex
-            arena.writeBytes(header.bytes)
+            let row = names.count
+            packed.append(contentsOf: repeatElement(0, count: channelCount))
             // Container names are DNS labels: their bytes need no escaping.
             let nameStart = arena.writerIndex
             releases.withContainerName(of: releaseIndex) { arena.writeBytes($0) }
-            names.append(ArenaSpan(chunk: bodies.count, range: nameStart..<arena.writerIndex))
-            arena.writeStaticString("\",\"releases\":[")
+            let name = ArenaSpan(chunk: chunks.count, range: nameStart..<arena.writerIndex)
+            names.append(name)
+            var bodyLength = bodyOverhead + Int(name.length)
             let first = releaseIndex
             while releaseIndex < releases.count, releaseIndex == first || releases.sameContainer(releaseIndex, first) {
-                if releaseIndex > first { arena.writeInteger(UInt8(ascii: ",")) }
-                let bodyStart = arena.writerIndex
-                releases.appendCompactJSON(of: releaseIndex, to: &arena, scratch: &scratch)
-                let slot = row * channelCount + releases.channel(of: releaseIndex)
-                releaseBodies[slot] = ArenaSpan(chunk: bodies.count, range: bodyStart..<arena.writerIndex)
-                if let layout = arena.withUnsafeReadableBytes({ ReleaseRecordLayout(json: UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }) {
-                    releaseLayouts[slot] = layout.packed
-                    indexed.append((bodies.count, bodyStart, layout))
+                json.clear()
+                releases.appendCompactJSON(of: releaseIndex, to: &json, scratch: &scratch)
+                bodyLength += json.readableBytes + 1
+                let channel = releases.channel(of: releaseIndex)
+                packed[row * channelCount + channel] = UInt32(arena.writerIndex)
+                releases.withContainerName(of: releaseIndex) { container in
+                    channelNames[channel].withUnsafeBytes { channelName in
+                        _ = json.withUnsafeReadableBytes { json in
+                            ReleasePacker.append(json: json, container: container, channel: channelName, to: &arena)
+                        }
+                    }
                 }
                 releaseIndex += 1
             }
-            arena.writeStaticString("]}")
-            containerBodies.append(ArenaSpan(chunk: bodies.count, range: start..<arena.writerIndex))
-            if arena.writerIndex - start >= EncodedBody.compressionThreshold, let body = arena.getSlice(at: start, length: arena.writerIndex - start) {
-                gzipBodies[row] = Self.encodedBody(body).gzip
-            }
+            if bodyLength >= EncodedBody.compressionThreshold { compressing.append(row) }
         }
-        bodies.seal(arena)
+        chunks.append(arena)
         let containers = ContainerTable(
-            bodyChunks: bodies.chunks,
-            channelCount: channelCount,
-            bodies: containerBodies,
+            chunks: chunks,
+            channelNames: channelNames,
+            revision: revision,
             names: names,
-            releaseBodies: releaseBodies,
-            releaseLayouts: releaseLayouts,
-            gzipBodies: gzipBodies
+            releases: packed,
+            compressing: compressing
         )
         return Snapshot(
             revision: revision,
@@ -175,7 +169,6 @@ public enum SnapshotBuilder {
             wholeDatabase: canonical,
             channelsBody: channelsBody,
             containers: containers,
-            records: ReleaseRecordIndex(chunks: bodies.chunks, releases: indexed),
             reusableGzip: previous?.reusableGzip
         )
     }
@@ -221,12 +214,6 @@ public enum SnapshotBuilder {
     /// buffer capacities up to a power of two, and a buffer of this size can come from pages malloc
     /// already holds, so an 8.1 MiB chunk would have cost 16 MiB of resident memory.
     static let chunkSize = 7 << 20
-    /// Room for the item that crosses `chunkSize` (one container body, at most 16 releases).
+    /// Room for the item that crosses `chunkSize` (one container, at most 16 releases).
     static let chunkSlack = 1 << 20
-
-    private struct ArenaChunks {
-        var chunks: [ByteBuffer] = []
-        var count: Int { self.chunks.count }
-        mutating func seal(_ chunk: ByteBuffer) { self.chunks.append(chunk) }
-    }
 }

@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+
+/// Turns a release's compact JSON into its ``PackedRelease`` form, once per release on every reload.
+enum ReleasePacker {
+    /// Appends the packed form of `json` to `arena`; a JSON that is not in the shape of a compact
+    /// release, or that does not render back to the same bytes, is appended verbatim.
+    /// - Parameters:
+    ///   - container: The container name the JSON holds, as the snapshot's table stores it.
+    ///   - channel: The channel name the JSON holds.
+    /// - Returns: false when the release was kept verbatim (it then has no binary record).
+    @discardableResult
+    static func append(
+        json: UnsafeRawBufferPointer,
+        container: UnsafeRawBufferPointer,
+        channel: UnsafeRawBufferPointer,
+        to arena: inout ByteBuffer
+    ) -> Bool {
+        let start = arena.writerIndex
+        if json.count <= Int(UInt32.max), Self.pack(json, to: &arena) {
+            let renders = arena.withUnsafeReadableBytes { bytes in
+                guard let base = bytes.baseAddress else { return false }
+                let packed = PackedRelease(base: base + (start - arena.readerIndex), container: container, channel: channel)
+                guard packed.jsonLength == json.count else { return false }
+                return withUnsafeTemporaryAllocation(byteCount: json.count, alignment: 1) { out in
+                    guard let out = out.baseAddress, let expected = json.baseAddress else { return json.isEmpty }
+                    packed.writeJSON(to: out)
+                    return memcmp(out, expected, json.count) == 0
+                }
+            }
+            if renders { return true }
+        }
+        arena.moveWriterIndex(to: start)
+        arena.writeInteger(UInt32(truncatingIfNeeded: json.count), endianness: .host)
+        arena.writeInteger(PackedRelease.Flag.verbatim)
+        arena.writeBytes(json)
+        return false
+    }
+
+    /// Writes the packed fields of `json`; false, with `arena` in an unspecified state past its
+    /// writer index at the call, when the JSON is not in the shape of a compact release.
+    private static func pack(_ json: UnsafeRawBufferPointer, to arena: inout ByteBuffer) -> Bool {
+        typealias Flag = PackedRelease.Flag
+        var reader = Reader(bytes: json)
+        // The names are not stored (the table has them), but the record and the rendering need them to
+        // be their own bytes: no escapes.
+        guard reader.skip("{\"container\":\""), reader.value(escapes: false) != nil, reader.skip("\",\"channel\":\""),
+            reader.value(escapes: false) != nil, reader.skip("\",\"image\":\""), let image = reader.value(escapes: false),
+            image.count <= Int(UInt16.max)
+        else { return false }
+        arena.writeInteger(UInt32(json.count), endianness: .host)
+        let flagsIndex = arena.writerIndex
+        arena.writeInteger(UInt8(0))
+        arena.writeInteger(UInt16(image.count), endianness: .host)
+        arena.writeBytes(image)
+        var flags: UInt8 = 0
+        if reader.skip("\",\"digest\":\"sha256:") {
+            guard let digest = reader.value(escapes: false), Self.appendHex(digest, bytes: PackedRelease.digestBytes, to: &arena) else { return false }
+            flags |= Flag.digest
+        }
+        guard reader.skip("\",\"updated_at\":\""), let updatedAt = reader.value(escapes: false), Self.appendShort(updatedAt, to: &arena),
+            reader.skip("\"")
+        else { return false }
+        if reader.skip(",\"source\":{") {
+            flags |= Flag.source
+            var first = true
+            if reader.skipKey("\"repository\":\"", first: &first) {
+                guard let repository = reader.value(escapes: true), Self.appendShort(repository, to: &arena), reader.skip("\"") else { return false }
+                flags |= Flag.repository
+            }
+            if reader.skipKey("\"sha\":\"", first: &first) {
+                guard let sha = reader.value(escapes: false), Self.appendHex(sha, bytes: PackedRelease.shaBytes, to: &arena), reader.skip("\"") else {
+                    return false
+                }
+                flags |= Flag.sha
+            }
+            if reader.skipKey("\"ref\":\"", first: &first) {
+                guard let ref = reader.value(escapes: true), Self.appendShort(ref, to: &arena), reader.skip("\"") else { return false }
+                flags |= Flag.ref
+            }
+            if reader.skipKey("\"run_id\":", first: &first) {
+                guard let digits = reader.digits(), Self.appendShort(digits, to: &arena) else { return false }
+                flags |= Flag.runID
+            }
+            if reader.skipKey("\"actor\":\"", first: &first) {
+                guard let actor = reader.value(escapes: true), Self.appendShort(actor, to: &arena), reader.skip("\"") else { return false }
+                flags |= Flag.actor
+            }
+            guard reader.skip("}") else { return false }
+        }
+        guard reader.skip("}"), reader.atEnd else { return false }
+        arena.setInteger(flags, at: flagsIndex)
+        return true
+    }
+
+    /// A value of at most 255 bytes, after its `u8` length.
+    private static func appendShort(_ value: UnsafeRawBufferPointer, to arena: inout ByteBuffer) -> Bool {
+        guard value.count <= Int(UInt8.max) else { return false }
+        arena.writeInteger(UInt8(value.count))
+        arena.writeBytes(value)
+        return true
+    }
+
+    /// Lowercase hex digits as the `bytes` bytes they spell; false for anything else.
+    private static func appendHex(_ digits: UnsafeRawBufferPointer, bytes: Int, to arena: inout ByteBuffer) -> Bool {
+        guard digits.count == 2 * bytes, let input = digits.baseAddress else { return false }
+        // A table and one check at the end: a digest and a commit id are 104 digits per release, and a
+        // branch per digit had been as much of a reload as the rest of the packing.
+        var invalid: UInt8 = 0
+        _ = Self.hexValues.withUnsafeBufferPointer { values in
+            arena.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes) { out in
+                for index in 0..<bytes {
+                    let high = values[Int(input.load(fromByteOffset: 2 * index, as: UInt8.self))]
+                    let low = values[Int(input.load(fromByteOffset: 2 * index + 1, as: UInt8.self))]
+                    invalid |= (high | low) & 0xF0
+                    out[index] = high << 4 | low
+                }
+                return bytes
+            }
+        }
+        return invalid == 0
+    }
+
+    /// The value of each lowercase hex digit, 0xFF for every other byte.
+    private static let hexValues: [UInt8] = (0...255).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt8(byte) - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt8(byte) - UInt8(ascii: "a") + 10
+        default: 0xFF
+        }
+    }
+
+    /// Reads the fixed shape of a compact release: literals between values.
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position = 0
+
+        var atEnd: Bool { self.position == self.bytes.count }
+
+        /// Consumes `literal` if the bytes continue with it.
+        mutating func skip(_ literal: StaticString) -> Bool {
+            let count = literal.utf8CodeUnitCount
+            guard self.position + count <= self.bytes.count, let base = self.bytes.baseAddress,
+                memcmp(base + self.position, literal.utf8Start, count) == 0
+            else { return false }
+            self.position += count
+            return true
+        }
+
+        /// Consumes an object key, with the comma before it unless it is the object's first.
+        mutating func skipKey(_ key: StaticString, first: inout Bool) -> Bool {
+            let start = self.position
+            guard first || self.skip(","), self.skip(key) else {
+                self.position = start
+                return false
+            }
+            first = false
+            return true
+        }
+
+        /// Consumes a string value up to (not including) its closing quote and returns its bytes as
+        /// they are in the JSON; nil at the end, or at an escape when `escapes` is false.
+        mutating func value(escapes: Bool) -> UnsafeRawBufferPointer? {
+            guard let base = self.bytes.baseAddress, self.position < self.bytes.count else { return nil }
+            let start = self.position
+            var end = start
+            while true {
+                guard end < self.bytes.count,
+                    let quote = memchr(base + end, Int32(UInt8(ascii: "\"")), self.bytes.count - end)
+                else { return nil }
+                let quoteIndex = UnsafeRawPointer(quote) - base
+                // The quote ends the value unless an odd run of backslashes escapes it.
+                var backslashes = 0
+                while quoteIndex - backslashes - 1 >= start, self.bytes[quoteIndex - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+                if backslashes % 2 == 0 {
+                    end = quoteIndex
+                    break
+                }
+                end = quoteIndex + 1
+            }
+            if !escapes, memchr(base + start, Int32(UInt8(ascii: "\\")), end - start) != nil { return nil }
+            self.position = end
+            return UnsafeRawBufferPointer(rebasing: self.bytes[start..<end])
+        }
+
+        /// Consumes the digits of a positive JSON integer.
+        mutating func digits() -> UnsafeRawBufferPointer? {
+            let start = self.position
+            while self.position < self.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.bytes[self.position]) {
+                self.position += 1
+            }
+            return self.position > start ? UnsafeRawBufferPointer(rebasing: self.bytes[start..<self.position]) : nil
+        }
+    }
+}
