@@ -67,6 +67,27 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // What the HTTP fast path does per request: a lookup by the names' bytes and the release's JSON
+    // rendered from its packed form into a reused buffer.
+    let rawKeys = lookupKeys.map { (Array($0.0.utf8), Array($0.1.utf8)) }
+    Benchmark("Snapshot lookup and JSON render", configuration: .init(metrics: metrics, scalingFactor: .kilo)) { benchmark in
+        var index = 0
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(4096)
+        for _ in benchmark.scaledIterations {
+            let key = rawKeys[index]
+            buffer.clear()
+            let found = key.0.withUnsafeBytes { container in
+                key.1.withUnsafeBytes { channel in
+                    lookupSnapshot.withRelease(container: container, channel: channel) { $0.writeJSON(to: &buffer) }
+                }
+            }
+            blackHole(found)
+            blackHole(buffer.readableBytes)
+            index = (index + 7919) % rawKeys.count
+        }
+    }
+
     // MARK: Reading the current snapshot (the per-request cost of the atomic swap)
 
     let store = SnapshotStore()
