@@ -3,14 +3,14 @@ public import NIOCore
 /// Everything a snapshot serves for one container, rendered from its packed releases when asked for.
 public struct ContainerEntry: Sendable {
     let table: ContainerTable
-    let row: Int
+    let location: ContainerTable.Location
 
     /// `{"revision":…,"container":…,"releases":[…]}`, releases in promotion order.
-    public var body: EncodedBody { self.table.body(at: self.row) }
+    public var body: EncodedBody { self.table.body(at: self.location) }
 
     /// The container's releases by channel index (promotion order); nil where it has none.
     public var releases: [ReleaseEntry?] {
-        (0..<self.table.channelCount).map { self.table.release(at: self.row, channel: $0) }
+        (0..<self.table.channelCount).map { self.table.release(at: self.location, channel: $0) }
     }
 }
 
@@ -18,12 +18,12 @@ public struct ContainerEntry: Sendable {
 /// packed, see ``PackedRelease``).
 public struct ReleaseEntry: Sendable {
     let table: ContainerTable
-    let row: Int
+    let location: ContainerTable.Location
     let channel: Int
 
     /// Calls `body` with the packed release (always present: an entry exists only for a release).
     private func withPacked(_ body: (PackedRelease) -> Void) {
-        _ = self.table.withRelease(at: self.row, channel: self.channel, body)
+        _ = self.table.withRelease(at: self.location, channel: self.channel, body)
     }
 
     /// The compact JSON object, the body of `GET /v1/releases/{container}/{channel}`.

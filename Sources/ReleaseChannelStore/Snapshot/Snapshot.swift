@@ -51,7 +51,7 @@ public final class Snapshot: Sendable {
 
     /// The served entry of a container, or nil when it has no release.
     public func container(_ name: String) -> ContainerEntry? {
-        self.containers.index(of: name).map { self.containers.entry(at: $0) }
+        self.containers.location(of: name).map { self.containers.entry(at: $0) }
     }
 
     /// Position of a channel in the promotion order, or nil when the db does not declare it.
@@ -62,8 +62,8 @@ public final class Snapshot: Sendable {
 
     /// The release of a container on a channel.
     public func release(container: String, channel: String) -> ReleaseEntry? {
-        guard let channel = self.channelIndex(channel), let row = self.containers.index(of: container) else { return nil }
-        return self.containers.release(at: row, channel: channel)
+        guard let channel = self.channelIndex(channel), let location = self.containers.location(of: container) else { return nil }
+        return self.containers.release(at: location, channel: channel)
     }
 
     /// Calls `body` with the release of a container on a channel, found by the raw bytes of their names;
@@ -74,8 +74,8 @@ public final class Snapshot: Sendable {
         channel: UnsafeRawBufferPointer,
         _ body: (PackedRelease) -> Void
     ) -> Bool {
-        guard let channel = self.containers.channelIndex(channel), let row = self.containers.index(of: container) else { return false }
-        return self.containers.withRelease(at: row, channel: channel, body)
+        guard let channel = self.containers.channelIndex(channel), let location = self.containers.location(of: container) else { return false }
+        return self.containers.withRelease(at: location, channel: channel, body)
     }
 
     /// As ``withRelease(container:channel:_:)``, for the body of a protocol GET (docs/protocol.md §7.4):

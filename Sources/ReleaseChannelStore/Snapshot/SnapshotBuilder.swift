@@ -101,7 +101,8 @@ public enum SnapshotBuilder {
         let channelsBody = EncodedBody(identity: ByteBuffer(bytes: channels.bytes), gzip: nil)
 
         // Containers go into arenas of about `chunkSize` bytes, so 100k containers cost a few dozen
-        // allocations, not 100k: a container is its name, then its releases packed (``PackedRelease``).
+        // allocations, not 100k: a container is one block there, its name, the offsets of its releases
+        // and its releases packed (``ContainerTable``, ``PackedRelease``).
         var chunks: [ByteBuffer] = []
         var arena = ByteBuffer()
         arena.reserveCapacity(min(canonical.readableBytes, chunkSize + Self.chunkSlack))
@@ -112,9 +113,9 @@ public enum SnapshotBuilder {
         var scratch = JSONWriter(reservingCapacity: 1024)
         let channelNames = releases.channels.map { Array($0.utf8) }
         let channelCount = channelNames.count
-        var names: [ArenaSpan] = []
-        var packed: [UInt32] = []
-        var compressing: [Int] = []
+        var blocks: [ContainerTable.Location] = []
+        blocks.reserveCapacity(releases.count / max(1, channelCount))
+        var compressing: [ContainerTable.Location] = []
         // `{"revision":"…","container":"` (28 + revision), `","releases":[` (14) and `]}` (2), less the
         // comma counted before the first release: the length of a container body around its name and
         // releases, to tell which bodies to gzip.
@@ -126,21 +127,24 @@ public enum SnapshotBuilder {
                 arena = ByteBuffer()
                 arena.reserveCapacity(chunkSize + Self.chunkSlack)
             }
-            let row = names.count
-            packed.append(contentsOf: repeatElement(0, count: channelCount))
-            // Container names are DNS labels: their bytes need no escaping.
-            let nameStart = arena.writerIndex
-            releases.withContainerName(of: releaseIndex) { arena.writeBytes($0) }
-            let name = ArenaSpan(chunk: chunks.count, range: nameStart..<arena.writerIndex)
-            names.append(name)
-            var bodyLength = bodyOverhead + Int(name.length)
+            let start = arena.writerIndex
+            // Container names are DNS labels (at most 63 bytes): their bytes need no escaping.
+            var nameLength = 0
+            releases.withContainerName(of: releaseIndex) { name in
+                nameLength = name.count
+                arena.writeInteger(UInt8(truncatingIfNeeded: name.count))
+                arena.writeBytes(name)
+            }
+            let offsets = arena.writerIndex
+            arena.writeRepeatingByte(0, count: 4 * channelCount)
+            var bodyLength = bodyOverhead + nameLength
             let first = releaseIndex
             while releaseIndex < releases.count, releaseIndex == first || releases.sameContainer(releaseIndex, first) {
                 json.clear()
                 releases.appendCompactJSON(of: releaseIndex, to: &json, scratch: &scratch)
                 bodyLength += json.readableBytes + 1
                 let channel = releases.channel(of: releaseIndex)
-                packed[row * channelCount + channel] = UInt32(arena.writerIndex)
+                arena.setInteger(UInt32(arena.writerIndex - start), at: offsets + 4 * channel, endianness: .host)
                 releases.withContainerName(of: releaseIndex) { container in
                     channelNames[channel].withUnsafeBytes { channelName in
                         _ = json.withUnsafeReadableBytes { json in
@@ -150,15 +154,16 @@ public enum SnapshotBuilder {
                 }
                 releaseIndex += 1
             }
-            if bodyLength >= EncodedBody.compressionThreshold { compressing.append(row) }
+            let location = ContainerTable.location(chunk: chunks.count, offset: start - arena.readerIndex)
+            blocks.append(location)
+            if bodyLength >= EncodedBody.compressionThreshold { compressing.append(location) }
         }
         chunks.append(arena)
         let containers = ContainerTable(
             chunks: chunks,
             channelNames: channelNames,
             revision: revision,
-            names: names,
-            releases: packed,
+            blocks: blocks,
             compressing: compressing
         )
         return Snapshot(
