@@ -213,6 +213,7 @@ let package = Package(
                 "ReleaseChannelClient",
                 "ReleaseChannelTestSupport",
                 "release-chan",
+                "release-chan-bench",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

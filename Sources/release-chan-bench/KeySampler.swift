@@ -13,18 +13,14 @@ struct KeySampler: Sendable {
 
     let keys: [(container: String, channel: String)]
     /// Each key as the body of a protocol GET, encoded once so a request costs one copy.
-    let wireKeys: [ByteBuffer]
+    let wireKeys: WireKeys
     private let cumulative: [Double]  // Zipf CDF over key ranks; empty for uniform
 
     init(database: ReleaseDatabase, distribution: Distribution, exponent: Double, seed: UInt64) {
         var random = SplitMix64(seed: seed)
         // Shuffle so that the hot keys are not all one container's channels.
         self.keys = database.releases.map { ($0.container, $0.channel) }.shuffled(using: &random)
-        self.wireKeys = self.keys.map { key in
-            var buffer = ByteBuffer()
-            ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &buffer)
-            return buffer
-        }
+        self.wireKeys = WireKeys(self.keys)
         guard distribution == .zipf else {
             self.cumulative = []
             return

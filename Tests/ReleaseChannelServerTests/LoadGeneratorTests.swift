@@ -1,0 +1,111 @@
+import ReleaseChannelTestSupport
+import Foundation
+import ReleaseChannelModel
+import Testing
+
+/// The load generator (`release-chan-bench`) against the real server binary on 127.0.0.1: what it reports
+/// is what happened, in both modes. Short runs: these check behaviour, never speed.
+@Suite struct LoadGeneratorTests {
+    /// The `release-chan-bench` executable built next to `release-chan`.
+    static var bench: String {
+        Fixtures.executable.deletingLastPathComponent().appendingPathComponent("release-chan-bench").path
+    }
+
+    struct Report: Decodable {
+        struct Latency: Decodable {
+            let p50: Double
+            let p90: Double
+            let p99: Double
+            let p99_9: Double
+            let max: Double
+        }
+        let mode: String
+        let connections: Int
+        let pipeline: Int
+        let rate: Int?
+        let requests: Int
+        let errors: Int
+        let rps: Double
+        let latency_us: Latency
+    }
+
+    /// Runs the load generator for a moment; its JSON report, and its exit status.
+    func run(_ mode: String, port: Int, db: String, _ options: [String] = []) async throws -> (report: Report?, status: Int32, output: String) {
+        let result = try await Subprocess.run(
+            Self.bench,
+            [mode, "--host", "127.0.0.1", "--port", String(port), "--db", db, "--connections", "4", "--duration", "0.6", "--warmup", "0.1", "--json", "--quiet"]
+                + options
+        )
+        let report = try? JSONDecoder().decode(Report.self, from: Data(result.standardOutput.utf8))
+        return (report, result.status, result.standardOutput + result.standardError)
+    }
+
+    @Test(arguments: ["tcp", "http"]) func measuresLookupsOfAServedDb(mode: String) async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 20), to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory)
+        for (pipeline, keys) in [("1", "uniform"), ("8", "zipf")] {
+            let run = try await self.run(mode, port: mode == "tcp" ? server.tcpPort : server.port, db: directory.file("db.json"), ["--pipeline", pipeline, "--keys", keys])
+            let report = try #require(run.report, "\(run.output)")
+            #expect(run.status == 0)
+            #expect(report.mode == mode)
+            #expect(report.connections == 4)
+            #expect(report.pipeline == Int(pipeline))
+            #expect(report.rate == nil)
+            #expect(report.requests > 0)
+            #expect(report.errors == 0, "\(run.output)")
+            #expect(report.rps > 0)
+            let latency = report.latency_us
+            #expect(latency.p50 > 0)
+            #expect(latency.p50 <= latency.p90 && latency.p90 <= latency.p99 && latency.p99 <= latency.p99_9 && latency.p99_9 <= latency.max)
+        }
+    }
+
+    /// Keys the server does not have are answered with errors (404, NOT_FOUND), and counted as such.
+    @Test(arguments: ["tcp", "http"]) func countsErrorReplies(mode: String) async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 10), to: directory.file("db.json"))
+        // The same containers and as many the server has never heard of.
+        try Fixtures.write(Fixtures.bytes(containers: 20), to: directory.file("keys.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory)
+        let run = try await self.run(mode, port: mode == "tcp" ? server.tcpPort : server.port, db: directory.file("keys.json"))
+        let report = try #require(run.report, "\(run.output)")
+        #expect(report.requests > 0, "\(run.output)")
+        #expect(report.errors > 0, "\(run.output)")
+
+        // Only unknown keys: nothing completes, and the exit status says so.
+        try Fixtures.write(CanonicalEncoder.encode(DatabaseGenerator(containers: 5, seed: 3).generate()), to: directory.file("other.json"))
+        let failing = try await self.run(mode, port: mode == "tcp" ? server.tcpPort : server.port, db: directory.file("other.json"))
+        #expect(failing.status == 1)
+        #expect(failing.report?.requests == 0, "\(failing.output)")
+        #expect((failing.report?.errors ?? 0) > 0, "\(failing.output)")
+    }
+
+    /// An open loop sends on its schedule, not as fast as the server answers.
+    @Test func anOpenLoopKeepsItsRate() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 20), to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory)
+        let run = try await self.run("tcp", port: server.tcpPort, db: directory.file("db.json"), ["--rate", "200"])
+        let report = try #require(run.report, "\(run.output)")
+        #expect(report.rate == 200)
+        #expect(report.errors == 0)
+        // 0.6 s at 200/s is 120 requests; a closed loop on loopback would make tens of thousands.
+        #expect((1...160).contains(report.requests), "\(report.requests) requests")
+    }
+
+    @Test func aServerThatIsNotThereIsAnError() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 2), to: directory.file("db.json"))
+        // A port that was just free: nothing listens there.
+        let port = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory).port
+        try await Task.sleep(for: .milliseconds(200))
+        let run = try await self.run("tcp", port: port, db: directory.file("db.json"))
+        #expect(run.status != 0)
+        #expect((run.report?.errors ?? 1) > 0, "\(run.output)")
+
+        let usage = try await Subprocess.run(Self.bench, ["tcp", "--db", directory.file("db.json"), "--pipeline", "0"])
+        #expect(usage.status == 64)
+        #expect(usage.standardError.contains("--pipeline"))
+    }
+}
