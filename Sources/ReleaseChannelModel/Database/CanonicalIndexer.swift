@@ -139,11 +139,8 @@ struct CanonicalIndexer {
 
     /// Consumes `literal` if the bytes continue with it.
     mutating func literal(_ literal: StaticString) -> Bool {
-        let count = literal.utf8CodeUnitCount
-        guard self.position + count <= self.bytes.count, let base = self.bytes.baseAddress,
-            memcmp(base + self.position, literal.utf8Start, count) == 0
-        else { return false }
-        self.position += count
+        guard UnsafeRawBufferPointer(self.bytes).hasLiteral(literal, at: self.position) else { return false }
+        self.position += literal.utf8CodeUnitCount
         return true
     }
 

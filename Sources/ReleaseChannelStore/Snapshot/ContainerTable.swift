@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
+import ReleaseChannelModel
 
 /// A snapshot's containers: one block of bytes each in the arenas, found by name through an
 /// open-addressing table.
@@ -81,7 +77,7 @@ final class ContainerTable: Sendable {
                 if entry == 0 { return nil }
                 if entry >> 40 == tag {
                     let location = Location(truncatingIfNeeded: entry & 0xFF_FFFF_FFFF)
-                    if Self.withBlock(location, in: self.chunks, { Self.equal($0.name, name) }) { return location }
+                    if Self.withBlock(location, in: self.chunks, { $0.name.hasSameBytes(as: name) }) { return location }
                 }
                 slot = (slot + 1) & self.mask
             }
@@ -186,12 +182,6 @@ final class ContainerTable: Sendable {
     }
 
     // MARK: Hashing
-
-    private static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        guard let left = lhs.baseAddress, let right = rhs.baseAddress else { return lhs.count == 0 }
-        return memcmp(left, right, lhs.count) == 0
-    }
 
     /// 24 bits of the hash other than those that pick the slot, with the top one set.
     private static func tag(_ hash: UInt64) -> UInt64 {

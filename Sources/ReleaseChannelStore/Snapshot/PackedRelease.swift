@@ -132,31 +132,24 @@ public struct PackedRelease {
         if flags & Flag.source != 0 {
             writer.literal(",\"source\":{")
             var first = true
-            if flags & Flag.repository != 0 {
-                writer.key("\"repository\":\"", first: &first)
-                cursor = writer.value(at: cursor, lengthBytes: 1)
-                writer.literal("\"")
+            /// A field of `source` when it is present: its key, then its value as packed (the commit id
+            /// as hex), quoted unless it is the run id. The packer reads the same table.
+            func field(_ flag: UInt8, _ key: StaticString, hexBytes: Int = 0, quoted: Bool = true) {
+                guard flags & flag != 0 else { return }
+                writer.key(key, first: &first)
+                if hexBytes > 0 {
+                    writer.hex(cursor, count: hexBytes)
+                    cursor += hexBytes
+                } else {
+                    cursor = writer.value(at: cursor, lengthBytes: 1)
+                }
+                if quoted { writer.literal("\"") }
             }
-            if flags & Flag.sha != 0 {
-                writer.key("\"sha\":\"", first: &first)
-                writer.hex(cursor, count: Self.shaBytes)
-                cursor += Self.shaBytes
-                writer.literal("\"")
-            }
-            if flags & Flag.ref != 0 {
-                writer.key("\"ref\":\"", first: &first)
-                cursor = writer.value(at: cursor, lengthBytes: 1)
-                writer.literal("\"")
-            }
-            if flags & Flag.runID != 0 {
-                writer.key("\"run_id\":", first: &first)
-                cursor = writer.value(at: cursor, lengthBytes: 1)
-            }
-            if flags & Flag.actor != 0 {
-                writer.key("\"actor\":\"", first: &first)
-                cursor = writer.value(at: cursor, lengthBytes: 1)
-                writer.literal("\"")
-            }
+            field(Flag.repository, "\"repository\":\"")
+            field(Flag.sha, "\"sha\":\"", hexBytes: Self.shaBytes)
+            field(Flag.ref, "\"ref\":\"")
+            field(Flag.runID, "\"run_id\":", quoted: false)
+            field(Flag.actor, "\"actor\":\"")
             writer.literal("}")
         }
         writer.literal("}")

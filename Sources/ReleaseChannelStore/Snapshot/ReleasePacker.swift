@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import NIOCore
+import ReleaseChannelModel
 
 /// Turns a release's compact JSON into its ``PackedRelease`` form, once per release on every reload.
 enum ReleasePacker {
@@ -45,8 +46,8 @@ enum ReleasePacker {
         typealias Flag = PackedRelease.Flag
         var reader = Reader(bytes: json)
         // The names are not stored: the table has them, and renders them in their place.
-        guard reader.skip("{\"container\":\""), let jsonContainer = reader.value(escapes: false), Self.equal(jsonContainer, container),
-            reader.skip("\",\"channel\":\""), let jsonChannel = reader.value(escapes: false), Self.equal(jsonChannel, channel),
+        guard reader.skip("{\"container\":\""), let jsonContainer = reader.value(escapes: false), jsonContainer.hasSameBytes(as: container),
+            reader.skip("\",\"channel\":\""), let jsonChannel = reader.value(escapes: false), jsonChannel.hasSameBytes(as: channel),
             reader.skip("\",\"image\":\""), let image = reader.value(escapes: false),
             image.count <= Int(UInt16.max)
         else { return false }
@@ -66,39 +67,25 @@ enum ReleasePacker {
         if reader.skip(",\"source\":{") {
             flags |= Flag.source
             var first = true
-            if reader.skipKey("\"repository\":\"", first: &first) {
-                guard let repository = reader.value(escapes: true), Self.appendShort(repository, to: &arena), reader.skip("\"") else { return false }
-                flags |= Flag.repository
+            /// A field of `source`: true when it is absent, or present and packed (the commit id as
+            /// bytes); false when it is not in the shape. The renderer writes the same table.
+            func field(_ flag: UInt8, _ key: StaticString, hexBytes: Int = 0, quoted: Bool = true) -> Bool {
+                guard reader.skipKey(key, first: &first) else { return true }
+                guard let value = quoted ? reader.value(escapes: hexBytes == 0) : reader.digits(),
+                    hexBytes > 0 ? Self.appendHex(value, bytes: hexBytes, to: &arena) : Self.appendShort(value, to: &arena),
+                    !quoted || reader.skip("\"")
+                else { return false }
+                flags |= flag
+                return true
             }
-            if reader.skipKey("\"sha\":\"", first: &first) {
-                guard let sha = reader.value(escapes: false), Self.appendHex(sha, bytes: PackedRelease.shaBytes, to: &arena), reader.skip("\"") else {
-                    return false
-                }
-                flags |= Flag.sha
-            }
-            if reader.skipKey("\"ref\":\"", first: &first) {
-                guard let ref = reader.value(escapes: true), Self.appendShort(ref, to: &arena), reader.skip("\"") else { return false }
-                flags |= Flag.ref
-            }
-            if reader.skipKey("\"run_id\":", first: &first) {
-                guard let digits = reader.digits(), Self.appendShort(digits, to: &arena) else { return false }
-                flags |= Flag.runID
-            }
-            if reader.skipKey("\"actor\":\"", first: &first) {
-                guard let actor = reader.value(escapes: true), Self.appendShort(actor, to: &arena), reader.skip("\"") else { return false }
-                flags |= Flag.actor
-            }
-            guard reader.skip("}") else { return false }
+            guard field(Flag.repository, "\"repository\":\""), field(Flag.sha, "\"sha\":\"", hexBytes: PackedRelease.shaBytes),
+                field(Flag.ref, "\"ref\":\""), field(Flag.runID, "\"run_id\":", quoted: false), field(Flag.actor, "\"actor\":\""),
+                reader.skip("}")
+            else { return false }
         }
         guard reader.skip("}"), reader.atEnd else { return false }
         arena.setInteger(flags, at: flagsIndex)
         return true
-    }
-
-    private static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        guard let left = lhs.baseAddress, let right = rhs.baseAddress else { return lhs.count == 0 }
-        return memcmp(left, right, lhs.count) == 0
     }
 
     /// A value of at most 255 bytes, after its `u8` length.
@@ -147,11 +134,8 @@ enum ReleasePacker {
 
         /// Consumes `literal` if the bytes continue with it.
         mutating func skip(_ literal: StaticString) -> Bool {
-            let count = literal.utf8CodeUnitCount
-            guard self.position + count <= self.bytes.count, let base = self.bytes.baseAddress,
-                memcmp(base + self.position, literal.utf8Start, count) == 0
-            else { return false }
-            self.position += count
+            guard self.bytes.hasLiteral(literal, at: self.position) else { return false }
+            self.position += literal.utf8CodeUnitCount
             return true
         }
 
