@@ -131,14 +131,12 @@ final class ContainerTable: Sendable {
         static func headerSize(nameLength: Int, channels: Int) -> Int { 1 + nameLength + 4 * channels }
     }
 
-    /// Where a block starts: its arena and the offset there.
+    /// Where a block starts: its arena and the offset there. A location holds 65,536 arenas and offsets
+    /// below 16 MiB; the builder starts blocks below `SnapshotBuilder.chunkSize` (7 MiB), and even the
+    /// 256 MiB default db limit needs a few dozen arenas.
     static func location(chunk: Int, offset: Int) -> Location {
         chunk << 24 | offset
     }
-
-    /// The most arenas, and the furthest a block may start in one, that a ``Location`` can say.
-    static let maximumChunks = 1 << 16
-    static let maximumBlockOffset = 1 << 24
 
     private static func withBlock<Result>(_ location: Location, in chunks: [ByteBuffer], _ body: (Block) -> Result) -> Result {
         chunks[location >> 24].withUnsafeReadableBytes { bytes in

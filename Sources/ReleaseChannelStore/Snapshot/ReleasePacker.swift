@@ -12,9 +12,9 @@ enum ReleasePacker {
     /// release, or whose names are not `container` and `channel`, is appended verbatim.
     ///
     /// The reader consumes exactly the literals the renderer writes, in the same order, and copies the
-    /// values between them, so a packed release renders back to `json` byte for byte once its names are
-    /// the table's (a test renders every release of generated and edge-case dbs), so the build checks
-    /// the names rather than rendering each release back to compare.
+    /// values between them: once its names are the table's, a packed release renders back to `json`
+    /// byte for byte (a test renders every release of generated and edge-case dbs). So the build checks
+    /// the names instead of rendering each release back to compare.
     /// - Parameters:
     ///   - container: The container name the JSON holds, as the snapshot's table stores it.
     ///   - channel: The channel name the JSON holds.
