@@ -223,7 +223,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: file.count))), promise: written)
     }
 
-    /// The header block the router writes for a precomputed body, in the same order.
+    /// The header block the router writes for a snapshot's body, in the same order.
     private func writeHead(bodyLength: Int, revision: String, gzip: Bool, to buffer: inout ByteBuffer) {
         buffer.writeStaticString("HTTP/1.1 200 OK\r\nContent-Type: ")
         buffer.writeString(JSONBody.contentType)

@@ -1,4 +1,4 @@
-/// Parsing of `Accept-Encoding` and `If-None-Match` for the precomputed snapshot bodies.
+/// Parsing of `Accept-Encoding` and `If-None-Match` for the snapshot's bodies.
 enum ContentNegotiation {
     /// True when `gzip` (or `*`) is listed with a non-zero quality.
     static func acceptsGzip(_ header: String?) -> Bool {

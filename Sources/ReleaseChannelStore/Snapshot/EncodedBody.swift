@@ -1,8 +1,9 @@
 public import NIOCore
 
-/// A response body encoded once per snapshot, with its gzip form when compressing it pays off.
+/// A response body, with its gzip form when compressing it pays off.
 ///
-/// Transports hand these buffers to the network as they are: no encoding or compression per request.
+/// The gzip form is computed once per snapshot, never per request: transports hand these buffers to
+/// the network as they are.
 public struct EncodedBody: Sendable {
     /// Bodies smaller than this are never compressed: for a container's few releases the bytes saved
     /// do not pay for a zlib stream per container on every reload (measured: it dominated reload time).

@@ -1,6 +1,8 @@
 import NIOCore
 
-/// An immutable view of one revision of the db with every response body precomputed.
+/// An immutable view of one revision of the db, from which every response is written without going
+/// back to the db: releases packed and rendered per reply, the whole db and its gzip form, the few
+/// gzip forms of large container bodies, the channels body.
 ///
 /// Built once per reload by ``SnapshotBuilder`` and shared by all readers until the next swap, so a
 /// request never waits for a reload and every response it builds comes from exactly one revision. It
