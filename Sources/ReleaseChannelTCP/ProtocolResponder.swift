@@ -51,8 +51,9 @@ struct ProtocolResponder {
                 guard let entry = snapshot.container(container) else {
                     throw ProtocolError(.notFound, "no releases for container \"\(container)\"")
                 }
-                let releases = entry.releases.compactMap { $0 }
-                for (channel, release) in zip(snapshot.channels, entry.releases) where release != nil {
+                let all = entry.releases
+                let releases = all.compactMap { $0 }
+                for (channel, release) in zip(snapshot.channels, all) where release != nil {
                     try Self.requireRecord(release, container, channel)
                 }
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { buffer in
@@ -155,7 +156,7 @@ struct ProtocolResponder {
         guard let entry = snapshot.container(key.container) else {
             throw ProtocolError(.notFound, "no releases for container \"\(key.container)\"")
         }
-        guard let release = entry.releases[index] else {
+        guard let release = entry.release(channel: index) else {
             throw ProtocolError(.notFound, "no release for container \"\(key.container)\" on channel \"\(key.channel)\"")
         }
         return release

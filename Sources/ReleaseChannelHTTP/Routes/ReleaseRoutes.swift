@@ -106,7 +106,7 @@ public struct ReleaseRoutes: Sendable {
                 "unknown channel \(String(reflecting: String(channel.prefix(64)))) (channels: \(snapshot.channels.joined(separator: ", ")))"
             )
         }
-        guard let release = entry.releases[index] else {
+        guard let release = entry.release(channel: index) else {
             throw APIError.notFound("container \"\(container)\" has no release on channel \"\(channel)\"")
         }
         return release

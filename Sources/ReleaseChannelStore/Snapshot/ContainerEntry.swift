@@ -10,7 +10,12 @@ public struct ContainerEntry: Sendable {
 
     /// The container's releases by channel index (promotion order); nil where it has none.
     public var releases: [ReleaseEntry?] {
-        (0..<self.table.channelCount).map { self.table.release(at: self.location, channel: $0) }
+        (0..<self.table.channelCount).map { self.release(channel: $0) }
+    }
+
+    /// The container's release on the channel at `channel` in the promotion order; nil when it has none.
+    public func release(channel: Int) -> ReleaseEntry? {
+        self.table.release(at: self.location, channel: channel)
     }
 }
 
