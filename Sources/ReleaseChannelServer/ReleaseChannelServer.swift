@@ -1,10 +1,10 @@
-public import Hummingbird
+import Hummingbird
 public import Logging
 import NIOCore
 import Prometheus
 import ReleaseChannelHTTP
 import ReleaseChannelTCP
-public import ReleaseChannelStore
+import ReleaseChannelStore
 import ServiceLifecycle
 import UnixSignals
 

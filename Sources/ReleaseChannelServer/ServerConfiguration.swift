@@ -1,4 +1,4 @@
-public import ReleaseChannelStore
+import ReleaseChannelStore
 
 /// Everything `release-chan serve` can be told; the CLI fills it from flags and `RELEASE_CHAN_*`.
 public struct ServerConfiguration: Sendable {

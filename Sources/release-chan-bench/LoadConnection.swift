@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the TCP and HTTP load handlers have in common: a driver and a way to send one request.
-protocol LoadConnection: AnyObject {
+protocol LoadConnection: AnyObject, SendableMetatype {
     var driver: LoadDriver { get set }
     var ticker: Scheduled<Void>? { get set }
     /// Requests written since the last flush; flushed once per read batch.

@@ -17,7 +17,7 @@ final class ServerProcess: Sendable {
     init(arguments: [String], directory: TemporaryDirectory, environment: [String: String] = [:]) async throws {
         self.directory = directory
         self.logFile = directory.file("server-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: self.logFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.logFile, contents: nil)
         let process = Process()
         process.executableURL = Fixtures.executable
         process.arguments = ["serve", "--host", "127.0.0.1", "--http-port", "0", "--log-level", "info"]

@@ -160,8 +160,8 @@ enum Subprocess {
         if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let directory = try TemporaryDirectory()
-        FileManager.default.createFile(atPath: directory.file("out"), contents: nil)
-        FileManager.default.createFile(atPath: directory.file("err"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.file("out"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory.file("err"), contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("out")))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: directory.file("err")))
         process.standardInput = FileHandle.nullDevice

@@ -1,6 +1,6 @@
 public import HummingbirdCore
 public import Logging
-public import NIOCore
+import NIOCore
 import NIOHTTPTypesHTTP1
 public import ReleaseChannelStore
 

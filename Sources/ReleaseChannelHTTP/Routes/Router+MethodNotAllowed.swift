@@ -1,5 +1,5 @@
-public import HTTPTypes
-public import Hummingbird
+import HTTPTypes
+import Hummingbird
 
 extension Router where Context == ReleaseRequestContext {
     /// Answers the standard methods a path does not serve with 405 and an `Allow` header, instead of

@@ -1,8 +1,8 @@
-public import HTTPTypes
-public import Hummingbird
+import HTTPTypes
+import Hummingbird
 import NIOCore
-public import ReleaseChannelModel
-public import ReleaseChannelStore
+import ReleaseChannelModel
+import ReleaseChannelStore
 
 /// Builds JSON responses, including the cached snapshot bodies with their validators and encodings.
 public enum JSONBody {

@@ -1,6 +1,6 @@
-public import HTTPTypes
-public import Hummingbird
-public import NIOCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
 
 /// Who may call `POST /v1/reload`: holders of the admin token when one is configured, otherwise only
 /// callers on the loopback interface.

@@ -46,7 +46,9 @@ final class GzipInflater {
         switch status {
         case Z_STREAM_END:
             return (consumed, true)
-        case Z_OK, Z_BUF_ERROR where produced > 0 || consumed > 0:
+        case Z_OK:
+            return (consumed, false)
+        case Z_BUF_ERROR where produced > 0 || consumed > 0:
             return (consumed, false)
         default:
             // Z_BUF_ERROR without progress: the input ended inside the member.

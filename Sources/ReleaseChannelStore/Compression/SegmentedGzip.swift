@@ -110,7 +110,7 @@ public struct SegmentedGzip: Sendable {
             let offset = file.count + output.writerIndex
             let segmentCRC: uLong
             if let previous, let old = previous.segments[key] {
-                previous.file.withUnsafeBytes { output.writeBytes(UnsafeRawBufferPointer(rebasing: $0[old.deflated])) }
+                previous.file.withUnsafeBytes { _ = output.writeBytes(UnsafeRawBufferPointer(rebasing: $0[old.deflated])) }
                 segmentCRC = uLong(old.crc)
                 reused += 1
             } else {
