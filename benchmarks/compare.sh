@@ -40,6 +40,11 @@
 #        connections, pipeline 1 and 16: rps and p99, against a second release-chan with
 #        LOOKUP_THREADS event loops and its own copy of the db. redis-benchmark counts requests, not
 #        seconds: a short calibration run sizes -n so that each run lasts about as long as ours.
+#      - The same pairs with one client for both: release-chan-bench tcp vs release-chan-bench redis
+#        (GET container:channel). redis-benchmark starts its clock when it writes a request, one
+#        event-loop turn after reading the previous reply, so fewer requests wait in queues than it
+#        has connections; release-chan-bench writes at once. Its p99 is not comparable with ours
+#        as such; these rows are.
 #      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99.
 #      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps.
 #      - The reload row uses a server of its own on a BIG_CONTAINERS db (--watch false): the wall
@@ -353,6 +358,15 @@ ours_tcp() {
         --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench $name failed"
 }
 
+# redis_rcb NAME PIPELINE: release-chan-bench's redis mode against Redis, the same keys and options
+# as ours_tcp.
+redis_rcb() {
+    local name=$1 depth=$2
+    timeout -k 5 "$LOAD_LIMIT" "$RCB" redis --host 127.0.0.1 --port "$REDIS_PORT" --db "$LOOKUP_SERVED" --threads 1 \
+        --connections "$CONNECTIONS" --pipeline "$depth" --duration "$DURATION" --warmup "$WARMUP" \
+        --json --quiet >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench redis $name failed"
+}
+
 # redis_run PIPELINE REQUESTS: redis-benchmark GET over the copies of every release, CSV on stdout.
 redis_run() {
     timeout -k 5 "$LOAD_LIMIT" redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNECTIONS" -P "$1" \
@@ -381,9 +395,10 @@ wrk_run() {
 export WRK_PATHS
 for ((round = 1; round <= ROUNDS; round++)); do
     for depth in 1 16; do
-        log "round $round/$ROUNDS: TCP pipeline $depth: release-chan-bench, then redis-benchmark"
+        log "round $round/$ROUNDS: TCP pipeline $depth: release-chan-bench, then redis-benchmark, then release-chan-bench against Redis"
         ours_tcp "tcp-p$depth-ours-r$round" "$depth"
         redis_get "tcp-p$depth-redis-r$round" "$depth"
+        redis_rcb "tcp-p$depth-redis-rcb-r$round" "$depth"
     done
     log "round $round/$ROUNDS: HTTP single release: wrk against release-chan, then nginx"
     WRK_PATHS=$WORK/paths.txt
@@ -532,6 +547,11 @@ meta = {
         "Redis: redis-benchmark GET k:__rand_int__ (-r = number of releases) over copies of the same values; "
         "release-chan-bench draws the same releases uniformly. nginx: the same bytes as static files; "
         "wrk with benchmarks/compare/wrk.lua (uniform random release path) against both.",
+        "Both driven by release-chan-bench: its redis mode sends GET container:channel to the same Redis, with the same "
+        "keys, connections and pipeline depth as its tcp mode, so one client measures both servers. redis-benchmark "
+        "writes a connection's next request one event-loop turn after reading the reply and starts its clock at that "
+        "write; release-chan-bench writes at once, so more requests wait in the queues and its p99 is higher for "
+        "the same server.",
         "Reload: wall time of POST /v1/reload (read, parse, validate, build, swap; the gzip form of the whole db follows the swap) after the other "
         "big db was renamed into place; python: read + json.loads of the same file in one process (start-up "
         "excluded). RSS: VmRSS from /proc.",

@@ -12,15 +12,12 @@ struct KeySampler: Sendable {
     }
 
     let keys: [(container: String, channel: String)]
-    /// Each key as the body of a protocol GET, encoded once so a request costs one copy.
-    let wireKeys: WireKeys
     private let cumulative: [Double]  // Zipf CDF over key ranks; empty for uniform
 
     init(database: ReleaseDatabase, distribution: Distribution, exponent: Double, seed: UInt64) {
         var random = SplitMix64(seed: seed)
         // Shuffle so that the hot keys are not all one container's channels.
         self.keys = database.releases.map { ($0.container, $0.channel) }.shuffled(using: &random)
-        self.wireKeys = WireKeys(self.keys)
         guard distribution == .zipf else {
             self.cumulative = []
             return
@@ -35,7 +32,7 @@ struct KeySampler: Sendable {
         self.cumulative = weights
     }
 
-    /// The index (into ``keys`` and ``wireKeys``) of the next key.
+    /// The index (into ``keys``, and a ``WireKeys`` made from them) of the next key.
     func next(_ random: inout SplitMix64) -> Int {
         if self.cumulative.isEmpty {
             return Int(random.next() % UInt64(self.keys.count))

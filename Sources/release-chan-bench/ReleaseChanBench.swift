@@ -8,32 +8,36 @@ import ReleaseChannelProtocol
 import Histogram
 import Synchronization
 
-/// `release-chan-bench`: a load generator for release-chan's binary protocol and HTTP API.
+/// `release-chan-bench`: a load generator for release-chan's binary protocol and HTTP API, and for Redis
+/// holding the same releases (one client measuring both sides of compare.sh's TCP rows).
 @main
 struct ReleaseChanBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release-chan-bench",
-        abstract: "Load-test a release-chan server over the binary protocol (tcp) or HTTP, and report rps and latency.",
+        abstract: "Load-test a release-chan server over the binary protocol (tcp) or HTTP, or Redis holding the same releases (redis), and report rps and latency.",
         discussion: """
             Keys are drawn from the db the server serves (--db, uniform or zipf). Without --rate every \
             connection keeps --pipeline requests in flight (maximum rate); with --rate requests go out on a \
             fixed schedule and latency counts from the intended send time (corrected for coordinated \
-            omission). Only the measured window after --warmup counts. Loopback unless --host says otherwise.
+            omission). Only the measured window after --warmup counts. Loopback unless --host says otherwise. \
+            Mode redis sends `GET container:channel` to a Redis server holding the same releases under those \
+            keys, so that both servers can be measured by the same client.
             """
     )
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case tcp
         case http
+        case redis
     }
 
-    @Argument(help: "tcp or http.")
+    @Argument(help: "tcp, http, or redis (a Redis server holding the releases under container:channel keys).")
     var mode: Mode
 
     @Option(help: "Server address.")
     var host: String = "127.0.0.1"
 
-    @Option(help: "Server port (default 8090 for tcp, 8089 for http).")
+    @Option(help: "Server port (default 8090 for tcp, 8089 for http, 6379 for redis).")
     var port: Int?
 
     @Option(help: "The db the server serves; keys are drawn from it.")
@@ -95,7 +99,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let database = try DatabaseDecoder.decode(bytes)
         guard !database.releases.isEmpty else { throw ValidationError("--db \(self.db) has no releases") }
         let sampler = KeySampler(database: database, distribution: KeySampler.Distribution(rawValue: self.keys) ?? .uniform, exponent: self.zipfExponent, seed: self.seed)
-        let port = self.port ?? (self.mode == .tcp ? 8090 : 8089)
+        let port = self.port ?? self.mode.defaultPort
         let report = try await self.load(sampler: sampler, port: port)
         print(self.json ? report.json : report.table)
         if report.result.completed == 0 { throw ExitCode(1) }
@@ -109,6 +113,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
         let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
         let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
+        let wireKeys: WireKeys? =
+            switch self.mode {
+            case .tcp: WireKeys(sampler.keys, form: .protocolGet)
+            case .redis: WireKeys(sampler.keys, form: .redisGet)
+            case .http: nil
+            }
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {
             let loop = group.next()
@@ -131,10 +141,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        switch mode {
-                        case .tcp:
-                            try pipeline.addHandler(TCPLoadHandler(driver: driver, done: done))
-                        case .http:
+                        switch (mode, wireKeys) {
+                        case (.tcp, let wireKeys?):
+                            try pipeline.addHandler(TCPLoadHandler(driver: driver, wireKeys: wireKeys, done: done))
+                        case (.redis, let wireKeys?):
+                            try pipeline.addHandler(RedisLoadHandler(driver: driver, commands: wireKeys, done: done))
+                        default:
                             try pipeline.addHTTPClientHandlers()
                             try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, pathTemplate: path, done: done))
                         }
@@ -179,5 +191,15 @@ struct ReleaseChanBench: AsyncParsableCommand {
             seconds: self.duration,
             result: merged
         )
+    }
+}
+
+extension ReleaseChanBench.Mode {
+    var defaultPort: Int {
+        switch self {
+        case .tcp: 8090
+        case .http: 8089
+        case .redis: 6379
+        }
     }
 }

@@ -3,7 +3,7 @@ import ReleaseChannelProtocol
 
 /// One protocol connection under load: HELLO, then GET requests as the driver dictates.
 ///
-/// Frames are cut from the received bytes in place and the requests of one read batch go out as one
+/// Reply headers are read in place (bodies skipped) and the requests of one read batch go out as one
 /// buffer: the load generator shares the cores with the server it measures, so every cycle it spends is
 /// taken from the server.
 final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
@@ -16,14 +16,14 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
     private let done: EventLoopPromise<ConnectionResult>
     private var nextID: UInt32 = 1
     private var started = false
-    private var frames = FrameReassembler(maximumFrameBytes: 1 << 24)
+    private var frames = FrameHeaderReader(maximumFrameBytes: 1 << 24)
     private let wireKeys: WireKeys
     /// Requests queued since the last flush.
     private var requests: ByteBuffer?
 
-    init(driver: LoadDriver, done: EventLoopPromise<ConnectionResult>) {
+    init(driver: LoadDriver, wireKeys: WireKeys, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
-        self.wireKeys = driver.sampler.wireKeys
+        self.wireKeys = wireKeys
         self.done = done
     }
 
@@ -47,7 +47,7 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
         }
     }
 
-    private func received(_ frame: Frame, at now: NIODeadline, context: ChannelHandlerContext) {
+    private func received(_ frame: FrameHeaderReader.Header, at now: NIODeadline, context: ChannelHandlerContext) {
         guard self.started else {
             self.started = true
             guard frame.status == .ok else {
@@ -68,9 +68,9 @@ final class TCPLoadHandler: ChannelInboundHandler, LoadConnection {
         // copy left behind had made every send copy the batch's requests so far (a tenth of the load
         // generator's profile at pipeline depth 16).
         var buffer = self.requests.take() ?? context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
-        buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: self.nextID, revision: .none) {
-            buffer in self.wireKeys.withKey(key) { _ = buffer.writeBytes($0) }
-        }
+        let start = buffer.writerIndex
+        self.wireKeys.withKey(key) { _ = buffer.writeBytes($0) }
+        buffer.setInteger(self.nextID, at: start + WireKeys.requestIDOffset)
         self.requests = buffer
         self.nextID &+= 1
     }

@@ -1,8 +1,9 @@
 import NIOCore
 import ReleaseChannelProtocol
 
-/// Every key as the body of a protocol GET, encoded once into one array, so that a request copies its
-/// key's bytes from there.
+/// Every key's request as it goes on the wire, encoded once into one array, so that sending a request
+/// is one copy: a whole protocol GET frame (its request ID patched in after the copy), or a whole Redis
+/// `GET container:channel` command.
 ///
 /// One `ByteBuffer` per key had cost the load generator, per request, a cache miss on the key's storage
 /// and its reference count, then another on its bytes: a third of its profile at pipeline depth 16,
@@ -12,17 +13,36 @@ struct WireKeys: Sendable {
     /// Where each key ends in ``bytes`` (it starts where the previous one ends).
     private let ends: [UInt32]
 
-    init(_ keys: [(container: String, channel: String)]) {
+    enum Form {
+        /// A release-chan protocol GET frame with request ID 0, to be patched at ``requestIDOffset``.
+        case protocolGet
+        /// A RESP `GET container:channel` command (the keys compare.sh loads into Redis).
+        case redisGet
+    }
+
+    init(_ keys: [(container: String, channel: String)], form: Form) {
         var buffer = ByteBuffer()
         var ends: [UInt32] = []
         ends.reserveCapacity(keys.count)
         for key in keys {
-            ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &buffer)
+            switch form {
+            case .protocolGet:
+                buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: 0, revision: .none) {
+                    ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &$0)
+                }
+            case .redisGet:
+                let name = "\(key.container):\(key.channel)"
+                buffer.writeString("*2\r\n$3\r\nGET\r\n$\(name.utf8.count)\r\n\(name)\r\n")
+            }
             ends.append(UInt32(buffer.readableBytes))
         }
         self.bytes = Array(buffer.readableBytesView)
         self.ends = ends
     }
+
+    /// Where a protocol frame's request ID is: after the length prefix (4 bytes) and the version,
+    /// opcode, flags and status (1 byte each); docs/protocol.md §3.
+    static let requestIDOffset = 8
 
     var count: Int { self.ends.count }
 

@@ -3,8 +3,8 @@ import Foundation
 import ReleaseChannelModel
 import Testing
 
-/// The load generator (`release-chan-bench`) against the real server binary on 127.0.0.1: what it reports
-/// is what happened, in both modes. Short runs: these check behaviour, never speed.
+/// The load generator (`release-chan-bench`) against the real server binary (and a real Redis) on
+/// 127.0.0.1: what it reports is what happened, in every mode. Short runs: these check behaviour, never speed.
 @Suite struct LoadGeneratorTests {
     /// The `release-chan-bench` executable built next to `release-chan`.
     static var bench: String {
@@ -76,6 +76,47 @@ import Testing
         // Only unknown keys: nothing completes, and the exit status says so.
         try Fixtures.write(CanonicalEncoder.encode(DatabaseGenerator(containers: 5, seed: 3).generate()), to: directory.file("other.json"))
         let failing = try await self.run(mode, port: mode == "tcp" ? server.tcpPort : server.port, db: directory.file("other.json"))
+        #expect(failing.status == 1)
+        #expect(failing.report?.requests == 0, "\(failing.output)")
+        #expect((failing.report?.errors ?? 0) > 0, "\(failing.output)")
+    }
+
+    /// Mode redis drives a real Redis holding the releases under `container:channel` (as compare.sh
+    /// loads it): a value longer than one read is reassembled, and a key Redis lacks (null reply) or
+    /// holds as another type (error reply) counts as an error.
+    @Test func drivesRedisWithTheSameKeys() async throws {
+        let directory = try TemporaryDirectory()
+        let database = DatabaseGenerator(containers: 20, seed: 5).generate()
+        try Fixtures.write(CanonicalEncoder.encode(database), to: directory.file("db.json"))
+        let redis = try await RedisProcess(directory: directory)
+        let keys = database.releases.map { "\($0.container):\($0.channel)" }
+        try await redis.set(
+            keys.enumerated().map { index, key in (key, index == 0 ? String(repeating: "x", count: 300_000) : #"{"image":"\#(key)"}"#) },
+            directory: directory
+        )
+        for pipeline in ["1", "16"] {
+            let run = try await self.run("redis", port: redis.port, db: directory.file("db.json"), ["--pipeline", pipeline])
+            let report = try #require(run.report, "\(run.output)")
+            #expect(run.status == 0)
+            #expect(report.mode == "redis")
+            #expect(report.pipeline == Int(pipeline))
+            #expect(report.requests > 0)
+            #expect(report.errors == 0, "\(run.output)")
+            let latency = report.latency_us
+            #expect(latency.p50 > 0)
+            #expect(latency.p50 <= latency.p90 && latency.p90 <= latency.p99 && latency.p99 <= latency.max)
+        }
+
+        try await redis.command(["DEL", keys[1]])
+        try await redis.command(["RPUSH", keys[2], "a list, not a string"])
+        let run = try await self.run("redis", port: redis.port, db: directory.file("db.json"))
+        let report = try #require(run.report, "\(run.output)")
+        #expect(report.requests > 0, "\(run.output)")
+        #expect(report.errors > 0, "\(run.output)")
+
+        // Only keys Redis does not hold: nothing completes, and the exit status says so.
+        try Fixtures.write(CanonicalEncoder.encode(DatabaseGenerator(containers: 5, seed: 3).generate()), to: directory.file("other.json"))
+        let failing = try await self.run("redis", port: redis.port, db: directory.file("other.json"))
         #expect(failing.status == 1)
         #expect(failing.report?.requests == 0, "\(failing.output)")
         #expect((failing.report?.errors ?? 0) > 0, "\(failing.output)")
