@@ -10,7 +10,7 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     var driver: LoadDriver
     var ticker: Scheduled<Void>?
     var needsFlush = false
-    private let done: EventLoopPromise<ConnectionResult>
+    let done: EventLoopPromise<ConnectionResult>
     private let host: String
     private let pathTemplate: String
     private var status: HTTPResponseStatus = .ok
@@ -55,13 +55,11 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.ticker?.cancel()
-        self.done.succeed(self.driver.result)
+        self.finish()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.driver.result.connectionErrors += 1
-        context.close(promise: nil)
+        self.fail(context: context)
     }
 }
 

@@ -4,6 +4,8 @@ import NIOCore
 protocol LoadConnection: AnyObject, SendableMetatype {
     var driver: LoadDriver { get set }
     var ticker: Scheduled<Void>? { get set }
+    /// Completed with the connection's results when it closes.
+    var done: EventLoopPromise<ConnectionResult> { get }
     /// Requests written since the last flush; flushed once per read batch.
     var needsFlush: Bool { get set }
     /// Queues one request.
@@ -59,6 +61,19 @@ extension LoadConnection {
         } else if self.driver.isFinished {
             context.close(promise: nil)
         }
+    }
+
+    /// The connection closed: stops the open-loop schedule and hands in the results.
+    func finish() {
+        self.ticker?.cancel()
+        self.done.succeed(self.driver.result)
+    }
+
+    /// A connection-level failure (refused, reset, a reply that cannot be read): counted, and the
+    /// connection closed.
+    func fail(context: ChannelHandlerContext) {
+        self.driver.result.connectionErrors += 1
+        context.close(promise: nil)
     }
 
     /// Flushes the requests queued while reading a batch of replies.

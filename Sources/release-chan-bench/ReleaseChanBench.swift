@@ -132,7 +132,6 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 stopAt: stopAt,
                 counters: counters
             )
-            let mode = self.mode
             let host = self.host
             let path = self.path
             let connect = ClientBootstrap(group: loop)
@@ -141,12 +140,9 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        switch (mode, wireKeys) {
-                        case (.tcp, let wireKeys?):
-                            try pipeline.addHandler(TCPLoadHandler(driver: driver, wireKeys: wireKeys, done: done))
-                        case (.redis, let wireKeys?):
-                            try pipeline.addHandler(RedisLoadHandler(driver: driver, commands: wireKeys, done: done))
-                        default:
+                        if let wireKeys {
+                            try pipeline.addHandler(StreamLoadHandler(driver: driver, requestBytes: wireKeys, done: done))
+                        } else {
                             try pipeline.addHTTPClientHandlers()
                             try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, pathTemplate: path, done: done))
                         }

@@ -37,10 +37,14 @@ struct WireKeys: Sendable {
             ends.append(UInt32(buffer.readableBytes))
         }
         self.bytes = Array(buffer.readableBytesView)
+        self.form = form
         self.ends = ends
     }
 
-    /// Where a protocol frame's request ID is: after the length prefix (4 bytes) and the version,
+    /// How the requests are encoded.
+    let form: Form
+
+    /// Where a protocol GET frame's request ID is: after the length prefix (4 bytes) and the version,
     /// opcode, flags and status (1 byte each); docs/protocol.md §3.
     static let requestIDOffset = 8
 

@@ -1,11 +1,17 @@
 import NIOCore
 
-/// Cuts the replies to `GET` out of the bytes a Redis connection receives (RESP 2), keeping an
-/// incomplete reply until its rest arrives.
+/// Mode redis's side of the wire: replies to `GET` (RESP 2) from a Redis holding the releases under
+/// `container:channel`.
 ///
 /// A GET is answered with a bulk string (`$<length>\r\n<bytes>\r\n`), a null bulk string (`$-1\r\n`)
 /// for a key Redis does not have, or an error line (`-ERR ...\r\n`).
-struct RESPReplyReader {
+///
+/// The redis mode lets one load generator drive both release-chan and Redis, so that their latencies
+/// are measured the same way: redis-benchmark writes a connection's next request one event-loop turn
+/// after reading the reply and starts its clock at that write, so fewer requests are in flight than it
+/// has connections, and a closed loop at the same rate shows lower latencies than one that writes at
+/// once.
+enum RESPReplies {
     /// A reply that is not what a GET gets.
     struct UnexpectedReply: Error, CustomStringConvertible {
         let firstByte: UInt8
@@ -15,22 +21,11 @@ struct RESPReplyReader {
     /// A bulk string longer than this is taken for a broken stream.
     static let maximumValueBytes = 1 << 26
 
-    private var buffered = ByteBuffer()
-
-    /// Adds bytes read from the connection.
-    mutating func append(_ bytes: ByteBuffer) {
-        if self.buffered.readableBytes == 0 {
-            self.buffered = bytes
-        } else {
-            self.buffered.writeImmutableBuffer(bytes)
-        }
-    }
-
-    /// Whether the next complete reply found a value (false for a missing key or an error), or nil
-    /// until more bytes arrive.
+    /// The next complete reply at the start of `buffer`, stepped over: a success when it holds a value
+    /// (not for a missing key or an error); nil until the rest of it arrives.
     /// - Throws: ``UnexpectedReply`` for a reply a GET does not get, or a malformed length.
-    mutating func next() throws -> Bool? {
-        try self.buffered.withUnsafeReadableBytes { bytes -> (found: Bool, length: Int)? in
+    static func next(in buffer: inout ByteBuffer) throws -> Reply? {
+        try buffer.withUnsafeReadableBytes { bytes -> (found: Bool, length: Int)? in
             guard let type = bytes.first else { return nil }
             guard let lineEnd = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
                 // A reply's first line is short; this many bytes without its end is not RESP.
@@ -56,8 +51,8 @@ struct RESPReplyReader {
                 throw UnexpectedReply(firstByte: type)
             }
         }.map { reply in
-            self.buffered.moveReaderIndex(forwardBy: reply.length)
-            return reply.found
+            buffer.moveReaderIndex(forwardBy: reply.length)
+            return .answer(ok: reply.found)
         }
     }
 }
