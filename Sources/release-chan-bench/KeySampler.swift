@@ -32,7 +32,7 @@ struct KeySampler: Sendable {
         self.cumulative = weights
     }
 
-    /// The index (into ``keys``, and a ``WireKeys`` made from them) of the next key.
+    /// The index (into ``keys``, and a ``WireRequests`` made from them) of the next key.
     func next(_ random: inout SplitMix64) -> Int {
         if self.cumulative.isEmpty {
             return Int(random.next() % UInt64(self.keys.count))

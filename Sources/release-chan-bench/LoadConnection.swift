@@ -1,6 +1,7 @@
 import NIOCore
 
-/// What the TCP and HTTP load handlers have in common: a driver and a way to send one request.
+/// What the load handlers (``StreamLoadHandler`` for tcp and redis, ``HTTPLoadHandler``) have in
+/// common: a driver, a way to send one request, and how a connection ends.
 protocol LoadConnection: AnyObject, SendableMetatype {
     var driver: LoadDriver { get set }
     var ticker: Scheduled<Void>? { get set }

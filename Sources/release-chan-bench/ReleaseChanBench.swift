@@ -113,10 +113,10 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
         let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
         let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
-        let wireKeys: WireKeys? =
+        let wireRequests: WireRequests? =
             switch self.mode {
-            case .tcp: WireKeys(sampler.keys, form: .protocolGet)
-            case .redis: WireKeys(sampler.keys, form: .redisGet)
+            case .tcp: WireRequests(sampler.keys, form: .protocolGet)
+            case .redis: WireRequests(sampler.keys, form: .redisGet)
             case .http: nil
             }
         var results: [EventLoopFuture<ConnectionResult>] = []
@@ -140,8 +140,8 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        if let wireKeys {
-                            try pipeline.addHandler(StreamLoadHandler(driver: driver, requestBytes: wireKeys, done: done))
+                        if let wireRequests {
+                            try pipeline.addHandler(StreamLoadHandler(driver: driver, wireRequests: wireRequests, done: done))
                         } else {
                             try pipeline.addHTTPClientHandlers()
                             try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, pathTemplate: path, done: done))

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// One connection under load over a byte-stream protocol (release-chan's binary protocol, or Redis's
-/// RESP, as `requestBytes` are encoded), sending GETs as the driver dictates.
+/// RESP, as `wireRequests` are encoded), sending GETs as the driver dictates.
 ///
 /// Each request is one copy of its key's precomputed bytes and the requests of one read batch go out
 /// as one buffer; replies are read in place. The load generator shares the cores with the server it
@@ -16,7 +16,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     var ticker: Scheduled<Void>?
     var needsFlush = false
     let done: EventLoopPromise<ConnectionResult>
-    private let requestBytes: WireKeys
+    private let wireRequests: WireRequests
     /// Received bytes not yet read as replies (at most one incomplete reply between reads).
     private var received = ByteBuffer()
     /// Whether the greeting (if any) was answered and the load started.
@@ -25,14 +25,14 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     /// Requests queued since the last flush.
     private var requests: ByteBuffer?
 
-    init(driver: LoadDriver, requestBytes: WireKeys, done: EventLoopPromise<ConnectionResult>) {
+    init(driver: LoadDriver, wireRequests: WireRequests, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
-        self.requestBytes = requestBytes
+        self.wireRequests = wireRequests
         self.done = done
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        switch self.requestBytes.form {
+        switch self.wireRequests.form {
         case .protocolGet:
             context.writeAndFlush(self.wrapOutboundOut(ProtocolReplies.greeting(allocator: context.channel.allocator)), promise: nil)
         case .redisGet:
@@ -53,12 +53,9 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
             while let reply = try self.nextReply() {
                 guard case .answer(let ok) = reply else { continue }
                 guard self.started else {
+                    // The greeting's answer: the load starts, or the server turned the client away.
                     self.started = true
-                    guard ok else {
-                        self.driver.result.connectionErrors += 1
-                        context.close(promise: nil)
-                        return
-                    }
+                    guard ok else { return self.fail(context: context) }
                     self.startLoad(context: context)
                     continue
                 }
@@ -70,7 +67,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     private func nextReply() throws -> Reply? {
-        switch self.requestBytes.form {
+        switch self.wireRequests.form {
         case .protocolGet: try ProtocolReplies.next(in: &self.received)
         case .redisGet: try RESPReplies.next(in: &self.received)
         }
@@ -83,9 +80,9 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         // generator's profile at pipeline depth 16).
         var buffer = self.requests.take() ?? context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
         let start = buffer.writerIndex
-        self.requestBytes.withKey(key) { _ = buffer.writeBytes($0) }
-        if self.requestBytes.form == .protocolGet {
-            buffer.setInteger(self.nextID, at: start + WireKeys.requestIDOffset)
+        self.wireRequests.withRequest(key) { _ = buffer.writeBytes($0) }
+        if self.wireRequests.form == .protocolGet {
+            buffer.setInteger(self.nextID, at: start + WireRequests.requestIDOffset)
             self.nextID &+= 1
         }
         self.requests = buffer

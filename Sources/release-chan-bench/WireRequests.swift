@@ -1,17 +1,19 @@
 import NIOCore
 import ReleaseChannelProtocol
 
-/// Every key's request as it goes on the wire, encoded once into one array, so that sending a request
-/// is one copy: a whole protocol GET frame (its request ID patched in after the copy), or a whole Redis
-/// `GET container:channel` command.
+/// The GET request for every key as it goes on the wire, encoded once into one array, so that sending
+/// a request is one copy: a whole protocol GET frame (its request ID patched in after the copy), or a
+/// whole Redis `GET container:channel` command.
 ///
 /// One `ByteBuffer` per key had cost the load generator, per request, a cache miss on the key's storage
 /// and its reference count, then another on its bytes: a third of its profile at pipeline depth 16,
 /// taken from the server it shares the cores with (redis-benchmark makes its keys from a number).
-struct WireKeys: Sendable {
+struct WireRequests: Sendable {
     private let bytes: [UInt8]
-    /// Where each key ends in ``bytes`` (it starts where the previous one ends).
+    /// Where each request ends in ``bytes`` (it starts where the previous one ends).
     private let ends: [UInt32]
+    /// How the requests are encoded.
+    let form: Form
 
     enum Form {
         /// A release-chan protocol GET frame with request ID 0, to be patched at ``requestIDOffset``.
@@ -37,12 +39,9 @@ struct WireKeys: Sendable {
             ends.append(UInt32(buffer.readableBytes))
         }
         self.bytes = Array(buffer.readableBytesView)
-        self.form = form
         self.ends = ends
+        self.form = form
     }
-
-    /// How the requests are encoded.
-    let form: Form
 
     /// Where a protocol GET frame's request ID is: after the length prefix (4 bytes) and the version,
     /// opcode, flags and status (1 byte each); docs/protocol.md §3.
@@ -50,8 +49,8 @@ struct WireKeys: Sendable {
 
     var count: Int { self.ends.count }
 
-    /// Calls `body` with the encoded key at `index`.
-    func withKey<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    /// Calls `body` with the request for the key at `index`.
+    func withRequest<Result>(_ index: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let start = index == 0 ? 0 : Int(self.ends[index - 1])
         let end = Int(self.ends[index])
         return self.bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
