@@ -2,7 +2,7 @@ public import NIOCore
 
 /// Splits a byte stream into frames, rejecting an oversized frame from its length prefix alone, before
 /// any of its body is buffered.
-public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
+public struct FrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     public typealias InboundOut = Frame
 
     /// Largest whole frame (length prefix included) accepted.
@@ -12,7 +12,12 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         self.maximumFrameBytes = maximumFrameBytes
     }
 
-    public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
+    /// The size (length prefix included) of the frame at the start of `buffer` once all of it is
+    /// there, nil until then.
+    /// - Throws: ``ProtocolError`` for a frame shorter than its header or larger than the maximum,
+    ///   as soon as its length prefix shows it.
+    @inlinable
+    public func completeFrameSize(in buffer: ByteBuffer) throws -> Int? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard length >= 16 else {
             throw ProtocolError(.badFrame, "frame length \(length) is shorter than the 16-byte header")
@@ -21,9 +26,13 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard total <= self.maximumFrameBytes else {
             throw ProtocolError(.frameTooLarge, "frame of \(total) bytes exceeds the maximum of \(self.maximumFrameBytes)")
         }
-        guard buffer.readableBytes >= total else { return nil }
+        return buffer.readableBytes >= total ? total : nil
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
+        guard let total = try self.completeFrameSize(in: buffer) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
-        guard var frameBytes = buffer.readSlice(length: Int(length)), let frame = Frame.parseAfterLength(&frameBytes) else {
+        guard var frameBytes = buffer.readSlice(length: total - 4), let frame = Frame.parseAfterLength(&frameBytes) else {
             throw ProtocolError(.badFrame, "truncated frame header")
         }
         return frame

@@ -7,8 +7,8 @@ import ReleaseChannelProtocol
 /// (`FrameReassembler`) had cost it a slice, so a reference count, per reply, on the cores it shares
 /// with the server it measures.
 enum ProtocolReplies {
-    /// Largest whole frame (length prefix included) accepted.
-    static let maximumFrameBytes = 1 << 24
+    /// Checks each frame's length as the server's decoder does; frames up to 16 MiB.
+    static let frames = FrameDecoder(maximumFrameBytes: 1 << 24)
 
     /// HELLO: the protocol's version and the client's name. The load starts once it is answered.
     static func greeting(allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -21,20 +21,12 @@ enum ProtocolReplies {
 
     /// The next complete frame at the start of `buffer` (a push, or an answer whose status says
     /// whether it succeeded), stepped over; nil until the rest of it arrives.
-    /// - Throws: ``ProtocolError`` for a frame shorter than its header or longer than the maximum.
+    /// - Throws: ``ProtocolError`` for a frame shorter than its header or larger than the maximum.
     static func next(in buffer: inout ByteBuffer) throws -> Reply? {
         // docs/protocol.md §3: u32 length, then version, opcode, flags and status, one byte each.
-        guard let (length, _, _, flags, status) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt32, UInt8, UInt8, UInt8, UInt8).self) else {
-            return nil
-        }
-        guard length >= 16 else {
-            throw ProtocolError(.badFrame, "frame length \(length) is shorter than the 16-byte header")
-        }
-        let total = Int(length) + 4
-        guard total <= Self.maximumFrameBytes else {
-            throw ProtocolError(.frameTooLarge, "frame of \(total) bytes exceeds the maximum of \(Self.maximumFrameBytes)")
-        }
-        guard buffer.readableBytes >= total else { return nil }
+        guard let total = try Self.frames.completeFrameSize(in: buffer),
+            let (flags, status) = buffer.getMultipleIntegers(at: buffer.readerIndex + 6, as: (UInt8, UInt8).self)
+        else { return nil }
         buffer.moveReaderIndex(forwardBy: total)
         if FrameFlags(rawValue: flags).contains(.push) { return .unsolicited }
         return .answer(ok: ProtocolStatus(rawValue: status) == .ok)
