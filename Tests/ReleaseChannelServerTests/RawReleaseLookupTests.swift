@@ -126,30 +126,32 @@ import Testing
             #expect(try plain.passedOn() == "")
         }
 
-        // A gzip form longer than the inline prefix: the head with the prefix in one buffer, then the rest
-        // from the file (its bytes on the wire are checked against the system gzip in HTTPAPITests).
+        // The gzip form: the head alone, then the file, with `TCP_CORK` set from before the head until
+        // the file is written (its bytes on the wire are checked against the system gzip in HTTPAPITests).
         let compressed = try self.connection(compressed: true, containers: 3_000)
         let gzip = try #require(compressed.snapshot.wholeDatabase.gzip)
-        #expect(gzip.count > RawReleaseLookupHandler.inlineFilePrefix)
+        let cork = CorkRecorder()
+        try compressed.channel.pipeline.syncOperations.addHandler(cork, position: .first)
         try compressed.send(Self.get("/v1/releases", "Accept-Encoding: br, gzip;q=0.5\r\n"))
         guard case .byteBuffer(let head) = try compressed.channel.readOutbound(as: IOData.self),
             case .fileRegion(let region) = try compressed.channel.readOutbound(as: IOData.self)
         else { throw TestFailure("not a head and the gzip form's file") }
-        let headBytes = Array(head.readableBytesView)
-        let end = try #require(headBytes.firstRange(of: Array("\r\n\r\n".utf8))).upperBound
-        let headText = String(decoding: headBytes[..<end], as: UTF8.self)
+        let headText = String(buffer: head)
+        #expect(headText.hasPrefix("HTTP/1.1 200 OK\r\n") && headText.hasSuffix("\r\n\r\n"))
         #expect(headText.contains("\r\nETag: \"\(compressed.snapshot.revision)-gzip\"\r\n"))
         #expect(headText.contains("\r\nContent-Encoding: gzip\r\nContent-Length: \(gzip.count)\r\n"))
-        #expect(headBytes[end...].elementsEqual(gzip.buffer(0..<RawReleaseLookupHandler.inlineFilePrefix).readableBytesView))
-        #expect(region.readerIndex == RawReleaseLookupHandler.inlineFilePrefix && region.endIndex == gzip.count)
+        #expect(region.readerIndex == 0 && region.endIndex == gzip.count)
+        #expect(cork.seen == ["write head, cork 1", "write file, cork 1", "flush, cork 1"])
+        #expect(try cork.current(on: compressed.channel) == 0)
 
-        // A form shorter than the prefix goes out whole with its head.
-        let small = try self.connection(compressed: true)
-        let smallGzip = try #require(small.snapshot.wholeDatabase.gzip)
-        try small.send(Self.get("/v1/releases", "Accept-Encoding: gzip\r\n"))
-        guard case .byteBuffer(let whole) = try small.channel.readOutbound(as: IOData.self) else { throw TestFailure("no answer") }
-        #expect(try small.channel.readOutbound(as: IOData.self) == nil)
-        #expect(whole.readableBytesView.suffix(smallGzip.count).elementsEqual(smallGzip.buffer().readableBytesView))
+        // Two in one read: one cork over both, taken off once the second file is written.
+        cork.seen = []
+        try compressed.send(Self.get("/v1/releases", "Accept-Encoding: gzip\r\n") + Self.get("/v1/releases", "Accept-Encoding: gzip\r\n"))
+        #expect(try compressed.answered().components(separatedBy: "<file 0..<\(gzip.count)>").count == 3)
+        #expect(cork.seen == ["write head, cork 1", "write file, cork 1", "write head, cork 1", "write file, cork 1", "flush, cork 1"])
+        #expect(try cork.current(on: compressed.channel) == 0)
+        // (It reads only what this handler writes, not the router's HTTP parts.)
+        _ = compressed.channel.pipeline.syncOperations.removeHandler(cork)
 
         for refusal in ["Accept-Encoding: gzip;q=0\r\n", ""] {
             try compressed.send(Self.get("/v1/releases", refusal))
@@ -242,6 +244,41 @@ import Testing
         #expect(try connection.answered() == "")
     }
 
+    /// A whole-db response flips the channel's writability; the router behind hears of it only when it
+    /// has a response to write, and always before a request passed on to it.
+    @Test func writabilityReachesTheRouterWhenItHasSomethingToWrite() throws {
+        let connection = try self.connection()
+        let recorder = WritabilityRecorder()
+        try connection.channel.pipeline.syncOperations.addHandler(recorder)
+        func writable(_ writable: Bool) {
+            connection.channel.isWritable = writable
+            connection.channel.pipeline.fireChannelWritabilityChanged()
+        }
+        // Every request answered here: nothing to tell.
+        writable(false)
+        writable(true)
+        #expect(recorder.seen == [])
+        // Full when a request is passed on: the router learns it first.
+        writable(false)
+        try connection.send("POST /v1/reload HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(recorder.seen == ["unwritable", "read"])
+        // While its answer is outstanding, every change.
+        writable(true)
+        writable(false)
+        #expect(recorder.seen == ["unwritable", "read", "writable", "unwritable"])
+        // Answered: turning writable again still reaches it (it was told the channel is full), turning
+        // unwritable no longer does.
+        try connection.routerAnswers(1)
+        writable(true)
+        writable(false)
+        #expect(recorder.seen == ["unwritable", "read", "writable", "unwritable", "writable"])
+        // The rest of the connection passed on (bare LF): it learns the channel is full, then every change.
+        try connection.send("GET /v1/releases/my-app/dev HTTP/1.1\nHost: t\n\n")
+        writable(true)
+        writable(false)
+        #expect(recorder.seen == ["unwritable", "read", "writable", "unwritable", "writable", "unwritable", "read", "writable", "unwritable"])
+    }
+
     @Test func pipelinedLookupsShareOneWrite() throws {
         let connection = try self.connection()
         try connection.send(Self.get("/v1/releases/my-app/dev") + Self.get("/v1/releases/app-1/prod") + "GET /v1/rel")
@@ -255,5 +292,43 @@ import Testing
         try connection.send("eases/app-2/stage HTTP/1.1\r\n\r\n")
         try self.expectAnswer(try connection.answered(), for: "app-2", "stage", in: connection)
         #expect(try connection.passedOn() == "")
+    }
+}
+
+/// Records, for each write and flush that leaves ``RawReleaseLookupHandler``, what it was and whether
+/// `TCP_CORK` was set at that moment.
+final class CorkRecorder: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = IOData
+    var seen: [String] = []
+
+    func current(on channel: any Channel) throws -> ChannelOptions.Types.SocketOption.Value {
+        try channel.syncOptions?.getOption(RawReleaseLookupHandler.tcpCork) ?? -1
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let kind = if case .fileRegion = self.unwrapOutboundIn(data) { "file" } else { "head" }
+        self.seen.append("write \(kind), cork \((try? self.current(on: context.channel)) ?? -1)")
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        self.seen.append("flush, cork \((try? self.current(on: context.channel)) ?? -1)")
+        context.flush()
+    }
+}
+
+/// Records the writability changes and reads that reach the handlers after the raw lookup path.
+final class WritabilityRecorder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    var seen: [String] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.seen.append("read")
+        context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.seen.append(context.channel.isWritable ? "writable" : "unwritable")
+        context.fireChannelWritabilityChanged()
     }
 }

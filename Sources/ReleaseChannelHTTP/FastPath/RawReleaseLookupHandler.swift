@@ -1,6 +1,12 @@
 import NIOCore
 import ReleaseChannelStore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// Answers the two hot requests, `GET /v1/releases/{container}/{channel}` and `GET /v1/releases`,
 /// straight from the connection's bytes, in front of NIO's HTTP/1 decoder, and passes every other
 /// request on to the decoder (and from there to the router) whole.
@@ -9,7 +15,8 @@ import ReleaseChannelStore
 /// an `HTTPHeaders` for the answer and a trip through the encoder and the pipelining handler, each step
 /// wrapping the parts in `NIOAny`; here it is a scan of the head's bytes (``HTTPRequestHeadScanner``),
 /// a table lookup by those bytes, and one buffer per read batch holding the header blocks and bodies.
-/// The whole db's gzip form is sent from its file with `sendfile(2)`. The answers are the router's,
+/// The whole db's gzip form is sent from its file with `sendfile(2)`, its head held back by `TCP_CORK`
+/// to leave with the file's first bytes. The answers are the router's,
 /// byte for byte (same headers in the same order; a test compares them), and count into the same
 /// metrics and access log.
 ///
@@ -36,6 +43,11 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     /// goes to the decoder.
     private var passingThrough = false
     private var needsFlush = false
+    /// The writability the handlers behind this one were last told of (see
+    /// ``channelWritabilityChanged(context:)``).
+    private var toldWritable = true
+    /// File writes under way while `TCP_CORK` is set (see ``holdPartialSegments(context:)``).
+    private var corkedWrites = 0
     private var dates = HTTPDateCache()
 
     init(store: SnapshotStore, ordering: FastPathOrdering, accounting: FastPathAccounting, serverName: String) {
@@ -79,6 +91,31 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Keeps the channel turning unwritable from the handlers behind this one while every request so
+    /// far was answered here, and tells them the writability at hand when a request is passed on.
+    ///
+    /// A whole-db response's file region (more than the write buffer's high-water mark) flips the
+    /// writability twice per response; Hummingbird's async channel handling those changes, with nothing
+    /// of its own to write, cost 5% of the server's CPU on that load. A change back to writable always
+    /// goes through, so the handlers behind are never left believing the channel is full.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable, self.ownsConnection { return }
+        self.tellWritability(context: context)
+    }
+
+    /// True while nothing behind this handler has a response to write: no request passed on is
+    /// unanswered (``FastPathOrdering`` counts one answered once its end is written).
+    private var ownsConnection: Bool {
+        !self.passingThrough && self.ordering.outstanding == 0
+    }
+
+    private func tellWritability(context: ChannelHandlerContext) {
+        let writable = context.channel.isWritable
+        guard writable != self.toldWritable else { return }
+        self.toldWritable = writable
+        context.fireChannelWritabilityChanged()
+    }
+
     // MARK: Requests
 
     /// Answers or passes on every complete request head in `input`, in order, and keeps an incomplete
@@ -119,6 +156,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             if let bytes = input.readSlice(length: end - start) {
                 // Counted before the decoder runs: it may answer them at once, counting them down.
                 self.ordering.passedOn(requests: passedOn)
+                self.tellWritability(context: context)
                 context.fireChannelRead(self.wrapInboundOut(bytes))
             }
         }
@@ -131,6 +169,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         guard let buffered = self.buffered else { return }
         self.buffered = nil
         self.passingThrough = true
+        self.tellWritability(context: context)
         context.fireChannelRead(self.wrapInboundOut(buffered))
     }
 
@@ -174,7 +213,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
 
         case .wholeDatabase(let acceptEncoding):
             let acceptsGzip = acceptEncoding.map { range in
-                ContentNegotiation.acceptsGzip(input.withUnsafeReadableBytes { String(decoding: $0[range], as: UTF8.self) })
+                input.withUnsafeReadableBytes { ContentNegotiation.acceptsGzip(UnsafeRawBufferPointer(rebasing: $0[range])) }
             } ?? false
             var buffer = output ?? context.channel.allocator.buffer(capacity: 512)
             let length: Int
@@ -189,15 +228,13 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             case .gzip(let file) where acceptsGzip:
                 length = file.count
                 self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: true, to: &buffer)
-                // The head and the file's first bytes in one write, so that the head does not leave
-                // as a small packet of its own: +20% responses per second for a 300 KB form (the same
-                // for 3 MB); nginx gets the same effect from `tcp_nopush` (benchmarks/README.md).
-                let prefix = min(file.count, Self.inlineFilePrefix)
-                _ = file.withUnsafeBytes { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[..<prefix])) }
-                // The head, and every answer before it, goes out ahead of the rest of the file.
+                // Corked, the head (and every answer before it) waits in the socket to leave with the
+                // file's first bytes instead of as a small packet of its own, as nginx's `tcp_nopush`
+                // does; the cork comes off once the file is written (benchmarks/README.md).
+                self.holdPartialSegments(context: context)
                 context.write(self.wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
                 output = nil
-                if prefix < file.count { self.writeFile(file, from: prefix, context: context) }
+                self.writeFile(file, context: context)
             case .gzip:
                 return false
             }
@@ -207,21 +244,46 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 
-    /// How much of the whole db's gzip form is copied into the buffer that carries its head.
-    static let inlineFilePrefix = 32 * 1024
-
-    /// Sends the file from `start` on with `sendfile(2)`, on a descriptor of its own that is closed once
-    /// written: the write may outlive the snapshot, and with it the file.
-    private func writeFile(_ file: ScratchFile, from start: Int, context: ChannelHandlerContext) {
-        guard let handle = try? file.makeFileHandle() else {
-            // Out of descriptors: the same bytes, copied.
-            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer(start..<file.count))), promise: nil)
-            return
-        }
+    /// Sends the whole file with `sendfile(2)`, on a descriptor of its own that is closed once written
+    /// (the write may outlive the snapshot, and with it the file), then lets partial segments go.
+    private func writeFile(_ file: ScratchFile, context: ChannelHandlerContext) {
         let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { _ in try? handle.close() }
-        context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: file.count))), promise: written)
+        let channel = context.channel
+        if let handle = try? file.makeFileHandle() {
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                try? handle.close()
+                self.releasePartialSegments(channel: channel)
+            }
+            context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count))), promise: written)
+        } else {
+            // Out of descriptors: the same bytes, copied.
+            written.futureResult.assumeIsolated().whenComplete { _ in self.releasePartialSegments(channel: channel) }
+            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer(0..<file.count))), promise: written)
+        }
     }
+
+    /// Sets `TCP_CORK` unless a file write before this one already did: the socket then sends only full
+    /// segments until ``releasePartialSegments(channel:)`` has been called once per call of this.
+    private func holdPartialSegments(context: ChannelHandlerContext) {
+        self.corkedWrites += 1
+        if self.corkedWrites == 1 { Self.setCork(true, on: context.channel) }
+    }
+
+    private func releasePartialSegments(channel: any Channel) {
+        self.corkedWrites -= 1
+        if self.corkedWrites == 0 { Self.setCork(false, on: channel) }
+    }
+
+    private static func setCork(_ on: Bool, on channel: any Channel) {
+        #if os(Linux)
+        // Fails only once the connection is closed, when there is nothing left to send.
+        try? channel.syncOptions?.setOption(Self.tcpCork, value: on ? 1 : 0)
+        #endif
+    }
+
+    #if os(Linux)
+    static let tcpCork = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_CORK)))
+    #endif
 
     /// The header block the router writes for a snapshot's body, in the same order.
     private func writeHead(bodyLength: Int, revision: String, gzip: Bool, to buffer: inout ByteBuffer) {
