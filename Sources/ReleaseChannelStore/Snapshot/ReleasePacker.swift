@@ -26,22 +26,36 @@ enum ReleasePacker {
         channel: UnsafeRawBufferPointer,
         to arena: inout ByteBuffer
     ) -> Bool {
-        let start = arena.writerIndex
-        if json.count <= Int(UInt32.max), Self.pack(json, container: container, channel: channel, to: &arena) { return true }
-        arena.moveWriterIndex(to: start)
+        if json.count <= Int(UInt32.max) {
+            // One reservation per release and plain stores into it: through `ByteBuffer`'s writers, each
+            // field had cost a capacity check and Swift's dynamic exclusivity checks (a twentieth of a
+            // reload's CPU).
+            var packed = false
+            arena.writeWithUnsafeMutableBytes(minimumWritableBytes: json.count + Self.packingRoom) { room in
+                guard let base = room.baseAddress else { return 0 }
+                var output = Output(base: base, capacity: room.count)
+                packed = Self.pack(json, container: container, channel: channel, to: &output)
+                return packed ? output.count : 0
+            }
+            if packed { return true }
+        }
         arena.writeInteger(UInt32(truncatingIfNeeded: json.count), endianness: .host)
         arena.writeInteger(PackedRelease.Flag.verbatim)
         arena.writeBytes(json)
         return false
     }
 
-    /// Writes the packed fields of `json`; false, with `arena` in an unspecified state past its
-    /// writer index at the call, when the JSON is not in the shape of a compact release.
+    /// Room asked for beyond the JSON's length: a packed release is shorter than its JSON (its keys
+    /// alone are longer than the lengths that replace them), and ``Output`` checks every write anyway.
+    private static let packingRoom = 64
+
+    /// Writes the packed fields of `json` to `output`; false when the JSON is not in the shape of a
+    /// compact release (or, which no valid release does, its packed form outgrows the room).
     private static func pack(
         _ json: UnsafeRawBufferPointer,
         container: UnsafeRawBufferPointer,
         channel: UnsafeRawBufferPointer,
-        to arena: inout ByteBuffer
+        to output: inout Output
     ) -> Bool {
         typealias Flag = PackedRelease.Flag
         var reader = Reader(bytes: json)
@@ -51,17 +65,15 @@ enum ReleasePacker {
             reader.skip("\",\"image\":\""), let image = reader.value(escapes: false),
             image.count <= Int(UInt16.max)
         else { return false }
-        arena.writeInteger(UInt32(json.count), endianness: .host)
-        let flagsIndex = arena.writerIndex
-        arena.writeInteger(UInt8(0))
-        arena.writeInteger(UInt16(image.count), endianness: .host)
-        arena.writeBytes(image)
+        let flagsIndex = 4
+        guard output.write(UInt32(json.count)), output.write(UInt8(0)), output.write(UInt16(image.count)), output.write(image)
+        else { return false }
         var flags: UInt8 = 0
         if reader.skip("\",\"digest\":\"sha256:") {
-            guard let digest = reader.value(escapes: false), Self.appendHex(digest, bytes: PackedRelease.digestBytes, to: &arena) else { return false }
+            guard let digest = reader.value(escapes: false), Self.appendHex(digest, bytes: PackedRelease.digestBytes, to: &output) else { return false }
             flags |= Flag.digest
         }
-        guard reader.skip("\",\"updated_at\":\""), let updatedAt = reader.value(escapes: false), Self.appendShort(updatedAt, to: &arena),
+        guard reader.skip("\",\"updated_at\":\""), let updatedAt = reader.value(escapes: false), Self.appendShort(updatedAt, to: &output),
             reader.skip("\"")
         else { return false }
         if reader.skip(",\"source\":{") {
@@ -72,7 +84,7 @@ enum ReleasePacker {
             func field(_ flag: UInt8, _ key: StaticString, hexBytes: Int = 0, quoted: Bool = true) -> Bool {
                 guard reader.skipKey(key, first: &first) else { return true }
                 guard let value = quoted ? reader.value(escapes: hexBytes == 0) : reader.digits(),
-                    hexBytes > 0 ? Self.appendHex(value, bytes: hexBytes, to: &arena) : Self.appendShort(value, to: &arena),
+                    hexBytes > 0 ? Self.appendHex(value, bytes: hexBytes, to: &output) : Self.appendShort(value, to: &output),
                     !quoted || reader.skip("\"")
                 else { return false }
                 flags |= flag
@@ -84,36 +96,54 @@ enum ReleasePacker {
             else { return false }
         }
         guard reader.skip("}"), reader.atEnd else { return false }
-        arena.setInteger(flags, at: flagsIndex)
+        output.base.storeBytes(of: flags, toByteOffset: flagsIndex, as: UInt8.self)
         return true
     }
 
     /// A value of at most 255 bytes, after its `u8` length.
-    private static func appendShort(_ value: UnsafeRawBufferPointer, to arena: inout ByteBuffer) -> Bool {
-        guard value.count <= Int(UInt8.max) else { return false }
-        arena.writeInteger(UInt8(value.count))
-        arena.writeBytes(value)
-        return true
+    private static func appendShort(_ value: UnsafeRawBufferPointer, to output: inout Output) -> Bool {
+        value.count <= Int(UInt8.max) && output.write(UInt8(value.count)) && output.write(value)
     }
 
     /// Lowercase hex digits as the `bytes` bytes they spell; false for anything else.
-    private static func appendHex(_ digits: UnsafeRawBufferPointer, bytes: Int, to arena: inout ByteBuffer) -> Bool {
-        guard digits.count == 2 * bytes, let input = digits.baseAddress else { return false }
+    private static func appendHex(_ digits: UnsafeRawBufferPointer, bytes: Int, to output: inout Output) -> Bool {
+        guard digits.count == 2 * bytes, let input = digits.baseAddress, output.capacity - output.count >= bytes else { return false }
         // A table and one check at the end: a digest and a commit id are 104 digits per release, and a
         // branch per digit had been as much of a reload as the rest of the packing.
         var invalid: UInt8 = 0
-        _ = Self.hexValues.withUnsafeBufferPointer { values in
-            arena.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes) { out in
-                for index in 0..<bytes {
-                    let high = values[Int(input.load(fromByteOffset: 2 * index, as: UInt8.self))]
-                    let low = values[Int(input.load(fromByteOffset: 2 * index + 1, as: UInt8.self))]
-                    invalid |= (high | low) & 0xF0
-                    out[index] = high << 4 | low
-                }
-                return bytes
+        let out = output.base + output.count
+        Self.hexValues.withUnsafeBufferPointer { values in
+            for index in 0..<bytes {
+                let high = values[Int(input.load(fromByteOffset: 2 * index, as: UInt8.self))]
+                let low = values[Int(input.load(fromByteOffset: 2 * index + 1, as: UInt8.self))]
+                invalid |= (high | low) & 0xF0
+                out.storeBytes(of: high << 4 | low, toByteOffset: index, as: UInt8.self)
             }
         }
+        output.count += bytes
         return invalid == 0
+    }
+
+    /// Room reserved in the arena, written with plain stores; every write checks what is left.
+    private struct Output {
+        let base: UnsafeMutableRawPointer
+        let capacity: Int
+        var count = 0
+
+        /// In native byte order, as ``PackedRelease`` reads its lengths.
+        mutating func write<Integer: FixedWidthInteger>(_ value: Integer) -> Bool {
+            guard self.capacity - self.count >= MemoryLayout<Integer>.size else { return false }
+            self.base.storeBytes(of: value, toByteOffset: self.count, as: Integer.self)
+            self.count += MemoryLayout<Integer>.size
+            return true
+        }
+
+        mutating func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard self.capacity - self.count >= bytes.count else { return false }
+            if let source = bytes.baseAddress { (self.base + self.count).copyMemory(from: source, byteCount: bytes.count) }
+            self.count += bytes.count
+            return true
+        }
     }
 
     /// The value of each lowercase hex digit, 0xFF for every other byte.
