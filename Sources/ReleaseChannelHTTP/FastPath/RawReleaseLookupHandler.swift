@@ -247,19 +247,16 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     /// Sends the whole file with `sendfile(2)`, on a descriptor of its own that is closed once written
     /// (the write may outlive the snapshot, and with it the file), then lets partial segments go.
     private func writeFile(_ file: ScratchFile, context: ChannelHandlerContext) {
+        let handle = try? file.makeFileHandle()
         let written = context.eventLoop.makePromise(of: Void.self)
         let channel = context.channel
-        if let handle = try? file.makeFileHandle() {
-            written.futureResult.assumeIsolated().whenComplete { _ in
-                try? handle.close()
-                self.releasePartialSegments(channel: channel)
-            }
-            context.write(self.wrapOutboundOut(.fileRegion(FileRegion(fileHandle: handle, readerIndex: 0, endIndex: file.count))), promise: written)
-        } else {
-            // Out of descriptors: the same bytes, copied.
-            written.futureResult.assumeIsolated().whenComplete { _ in self.releasePartialSegments(channel: channel) }
-            context.write(self.wrapOutboundOut(.byteBuffer(file.buffer(0..<file.count))), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            try? handle?.close()
+            self.releasePartialSegments(channel: channel)
         }
+        // Out of descriptors: the same bytes, copied.
+        let body = handle.map { IOData.fileRegion(FileRegion(fileHandle: $0, readerIndex: 0, endIndex: file.count)) } ?? .byteBuffer(file.buffer(0..<file.count))
+        context.write(self.wrapOutboundOut(body), promise: written)
     }
 
     /// Sets `TCP_CORK` unless a file write before this one already did: the socket then sends only full

@@ -7,7 +7,7 @@ enum ContentNegotiation {
     }
 
     /// The same, on the header value's bytes: the raw lookup path reads it where it arrived, without
-    /// making strings of it (which had cost 2.7% of the server's CPU on whole-db downloads).
+    /// making strings of it (which had cost about 3% of the server's CPU on whole-db downloads).
     ///
     /// The first list item naming `gzip` or `*` (case-insensitive) decides: its first `q` parameter
     /// that is a number, else quality 1.
