@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReleaseChannelModelTests",
-            dependencies: ["ReleaseChannelModel"],
+            dependencies: ["ReleaseChannelModel", "ReleaseChannelTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

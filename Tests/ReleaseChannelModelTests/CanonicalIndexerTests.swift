@@ -1,3 +1,4 @@
+import ReleaseChannelTestSupport
 import Testing
 
 @testable import ReleaseChannelModel
@@ -94,5 +95,78 @@ import Testing
         }
         // Both kinds occurred: edits inside values (still canonical) and of the layout (not).
         #expect(indexed > 0 && refused > indexed)
+    }
+
+    // MARK: Carrying releases over from the previous file's index
+
+    /// Indexes `new` taking over from `old`'s index the releases in their unchanged ranges, and checks it
+    /// against reading `new` whole: the same index (or nil for both), and every release taken over has
+    /// the bytes of the release it was taken from. Returns how many were taken over.
+    func expectCarryoverAgrees(from old: [UInt8], _ previous: CanonicalDatabaseIndex, to new: [UInt8]) -> Int {
+        let carryover = IndexCarryover(previous: previous, unchanged: Fixtures.unchangedRanges(from: old, to: new))
+        let carried = new.withUnsafeBufferPointer { DatabaseDecoder.indexCanonical($0, carryingOver: carryover) }
+        let fresh = self.index(new)
+        let text = String(decoding: new, as: UTF8.self)
+        #expect((carried == nil) == (fresh == nil), "\(text)")
+        guard let carried, let fresh else { return 0 }
+        #expect(carried.index.channels == fresh.channels && carried.index.containerCount == fresh.containerCount, "\(text)")
+        #expect(carried.index.entries == fresh.entries, "\(text)")
+        #expect(carried.origins.count == fresh.count)
+        var taken = 0
+        for (position, origin) in carried.origins.enumerated() where origin >= 0 {
+            taken += 1
+            #expect(Array(new[fresh.span(of: position)]) == Array(old[previous.span(of: Int(origin))]), "\(text)")
+        }
+        return taken
+    }
+
+    /// The edits of the property test above, each indexed taking over what its unchanged prefix and
+    /// suffix hold: at every position an edit can fall, inside a value, between releases, across the
+    /// layout, the result is what reading the whole variant gives.
+    @Test func takingReleasesOverGivesTheIndexOfTheWholeFile() async throws {
+        let previous = try #require(self.index(Self.small))
+        var taken = 0
+        let replacing = Array("0a-\":\\".utf8) + [0xC3]
+        let inserting = Array(" \n".utf8)
+        for (number, variant) in StreamingDatabaseDecoderTests.edits(of: Self.small, replacing: replacing, inserting: inserting).enumerated() {
+            if number % 256 == 0 { await Task.yield() }
+            taken += self.expectCarryoverAgrees(from: Self.small, previous, to: variant)
+        }
+        // Releases away from an edit were taken over.
+        #expect(taken > 0)
+    }
+
+    /// The edits a GitOps commit makes to a larger db: all but the releases they touch are taken over.
+    @Test func aCommitsEditLeavesOnlyItsReleasesToRead() throws {
+        let database = DatabaseGenerator(containers: 200, seed: 9).generate()
+        let old = CanonicalEncoder.encode(database)
+        let previous = try #require(self.index(old))
+        var releases = database.releases
+        let middle = releases.count / 2
+        // An edit's own release is read, and at most one neighbour whose first bytes match the edit's.
+        var edits: [(name: String, releases: [Release])] = []
+        var changed = releases
+        changed[middle].image += "-hotfix"
+        edits.append(("an image changed", changed))
+        changed = releases
+        changed.remove(at: middle)
+        edits.append(("a release removed", changed))
+        changed = releases
+        changed.insert(Release(container: releases[middle].container + "-b", channel: "dev", image: "x:1", updatedAt: "2026-11-29T00:00:00Z"), at: middle + 1)
+        edits.append(("a container added", changed))
+        releases.removeAll { $0.container == database.releases[middle].container && $0.channel == "prod" }
+        let withoutProd = CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: releases))
+        let withoutProdIndex = try #require(self.index(withoutProd))
+        // A release added after a container's others: the container's old releases are taken over, the new one read.
+        #expect(self.expectCarryoverAgrees(from: withoutProd, withoutProdIndex, to: old) >= database.releases.count - 2)
+        for edit in edits {
+            let new = CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: edit.releases))
+            #expect(self.expectCarryoverAgrees(from: old, previous, to: new) >= edit.releases.count - 2, "\(edit.name)")
+        }
+        // Other channels: every release is read again (each was checked against the channel list).
+        let renamed = CanonicalEncoder.encode(
+            ReleaseDatabase(channels: ["dev", "stage", "prod", "qa"], releases: database.releases)
+        )
+        #expect(self.expectCarryoverAgrees(from: old, previous, to: renamed) == 0)
     }
 }

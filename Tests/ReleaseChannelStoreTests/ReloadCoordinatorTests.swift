@@ -50,6 +50,36 @@ import Testing
         }
     }
 
+    /// A reload of a file with one release changed takes the rest over from the served snapshot; one
+    /// that the loader decoded (not canonical) leaves nothing to take over, and the next reload reads all.
+    @Test func aReloadTakesOverTheUnchangedReleasesOfTheServedSnapshot() async throws {
+        let database = DatabaseGenerator(containers: 1_000, seed: 21).generate()
+        try await self.withCoordinator(initial: CanonicalEncoder.encode(database)) { coordinator, path in
+            var releases = database.releases
+            releases[10].image += "-hotfix"
+            try Fixtures.write(CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: releases)), to: path)
+            #expect(await coordinator.reload(trigger: .api)?.result == .changed)
+            let carried = try #require(coordinator.store.current)
+            #expect((carried.carryover?.copiedContainers ?? 0) > carried.containerCount / 2)
+            #expect(carried.release(container: releases[10].container, channel: releases[10].channel)?.image == releases[10].image)
+            #expect(carried.release(container: releases[11].container, channel: releases[11].channel)?.image == releases[11].image)
+
+            // Not canonical (a space before the final newline): decoded, nothing kept for the next reload.
+            releases[20].image += "-hotfix"
+            try Fixtures.write(CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: releases)).dropLast() + Array(" \n".utf8), to: path)
+            #expect(await coordinator.reload(trigger: .api)?.result == .changed)
+            #expect(coordinator.store.current?.carryover == nil)
+            releases[30].image += "-hotfix"
+            try Fixtures.write(CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: releases)), to: path)
+            #expect(await coordinator.reload(trigger: .api)?.result == .changed)
+            let read = try #require(coordinator.store.current)
+            #expect(read.carryover?.copiedContainers == 0)
+            for release in releases {
+                #expect(read.release(container: release.container, channel: release.channel)?.image == release.image)
+            }
+        }
+    }
+
     @Test func buildsRunOnAThreadWithLowerPriority() async throws {
         try await self.withCoordinator(initial: Fixtures.bytes(containers: 2)) { coordinator, _ in
             #expect(await coordinator.reload(trigger: .api) != nil)

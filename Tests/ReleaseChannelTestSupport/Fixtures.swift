@@ -27,6 +27,19 @@ public enum Fixtures {
         return ReleaseDatabase(channels: ["dev", "stage", "prod"], releases: releases)
     }
 
+    /// The ranges of `new` that a reload could know unchanged from `old`: their common prefix and suffix
+    /// (a reload finds them by segment digests, coarser than this).
+    public static func unchangedRanges(from old: [UInt8], to new: [UInt8]) -> [IndexCarryover.UnchangedRange] {
+        var prefix = 0
+        while prefix < min(old.count, new.count), old[prefix] == new[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < min(old.count, new.count) - prefix, old[old.count - 1 - suffix] == new[new.count - 1 - suffix] { suffix += 1 }
+        return [
+            IndexCarryover.UnchangedRange(start: 0, end: prefix, previousStart: 0),
+            IndexCarryover.UnchangedRange(start: new.count - suffix, end: new.count, previousStart: old.count - suffix),
+        ]
+    }
+
     public static func bytes(containers: Int, tag: String = "v1") -> [UInt8] {
         CanonicalEncoder.encode(self.database(containers: containers, tag: tag))
     }

@@ -12,7 +12,7 @@ public struct CanonicalDatabaseIndex: Sendable {
     let entries: [Entry]
 
     /// One release, in 16 bytes (a large db has 300k of them): offsets into the file.
-    struct Entry: Sendable {
+    struct Entry: Sendable, Equatable {
         var start: UInt32
         var end: UInt32
         var container: UInt32

@@ -20,14 +20,28 @@ import Darwin
 struct CanonicalIndexer {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
+    /// Releases whose bytes the previous index already checked (see ``IndexCarryover``).
+    var carryover: IndexCarryover?
+    /// Per release: its position in the carryover's previous index, or -1 when it was read here.
+    var origins: [Int32] = []
 
-    init(bytes: UnsafeBufferPointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>, carryover: IndexCarryover? = nil) {
         self.bytes = bytes
+        self.carryover = carryover
     }
 
     static func index(_ bytes: UnsafeBufferPointer<UInt8>) -> CanonicalDatabaseIndex? {
         var indexer = CanonicalIndexer(bytes: bytes)
         return indexer.document()
+    }
+
+    /// As ``index(_:)``, taking the releases `carryover` knows; `origins` says which ones.
+    static func index(_ bytes: UnsafeBufferPointer<UInt8>, carryover: IndexCarryover) -> (index: CanonicalDatabaseIndex, origins: [Int32])? {
+        var indexer = CanonicalIndexer(bytes: bytes, carryover: carryover)
+        guard let index = indexer.document() else { return nil }
+        // Under other channels nothing was taken over (and no origin noted).
+        let origins = indexer.origins.count == index.count ? indexer.origins : [Int32](repeating: -1, count: index.count)
+        return (index, origins)
     }
 
     mutating func document() -> CanonicalDatabaseIndex? {
@@ -45,10 +59,13 @@ struct CanonicalIndexer {
         }
         guard self.literal("\n") else { return nil }
         let channelBytes = channels.map { Array($0.utf8) }
+        // A release is checked against the channel list: one checked under other channels is read again.
+        if self.carryover?.previous.channels != channels { self.carryover = nil }
+        if self.carryover != nil { self.origins.reserveCapacity(self.carryover?.previous.count ?? 0) }
         var entries: [CanonicalDatabaseIndex.Entry] = []
         var containerCount = 0
         repeat {
-            guard let entry = self.release(channels: channelBytes) else { return nil }
+            guard let entry = self.nextRelease(channels: channelBytes) else { return nil }
             if let previous = entries.last {
                 // Strictly increasing (container bytewise, then channel position): sorted, no duplicates.
                 let order = self.compare(previous, entry)
@@ -61,6 +78,18 @@ struct CanonicalIndexer {
         } while self.literal(",\n")
         guard self.literal("\n  ]\n}\n"), self.atEnd else { return nil }
         return CanonicalDatabaseIndex(channels: channels, containerCount: containerCount, entries: entries)
+    }
+
+    /// The release at the current position: from the carryover when it knows these bytes, else read.
+    mutating func nextRelease(channels: [[UInt8]]) -> CanonicalDatabaseIndex.Entry? {
+        guard self.carryover != nil else { return self.release(channels: channels) }
+        if let carried = self.carryover?.release(at: self.position) {
+            self.position = Int(carried.entry.end)
+            self.origins.append(Int32(truncatingIfNeeded: carried.previous))
+            return carried.entry
+        }
+        self.origins.append(-1)
+        return self.release(channels: channels)
     }
 
     mutating func release(channels: [[UInt8]]) -> CanonicalDatabaseIndex.Entry? {

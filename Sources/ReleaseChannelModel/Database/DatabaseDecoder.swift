@@ -37,6 +37,16 @@ public enum DatabaseDecoder {
         CanonicalIndexer.index(bytes)
     }
 
+    /// As ``indexCanonical(_:)``, taking from `carryover` the releases whose bytes did not change since
+    /// the previous file: the same index, in a fraction of the time when few releases changed.
+    /// - Returns: The index, and per release its position in the previous index (-1: read anew).
+    public static func indexCanonical(
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        carryingOver carryover: IndexCarryover
+    ) -> (index: CanonicalDatabaseIndex, origins: [Int32])? {
+        CanonicalIndexer.index(bytes, carryover: carryover)
+    }
+
     /// The tree-based decoder: accepts every valid document and reports every problem of an invalid one.
     static func decodeWithDiagnostics(_ bytes: [UInt8]) throws(DatabaseDecodingError) -> ReleaseDatabase {
         guard bytes.contains(where: { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }) else {

@@ -1,5 +1,4 @@
 import CZlib
-import Crypto
 public import NIOCore
 
 /// The gzip form of the whole db, compressed in content-defined segments so that the next reload
@@ -23,33 +22,8 @@ public struct SegmentedGzip: Sendable {
     /// A segment's compressed bytes depend on its own bytes and on its dictionary, which lies within the
     /// segment before it (every segment but the last is at least 32 KiB), so both digests name them.
     private struct Key: Hashable, Sendable {
-        var previous: Digest?
-        var digest: Digest
-    }
-
-    /// A segment's SHA-256 (swift-crypto's digest type is not `Sendable`).
-    private struct Digest: Hashable, Sendable {
-        var words: (UInt64, UInt64, UInt64, UInt64)
-
-        init(of bytes: UnsafeRawBufferPointer) {
-            self.words = SHA256.hash(data: bytes).withUnsafeBytes { digest in
-                (
-                    digest.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
-                    digest.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                    digest.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
-                    digest.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
-                )
-            }
-        }
-
-        static func == (lhs: Self, rhs: Self) -> Bool { lhs.words == rhs.words }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(self.words.0)
-            hasher.combine(self.words.1)
-            hasher.combine(self.words.2)
-            hasher.combine(self.words.3)
-        }
+        var previous: SegmentDigest?
+        var digest: SegmentDigest
     }
 
     private struct Segment: Sendable {
@@ -72,17 +46,34 @@ public struct SegmentedGzip: Sendable {
         reusing previous: SegmentedGzip? = nil,
         directory: String? = ScratchFile.Writer.defaultDirectory
     ) throws(CompressionError) -> SegmentedGzip {
+        try Self.compress(input, segments: nil, reusing: previous, directory: directory)
+    }
+
+    /// As ``compress(_:reusing:directory:)``, with `input`'s segments when the reload already cut it.
+    static func compress(
+        _ input: ByteBuffer,
+        segments: DatabaseSegments?,
+        reusing previous: SegmentedGzip? = nil,
+        directory: String? = ScratchFile.Writer.defaultDirectory
+    ) throws(CompressionError) -> SegmentedGzip {
         do {
-            return try Self.compress(input, reusing: previous, into: directory)
+            return try Self.compress(input, segments: segments, reusing: previous, into: directory)
         } catch where error.isSystemCall && directory != nil {
-            return try Self.compress(input, reusing: previous, into: nil)
+            return try Self.compress(input, segments: segments, reusing: previous, into: nil)
         }
     }
 
-    private static func compress(_ input: ByteBuffer, reusing previous: SegmentedGzip?, into directory: String?) throws(CompressionError) -> SegmentedGzip {
+    private static func compress(
+        _ input: ByteBuffer,
+        segments: DatabaseSegments?,
+        reusing previous: SegmentedGzip?,
+        into directory: String?
+    ) throws(CompressionError) -> SegmentedGzip {
         do {
             return try input.withUnsafeReadableBytes { bytes in
-                try Self.compress(bytes, reusing: previous, into: directory)
+                // Segments cut from other bytes (which no caller passes) would be cut again.
+                let cuts = segments.flatMap { $0.length == bytes.count ? $0 : nil } ?? DatabaseSegments(of: bytes)
+                return try Self.compress(bytes, segments: cuts, reusing: previous, into: directory)
             }
         } catch let error as CompressionError {
             throw error
@@ -91,7 +82,12 @@ public struct SegmentedGzip: Sendable {
         }
     }
 
-    private static func compress(_ input: UnsafeRawBufferPointer, reusing previous: SegmentedGzip?, into directory: String?) throws(CompressionError) -> SegmentedGzip {
+    private static func compress(
+        _ input: UnsafeRawBufferPointer,
+        segments cuts: DatabaseSegments,
+        reusing previous: SegmentedGzip?,
+        into directory: String?
+    ) throws(CompressionError) -> SegmentedGzip {
         var file = try ScratchFile.Writer(name: "release-chan-db.json.gz", directory: directory)
         // Written to the file every `flushSize` bytes; offsets below are in the whole stream.
         var output = ByteBuffer()
@@ -102,11 +98,10 @@ public struct SegmentedGzip: Sendable {
         var crc: uLong = 0
         var reused = 0
         var start = 0
-        var previousDigest: Digest?
-        let ends = SegmentBoundaries.ends(of: input)
-        for end in ends {
+        var previousDigest: SegmentDigest?
+        for (end, digest) in zip(cuts.ends, cuts.digests) {
             let segment = UnsafeRawBufferPointer(rebasing: input[start..<end])
-            let key = Key(previous: previousDigest, digest: Digest(of: segment))
+            let key = Key(previous: previousDigest, digest: digest)
             let offset = file.count + output.writerIndex
             let segmentCRC: uLong
             if let previous, let old = previous.segments[key] {
@@ -132,7 +127,7 @@ public struct SegmentedGzip: Sendable {
         // ISIZE is the length modulo 2^32 (RFC 1952).
         output.writeInteger(UInt32(truncatingIfNeeded: input.count), endianness: .little)
         try Self.flush(&output, to: &file)
-        return SegmentedGzip(file: try file.finish(), segmentCount: ends.count, reusedSegmentCount: reused, segments: segments)
+        return SegmentedGzip(file: try file.finish(), segmentCount: cuts.count, reusedSegmentCount: reused, segments: segments)
     }
 
     /// How much compressed output is gathered before it is written to the file.

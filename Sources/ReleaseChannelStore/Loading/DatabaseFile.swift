@@ -23,6 +23,8 @@ public struct DatabaseFile: Sendable {
         public let revision: String
         /// ``DatabaseRevision/fileDigest(of:)`` of the bytes read.
         public let fileDigest: String
+        /// ``canonical`` cut into segments, when the load did that (it does for a canonical file).
+        let segments: DatabaseSegments?
     }
 
     /// A file whose bytes are exactly its canonical encoding, indexed instead of decoded (see
@@ -34,9 +36,14 @@ public struct DatabaseFile: Sendable {
         public let revision: String
         /// ``DatabaseRevision/fileDigest(of:)`` of the bytes read.
         public let fileDigest: String
+        /// The file cut into segments (see ``SnapshotCarryover``).
+        let segments: DatabaseSegments
+        /// Per release, its position in `carriedFrom`'s index when it was taken from there (-1: read).
+        let origins: [Int32]?
+        let carriedFrom: SnapshotCarryover?
     }
 
-    /// What ``load(unlessFileDigestIs:)`` found.
+    /// What ``load(unlessFileDigestIs:carryingOver:)`` found.
     public enum LoadResult: Sendable {
         /// The file's bytes have the digest the caller already knows: nothing was parsed.
         case sameBytes
@@ -107,29 +114,51 @@ public struct DatabaseFile: Sendable {
     /// Reads, validates and canonically encodes the file.
     public func load() throws(DatabaseLoadError) -> Contents {
         let bytes = try self.readBuffer()
-        return try self.decode(bytes, fileDigest: bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) })
+        return try self.decode(bytes, fileDigest: bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }, segments: nil)
     }
 
     /// Reads the file and, unless its bytes have the digest `known` (the file loaded last), validates it:
     /// indexes it when its bytes are canonical, else decodes and canonically encodes it. Hashing is an
     /// order of magnitude cheaper than parsing a large db, and most reload triggers (the watch set-up, a
     /// poll after `touch`, a repeated SIGHUP) find the same bytes.
-    public func load(unlessFileDigestIs known: String?) throws(DatabaseLoadError) -> LoadResult {
+    /// - Parameter previous: The served snapshot: the releases of a canonical file that lie in segments
+    ///   the snapshot's file had are taken from its index instead of checked again (see
+    ///   ``SnapshotCarryover``); build the new snapshot replacing it, so its blocks are copied too.
+    public func load(unlessFileDigestIs known: String?, carryingOver previous: Snapshot? = nil) throws(DatabaseLoadError) -> LoadResult {
         let bytes = try self.readBuffer()
         let digest = bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
         if digest == known { return .sameBytes }
+        // Cut before checking: the segments name the unchanged bytes, and the compression after the
+        // swap needs the same cuts.
+        let segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0) }
+        let carriedFrom = previous?.carryover
         // The GitOps flow writes canonical files: they need checking and indexing, not decoding (a
         // `String` per value had been most of a large reload).
-        let index = bytes.withUnsafeReadableBytes { DatabaseDecoder.indexCanonical($0.assumingMemoryBound(to: UInt8.self)) }
-        if let index {
+        let indexed: (index: CanonicalDatabaseIndex, origins: [Int32]?)? = bytes.withUnsafeReadableBytes { raw in
+            let bytes = raw.assumingMemoryBound(to: UInt8.self)
+            if let carriedFrom {
+                return DatabaseDecoder.indexCanonical(bytes, carryingOver: carriedFrom.indexCarryover(for: segments)).map { ($0.index, $0.origins) }
+            }
+            return DatabaseDecoder.indexCanonical(bytes).map { ($0, nil) }
+        }
+        if let indexed {
             return .indexed(
-                IndexedContents(index: index, canonical: bytes, revision: DatabaseRevision.of(canonicalFileDigest: digest), fileDigest: digest)
+                IndexedContents(
+                    index: indexed.index,
+                    canonical: bytes,
+                    revision: DatabaseRevision.of(canonicalFileDigest: digest),
+                    fileDigest: digest,
+                    segments: segments,
+                    origins: indexed.origins,
+                    carriedFrom: indexed.origins == nil ? nil : carriedFrom
+                )
             )
         }
-        return .loaded(try self.decode(bytes, fileDigest: digest))
+        return .loaded(try self.decode(bytes, fileDigest: digest, segments: segments))
     }
 
-    private func decode(_ bytes: ByteBuffer, fileDigest: String) throws(DatabaseLoadError) -> Contents {
+    /// - Parameter segments: `bytes` cut into segments, kept when `bytes` are what the snapshot serves.
+    private func decode(_ bytes: ByteBuffer, fileDigest: String, segments: DatabaseSegments?) throws(DatabaseLoadError) -> Contents {
         let result = bytes.withUnsafeReadableBytes { raw in
             Result { () throws(DatabaseDecodingError) in try DatabaseDecoder.decodeNotingCanonical(raw.assumingMemoryBound(to: UInt8.self)) }
         }
@@ -147,7 +176,8 @@ public struct DatabaseFile: Sendable {
                 canonical: bytes,
                 canonicalReleaseSpans: decoded.canonicalReleaseSpans,
                 revision: DatabaseRevision.of(canonicalFileDigest: fileDigest),
-                fileDigest: fileDigest
+                fileDigest: fileDigest,
+                segments: segments
             )
         }
         let canonical = CanonicalEncoder.encode(decoded.database)
@@ -156,7 +186,8 @@ public struct DatabaseFile: Sendable {
             canonical: ByteBuffer(bytes: canonical),
             canonicalReleaseSpans: nil,
             revision: DatabaseRevision.of(canonicalBytes: canonical),
-            fileDigest: fileDigest
+            fileDigest: fileDigest,
+            segments: nil
         )
     }
 

@@ -139,8 +139,10 @@ public final class ReloadCoordinator: Service, Sendable {
     /// failure is reported and the current snapshot stays.
     private func build(trigger: ReloadTrigger) -> ReloadReport {
         let started = ContinuousClock.now
-        // Only the revision: holding the snapshot here would keep it alive through the build and the trim.
-        let currentRevision = self.store.currentUncached?.revision
+        // The served snapshot, whose unchanged releases the new one takes over, is let go before the
+        // trim below.
+        var previous = self.store.currentUncached
+        let currentRevision = previous?.revision
         let report: ReloadReport
         do {
             let known = currentRevision == nil ? nil : self.servedFileDigest.withLock { $0 }
@@ -148,7 +150,7 @@ public final class ReloadCoordinator: Service, Sendable {
             let fileDigest: String
             // A canonical file is built from its index, any other from the decoded db.
             let makeSnapshot: (_ loadedAt: Double, _ previous: Snapshot?) -> Snapshot
-            switch try self.file.load(unlessFileDigestIs: known) {
+            switch try self.file.load(unlessFileDigestIs: known, carryingOver: previous) {
             case .sameBytes:
                 return self.finish(
                     ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: currentRevision, error: nil),
@@ -165,8 +167,17 @@ public final class ReloadCoordinator: Service, Sendable {
             if revision == currentRevision {
                 report = ReloadReport(at: Date().timeIntervalSince1970, trigger: trigger, result: .unchanged, revision: revision, error: nil)
             } else {
-                let snapshot = makeSnapshot(Date().timeIntervalSince1970, self.store.currentUncached)
+                let snapshot = makeSnapshot(Date().timeIntervalSince1970, previous)
+                previous = nil
                 self.store.swap(snapshot)
+                self.logger.debug(
+                    "built snapshot",
+                    metadata: [
+                        "revision": "\(snapshot.revision)",
+                        "containers": "\(snapshot.containerCount)",
+                        "copied_containers": "\(snapshot.carryover?.copiedContainers ?? 0)",
+                    ]
+                )
                 report = ReloadReport(at: snapshot.loadedAt, trigger: trigger, result: .changed, revision: snapshot.revision, error: nil)
             }
             // The served snapshot now comes from these bytes.

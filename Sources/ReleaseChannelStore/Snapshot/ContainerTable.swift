@@ -112,6 +112,13 @@ final class ContainerTable: Sendable {
         )
     }
 
+    /// Calls `body` with the `length` bytes of the block at `location` (a length the builder noted).
+    func withBlockBytes<Result>(at location: Location, length: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        self.chunks[location >> 24].withUnsafeReadableBytes { bytes in
+            body(UnsafeRawBufferPointer(rebasing: bytes[(location & 0xFF_FFFF)..<((location & 0xFF_FFFF) + length)]))
+        }
+    }
+
     // MARK: Blocks
 
     /// A container's block in place.

@@ -25,7 +25,9 @@ public final class Snapshot: Sendable {
     public let wholeDatabase: WholeDatabaseBody
     /// `{"revision":…,"channels":[…]}`.
     public let channelsBody: EncodedBody
-    private let containers: ContainerTable
+    let containers: ContainerTable
+    /// What the next reload can take from this snapshot, when it was built from a canonical file.
+    let carryover: SnapshotCarryover?
 
     init(
         revision: String,
@@ -35,17 +37,20 @@ public final class Snapshot: Sendable {
         wholeDatabase: ByteBuffer,
         channelsBody: EncodedBody,
         containers: ContainerTable,
-        reusableGzip: SegmentedGzip?
+        segments: DatabaseSegments? = nil,
+        reusableGzip: SegmentedGzip?,
+        carryover: SnapshotCarryover? = nil
     ) {
         self.revision = revision
         self.revisionNumber = UInt64(revision, radix: 16) ?? 0
         self.loadedAt = loadedAt
         self.channels = channels
         self.releaseCount = releaseCount
-        self.wholeDatabase = WholeDatabaseBody(identity: wholeDatabase, reusing: reusableGzip)
+        self.wholeDatabase = WholeDatabaseBody(identity: wholeDatabase, segments: segments, reusing: reusableGzip)
         self.channelsBody = channelsBody
         self.containers = containers
         self.containerCount = containers.count
+        self.carryover = carryover
     }
 
     /// ``loadedAt`` in whole milliseconds.

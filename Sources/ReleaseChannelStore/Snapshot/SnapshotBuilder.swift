@@ -53,27 +53,31 @@ public enum SnapshotBuilder {
         )
     }
 
-    /// The snapshot of a file the reload decoded (``DatabaseFile/load(unlessFileDigestIs:)``).
+    /// The snapshot of a file the reload decoded (``DatabaseFile/load(unlessFileDigestIs:carryingOver:)``).
     public static func build(_ contents: DatabaseFile.Contents, loadedAt: Double, replacing previous: Snapshot? = nil) -> Snapshot {
         Self.build(
-            database: contents.database,
+            TypedReleases(database: contents.database, canonical: contents.canonical, spans: contents.canonicalReleaseSpans),
             canonical: contents.canonical,
-            canonicalReleaseSpans: contents.canonicalReleaseSpans,
             revision: contents.revision,
             loadedAt: loadedAt,
-            replacing: previous
+            replacing: previous,
+            segments: contents.segments
         )
     }
 
-    /// The snapshot of a canonical file the reload indexed (``DatabaseFile/load(unlessFileDigestIs:)``),
-    /// from its index: no typed releases, the reload of such a file never decodes its values.
+    /// The snapshot of a canonical file the reload indexed (``DatabaseFile/load(unlessFileDigestIs:carryingOver:)``),
+    /// from its index: no typed releases, the reload of such a file never decodes its values. When
+    /// `previous` is the snapshot whose carryover the load took releases from, the blocks of the
+    /// containers it took whole are copied from `previous`.
     public static func build(_ contents: DatabaseFile.IndexedContents, loadedAt: Double, replacing previous: Snapshot? = nil) -> Snapshot {
         Self.build(
             IndexedReleases(index: contents.index, canonical: contents.canonical),
             canonical: contents.canonical,
             revision: contents.revision,
             loadedAt: loadedAt,
-            replacing: previous
+            replacing: previous,
+            segments: contents.segments,
+            indexed: Indexed(index: contents.index, origins: contents.origins, carriedFrom: contents.carriedFrom)
         )
     }
 
@@ -85,6 +89,8 @@ public enum SnapshotBuilder {
         revision: String? = nil,
         loadedAt: Double,
         replacing previous: Snapshot? = nil,
+        segments: DatabaseSegments? = nil,
+        indexed: Indexed? = nil,
         chunkSize: Int = Self.chunkSize
     ) -> Snapshot {
         let revision = revision ?? DatabaseRevision.of(canonicalBytes: canonical.readableBytesView)
@@ -120,6 +126,19 @@ public enum SnapshotBuilder {
         // comma counted before the first release: the length of a container body around its name and
         // releases, to tell which bodies to gzip.
         let bodyOverhead = 28 + revision.utf8.count + 14 + 2 - 1
+        // Containers whose releases the index took from the previous snapshot's file have their block
+        // copied from its arenas (see ``SnapshotCarryover``).
+        var reuse: (carryover: SnapshotCarryover, origins: [Int32], table: ContainerTable)?
+        if let indexed, let origins = indexed.origins, origins.count == releases.count, let source = indexed.carriedFrom,
+            let previous, previous.carryover === source
+        {
+            reuse = (source, origins, previous.containers)
+        }
+        // The next reload's carryover needs the file's segments and index.
+        let carrying = indexed != nil && segments != nil
+        var carried: [SnapshotCarryover.Container] = []
+        if carrying { carried.reserveCapacity(blocks.capacity) }
+        var copied = 0
         var releaseIndex = 0
         while releaseIndex < releases.count {
             if arena.writerIndex >= chunkSize {
@@ -128,35 +147,55 @@ public enum SnapshotBuilder {
                 arena.reserveCapacity(chunkSize + Self.chunkSlack)
             }
             let start = arena.writerIndex
-            // Container names are DNS labels (at most 63 bytes): their bytes need no escaping.
-            var nameLength = 0
-            releases.withContainerName(of: releaseIndex) { name in
-                nameLength = name.count
-                arena.writeInteger(UInt8(truncatingIfNeeded: name.count))
-                arena.writeBytes(name)
-            }
-            let offsets = arena.writerIndex
-            arena.writeRepeatingByte(0, count: 4 * channelCount)
-            var bodyLength = bodyOverhead + nameLength
             let first = releaseIndex
-            while releaseIndex < releases.count, releaseIndex == first || releases.sameContainer(releaseIndex, first) {
-                json.clear()
-                releases.appendCompactJSON(of: releaseIndex, to: &json, scratch: &scratch)
-                bodyLength += json.readableBytes + 1
-                let channel = releases.channel(of: releaseIndex)
-                arena.setInteger(UInt32(arena.writerIndex - start), at: offsets + 4 * channel, endianness: .host)
-                releases.withContainerName(of: releaseIndex) { container in
-                    channelNames[channel].withUnsafeBytes { channelName in
-                        _ = json.withUnsafeReadableBytes { json in
-                            ReleasePacker.append(json: json, container: container, channel: channelName, to: &arena)
+            var nameLength = 0
+            var releasesLength = 0
+            if let reuse, let old = Self.carriedContainer(at: first, of: releases, origins: reuse.origins, from: reuse.carryover) {
+                reuse.table.withBlockBytes(at: old.container.location, length: Int(old.container.blockLength)) { block in
+                    nameLength = Int(block.first ?? 0)
+                    arena.writeBytes(block)
+                }
+                releasesLength = Int(old.container.releasesLength)
+                releaseIndex += old.releaseCount
+                copied += 1
+            } else {
+                // Container names are DNS labels (at most 63 bytes): their bytes need no escaping.
+                releases.withContainerName(of: releaseIndex) { name in
+                    nameLength = name.count
+                    arena.writeInteger(UInt8(truncatingIfNeeded: name.count))
+                    arena.writeBytes(name)
+                }
+                let offsets = arena.writerIndex
+                arena.writeRepeatingByte(0, count: 4 * channelCount)
+                while releaseIndex < releases.count, releaseIndex == first || releases.sameContainer(releaseIndex, first) {
+                    json.clear()
+                    releases.appendCompactJSON(of: releaseIndex, to: &json, scratch: &scratch)
+                    releasesLength += json.readableBytes + 1
+                    let channel = releases.channel(of: releaseIndex)
+                    arena.setInteger(UInt32(arena.writerIndex - start), at: offsets + 4 * channel, endianness: .host)
+                    releases.withContainerName(of: releaseIndex) { container in
+                        channelNames[channel].withUnsafeBytes { channelName in
+                            _ = json.withUnsafeReadableBytes { json in
+                                ReleasePacker.append(json: json, container: container, channel: channelName, to: &arena)
+                            }
                         }
                     }
+                    releaseIndex += 1
                 }
-                releaseIndex += 1
             }
             let location = ContainerTable.location(chunk: chunks.count, offset: start - arena.readerIndex)
             blocks.append(location)
-            if bodyLength >= EncodedBody.compressionThreshold { compressing.append(location) }
+            if bodyOverhead + nameLength + releasesLength >= EncodedBody.compressionThreshold { compressing.append(location) }
+            if carrying {
+                carried.append(
+                    SnapshotCarryover.Container(
+                        firstRelease: UInt32(truncatingIfNeeded: first),
+                        blockLength: UInt32(truncatingIfNeeded: arena.writerIndex - start),
+                        releasesLength: UInt32(truncatingIfNeeded: releasesLength),
+                        location: location
+                    )
+                )
+            }
         }
         chunks.append(arena)
         let containers = ContainerTable(
@@ -174,8 +213,37 @@ public enum SnapshotBuilder {
             wholeDatabase: canonical,
             channelsBody: channelsBody,
             containers: containers,
-            reusableGzip: previous?.reusableGzip
+            segments: segments,
+            reusableGzip: previous?.reusableGzip,
+            carryover: indexed.flatMap { indexed in
+                segments.map { SnapshotCarryover(index: indexed.index, segments: $0, containers: carried, copiedContainers: copied) }
+            }
         )
+    }
+
+    /// What the build of an indexed file gets besides its releases.
+    struct Indexed {
+        let index: CanonicalDatabaseIndex
+        /// Per release, its position in `carriedFrom`'s index when the indexing took it from there.
+        var origins: [Int32]? = nil
+        var carriedFrom: SnapshotCarryover? = nil
+    }
+
+    /// When the releases from `first` on are, in order, all the releases of one container of the
+    /// previous snapshot (and the next release is another container's), that container and their count.
+    private static func carriedContainer(
+        at first: Int,
+        of releases: some SnapshotReleases,
+        origins: [Int32],
+        from carryover: SnapshotCarryover
+    ) -> (container: SnapshotCarryover.Container, releaseCount: Int)? {
+        let origin = Int(origins[first])
+        guard origin >= 0, let old = carryover.container(startingAt: origin), first + old.releaseCount <= origins.count else { return nil }
+        let count = old.releaseCount
+        for offset in 1..<count where Int(origins[first + offset]) != origin + offset { return nil }
+        // The same name and the same releases, but one more on a channel after them: not that block.
+        if first + count < releases.count, releases.sameContainer(first + count, first) { return nil }
+        return old
     }
 
     /// Appends JSON text without the whitespace bytes in it. Only for canonical text, such as a release of

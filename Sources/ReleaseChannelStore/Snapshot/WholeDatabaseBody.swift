@@ -17,8 +17,9 @@ public final class WholeDatabaseBody: Sendable {
     }
 
     private enum State {
-        /// Keeps the previous snapshot's form, whose unchanged segments ``compress()`` copies.
-        case identity(ByteBuffer, reusable: SegmentedGzip?)
+        /// Keeps the previous snapshot's form, whose unchanged segments ``compress()`` copies, and the
+        /// bytes' segments when the reload already cut them.
+        case identity(ByteBuffer, segments: DatabaseSegments?, reusable: SegmentedGzip?)
         case compressed(SegmentedGzip)
     }
 
@@ -26,15 +27,15 @@ public final class WholeDatabaseBody: Sendable {
     /// Length of the file's bytes, whichever form is held (the `Content-Length` of an identity response).
     public let identityLength: Int
 
-    init(identity: ByteBuffer, reusing previous: SegmentedGzip?) {
+    init(identity: ByteBuffer, segments: DatabaseSegments? = nil, reusing previous: SegmentedGzip?) {
         self.identityLength = identity.readableBytes
-        self.state = Mutex(.identity(identity, reusable: previous))
+        self.state = Mutex(.identity(identity, segments: segments, reusable: previous))
     }
 
     public var form: Form {
         self.state.withLock {
             switch $0 {
-            case .identity(let bytes, _): .identity(bytes)
+            case .identity(let bytes, _, _): .identity(bytes)
             case .compressed(let gzip): .gzip(gzip.file)
             }
         }
@@ -56,7 +57,7 @@ public final class WholeDatabaseBody: Sendable {
     var reusable: SegmentedGzip? {
         self.state.withLock {
             switch $0 {
-            case .identity(_, let reusable): reusable
+            case .identity(_, _, let reusable): reusable
             case .compressed(let gzip): gzip
             }
         }
@@ -65,8 +66,8 @@ public final class WholeDatabaseBody: Sendable {
     /// Computes the gzip form and lets go of the file's bytes and of the previous form.
     /// - Returns: The new form, or nil when it was already computed.
     func compress() throws(CompressionError) -> SegmentedGzip? {
-        guard case .identity(let bytes, let reusable) = self.state.withLock({ $0 }) else { return nil }
-        let gzip = try SegmentedGzip.compress(bytes, reusing: reusable)
+        guard case .identity(let bytes, let segments, let reusable) = self.state.withLock({ $0 }) else { return nil }
+        let gzip = try SegmentedGzip.compress(bytes, segments: segments, reusing: reusable)
         self.state.withLock { $0 = .compressed(gzip) }
         return gzip
     }
