@@ -1,27 +1,21 @@
 import Crypto
 
-/// A db file cut into content-defined segments (``SegmentBoundaries``), each named by its SHA-256.
+/// A db file cut into content-defined segments (``SegmentBoundaries``), each named by its SHA-256 once
+/// something needs the name.
 ///
-/// Computed once per reload, before the file is checked: the segments whose digest the previous file
-/// had are bytes already checked and packed (see ``SnapshotCarryover``), and the same segments are what
-/// ``SegmentedGzip`` compresses or copies after the swap.
+/// A reload cuts the file before checking it: a segment the served file had (same length, then same
+/// digest) holds bytes already checked and packed (see ``SnapshotCarryover``). Only segments whose
+/// length the served file had are hashed then, so a file with nothing in common costs no hashing
+/// before the swap; ``SegmentedGzip`` hashes the rest while it compresses the file after the swap.
 struct DatabaseSegments: Sendable {
     /// End offset of each segment; the last one is the file's length.
     let ends: [Int]
-    /// SHA-256 of each segment's bytes.
-    let digests: [SegmentDigest]
+    /// SHA-256 of each segment's bytes, where computed.
+    private var digests: [SegmentDigest?]
 
     init(of bytes: UnsafeRawBufferPointer) {
-        let ends = SegmentBoundaries.ends(of: bytes)
-        var digests: [SegmentDigest] = []
-        digests.reserveCapacity(ends.count)
-        var start = 0
-        for end in ends {
-            digests.append(SegmentDigest(of: UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
-            start = end
-        }
-        self.ends = ends
-        self.digests = digests
+        self.ends = SegmentBoundaries.ends(of: bytes)
+        self.digests = Array(repeating: nil, count: self.ends.count)
     }
 
     var count: Int { self.ends.count }
@@ -32,6 +26,19 @@ struct DatabaseSegments: Sendable {
     /// Where segment `index` starts.
     func start(of index: Int) -> Int {
         index == 0 ? 0 : self.ends[index - 1]
+    }
+
+    /// The bytes of segment `index` within `bytes`, the bytes that were cut.
+    func range(of index: Int) -> Range<Int> {
+        self.start(of: index)..<self.ends[index]
+    }
+
+    /// The digest of segment `index`, computed from `bytes` (the bytes that were cut) the first time.
+    mutating func digest(of index: Int, in bytes: UnsafeRawBufferPointer) -> SegmentDigest {
+        if let digest = self.digests[index] { return digest }
+        let digest = SegmentDigest(of: UnsafeRawBufferPointer(rebasing: bytes[self.range(of: index)]))
+        self.digests[index] = digest
+        return digest
     }
 }
 

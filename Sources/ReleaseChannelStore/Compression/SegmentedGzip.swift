@@ -1,5 +1,6 @@
 import CZlib
 public import NIOCore
+import ReleaseChannelModel
 
 /// The gzip form of the whole db, compressed in content-defined segments so that the next reload
 /// recompresses only the segments whose bytes changed: a GitOps commit changes one release, and
@@ -18,6 +19,10 @@ public struct SegmentedGzip: Sendable {
     public let segmentCount: Int
     public let reusedSegmentCount: Int
     private let segments: [Key: Segment]
+    /// Where each segment was in the input, by digest, and the set of segment lengths (a segment of
+    /// another input can only be one of these if its length is one of them: see ``unchangedRanges(of:in:)``).
+    private let inputRanges: [SegmentDigest: Range<Int>]
+    private let inputLengths: Set<Int>
 
     /// A segment's compressed bytes depend on its own bytes and on its dictionary, which lies within the
     /// segment before it (every segment but the last is at least 32 KiB), so both digests name them.
@@ -94,14 +99,17 @@ public struct SegmentedGzip: Sendable {
         output.reserveCapacity(Self.flushSize + 512 * 1024)
         output.writeBytes(Self.header)
         var deflater: RawDeflater?
+        var cuts = cuts
         var segments: [Key: Segment] = [:]
+        var inputRanges: [SegmentDigest: Range<Int>] = [:]
         var crc: uLong = 0
         var reused = 0
         var start = 0
         var previousDigest: SegmentDigest?
-        for (end, digest) in zip(cuts.ends, cuts.digests) {
+        for (index, end) in cuts.ends.enumerated() {
             let segment = UnsafeRawBufferPointer(rebasing: input[start..<end])
-            let key = Key(previous: previousDigest, digest: digest)
+            let key = Key(previous: previousDigest, digest: cuts.digest(of: index, in: input))
+            if inputRanges[key.digest] == nil { inputRanges[key.digest] = start..<end }
             let offset = file.count + output.writerIndex
             let segmentCRC: uLong
             if let previous, let old = previous.segments[key] {
@@ -127,7 +135,31 @@ public struct SegmentedGzip: Sendable {
         // ISIZE is the length modulo 2^32 (RFC 1952).
         output.writeInteger(UInt32(truncatingIfNeeded: input.count), endianness: .little)
         try Self.flush(&output, to: &file)
-        return SegmentedGzip(file: try file.finish(), segmentCount: cuts.count, reusedSegmentCount: reused, segments: segments)
+        return SegmentedGzip(
+            file: try file.finish(),
+            segmentCount: cuts.count,
+            reusedSegmentCount: reused,
+            segments: segments,
+            inputRanges: inputRanges,
+            inputLengths: Set(inputRanges.values.map(\.count))
+        )
+    }
+
+    /// The ranges of `bytes`, cut into `segments`, that hold this form's input unchanged: each segment
+    /// that the input had (same length, then same digest), joined with its neighbours when they follow
+    /// each other in the input too (so a release across two unchanged segments lies in one range).
+    func unchangedRanges(of segments: inout DatabaseSegments, in bytes: UnsafeRawBufferPointer) -> [IndexCarryover.UnchangedRange] {
+        var ranges: [IndexCarryover.UnchangedRange] = []
+        for index in 0..<segments.count {
+            let range = segments.range(of: index)
+            guard self.inputLengths.contains(range.count), let old = self.inputRanges[segments.digest(of: index, in: bytes)] else { continue }
+            if let last = ranges.last, last.end == range.lowerBound, last.previousStart + (range.lowerBound - last.start) == old.lowerBound {
+                ranges[ranges.count - 1].end = range.upperBound
+            } else {
+                ranges.append(IndexCarryover.UnchangedRange(start: range.lowerBound, end: range.upperBound, previousStart: old.lowerBound))
+            }
+        }
+        return ranges
     }
 
     /// How much compressed output is gathered before it is written to the file.

@@ -128,16 +128,19 @@ public struct DatabaseFile: Sendable {
         let bytes = try self.readBuffer()
         let digest = bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
         if digest == known { return .sameBytes }
-        // Cut before checking: the segments name the unchanged bytes, and the compression after the
-        // swap needs the same cuts.
-        let segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0) }
-        let carriedFrom = previous?.carryover
+        // Cut before checking: the segments the served file had are bytes already checked, and the
+        // compression after the swap needs the same cuts.
+        var segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0) }
+        // Only a snapshot whose gzip form is its own knows where its file's segments were.
+        let carriedFrom = previous?.wholeDatabase.compressed == nil ? nil : previous?.carryover
         // The GitOps flow writes canonical files: they need checking and indexing, not decoding (a
         // `String` per value had been most of a large reload).
         let indexed: (index: CanonicalDatabaseIndex, origins: [Int32]?)? = bytes.withUnsafeReadableBytes { raw in
             let bytes = raw.assumingMemoryBound(to: UInt8.self)
-            if let carriedFrom {
-                return DatabaseDecoder.indexCanonical(bytes, carryingOver: carriedFrom.indexCarryover(for: segments)).map { ($0.index, $0.origins) }
+            if let carriedFrom, let form = previous?.wholeDatabase.compressed {
+                let unchanged = form.unchangedRanges(of: &segments, in: raw)
+                let carryover = IndexCarryover(previous: carriedFrom.index, unchanged: unchanged)
+                return DatabaseDecoder.indexCanonical(bytes, carryingOver: carryover).map { ($0.index, $0.origins) }
             }
             return DatabaseDecoder.indexCanonical(bytes).map { ($0, nil) }
         }

@@ -134,8 +134,8 @@ public enum SnapshotBuilder {
         {
             reuse = (source, origins, previous.containers)
         }
-        // The next reload's carryover needs the file's segments and index.
-        let carrying = indexed != nil && segments != nil
+        // The next reload's carryover: the file's index and where its containers' blocks are.
+        let carrying = indexed != nil
         var carried: [SnapshotCarryover.Container] = []
         if carrying { carried.reserveCapacity(blocks.capacity) }
         var copied = 0
@@ -215,9 +215,7 @@ public enum SnapshotBuilder {
             containers: containers,
             segments: segments,
             reusableGzip: previous?.reusableGzip,
-            carryover: indexed.flatMap { indexed in
-                segments.map { SnapshotCarryover(index: indexed.index, segments: $0, containers: carried, copiedContainers: copied) }
-            }
+            carryover: indexed.map { SnapshotCarryover(index: $0.index, containers: carried, copiedContainers: copied) }
         )
     }
 

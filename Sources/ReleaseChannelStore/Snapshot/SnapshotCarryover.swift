@@ -1,13 +1,14 @@
 import ReleaseChannelModel
 
-/// What the next reload can take from a snapshot built from a canonical file: the index of that file,
-/// where its segments were, and where each container's block is in the snapshot's arenas.
+/// What the next reload can take from a snapshot built from a canonical file: the index of that file
+/// and where each container's block is in the snapshot's arenas.
 ///
-/// The next file is cut into segments before it is checked (``DatabaseSegments``); the segments with a
-/// digest this file had are unchanged bytes, so the releases lying in them are taken from this index
-/// (``IndexCarryover``), and a container all of whose releases were taken has its block copied from this
-/// snapshot's arenas instead of packed again. A GitOps commit changes one release: its reload checks and
-/// packs the few containers around it.
+/// The next file is cut into segments before it is checked (``DatabaseSegments``); the segments that
+/// the snapshot's gzip form found in this file (``SegmentedGzip/unchangedRanges(of:in:)``) are
+/// unchanged bytes, so the releases lying in them are taken from this index (``IndexCarryover``), and a
+/// container all of whose releases were taken has its block copied from this snapshot's arenas instead
+/// of packed again. A GitOps commit changes one release: its reload checks and packs the few
+/// containers around it.
 ///
 /// Holds no arena: the builder copies from the previous snapshot it is given, which must be the one
 /// this came from (a class, so the builder can tell).
@@ -24,45 +25,14 @@ final class SnapshotCarryover: Sendable {
     }
 
     let index: CanonicalDatabaseIndex
-    /// Where each segment of the file starts, by digest.
-    let segmentStarts: [SegmentDigest: Int]
     let containers: [Container]
     /// How many of those blocks the build copied from the snapshot before (for the reload's log).
     let copiedContainers: Int
 
-    init(index: CanonicalDatabaseIndex, segments: DatabaseSegments, containers: [Container], copiedContainers: Int) {
+    init(index: CanonicalDatabaseIndex, containers: [Container], copiedContainers: Int) {
         self.index = index
-        self.copiedContainers = copiedContainers
-        var starts: [SegmentDigest: Int] = [:]
-        starts.reserveCapacity(segments.count)
-        for (position, digest) in segments.digests.enumerated() where starts[digest] == nil {
-            starts[digest] = segments.start(of: position)
-        }
-        self.segmentStarts = starts
         self.containers = containers
-    }
-
-    /// The ranges of a new file, cut into `segments`, whose bytes this file had: each segment with a
-    /// known digest, joined with its neighbours when they follow each other here too (so a release
-    /// across two unchanged segments is still taken).
-    func unchangedRanges(of segments: DatabaseSegments) -> [IndexCarryover.UnchangedRange] {
-        var ranges: [IndexCarryover.UnchangedRange] = []
-        for (position, digest) in segments.digests.enumerated() {
-            guard let previousStart = self.segmentStarts[digest] else { continue }
-            let start = segments.start(of: position)
-            let end = segments.ends[position]
-            if let last = ranges.last, last.end == start, last.previousStart + (start - last.start) == previousStart {
-                ranges[ranges.count - 1].end = end
-            } else {
-                ranges.append(IndexCarryover.UnchangedRange(start: start, end: end, previousStart: previousStart))
-            }
-        }
-        return ranges
-    }
-
-    /// What indexing a new file cut into `segments` can take from this one.
-    func indexCarryover(for segments: DatabaseSegments) -> IndexCarryover {
-        IndexCarryover(previous: self.index, unchanged: self.unchangedRanges(of: segments))
+        self.copiedContainers = copiedContainers
     }
 
     /// The container whose first release is release `release` of ``index``, and how many releases it

@@ -63,6 +63,13 @@ public final class WholeDatabaseBody: Sendable {
         }
     }
 
+    /// This snapshot's own gzip form, once computed (not the previous one ``reusable`` falls back to).
+    var compressed: SegmentedGzip? {
+        self.state.withLock {
+            if case .compressed(let gzip) = $0 { gzip } else { nil }
+        }
+    }
+
     /// Computes the gzip form and lets go of the file's bytes and of the previous form.
     /// - Returns: The new form, or nil when it was already computed.
     func compress() throws(CompressionError) -> SegmentedGzip? {
