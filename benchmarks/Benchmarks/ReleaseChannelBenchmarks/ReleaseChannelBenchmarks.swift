@@ -52,6 +52,39 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: Reload of a file with one release changed, replacing the served snapshot: the releases of
+    // the segments the served file had are taken over and their containers' blocks copied (see
+    // `SnapshotCarryover`), as a GitOps commit's reload does.
+
+    for (name, containers) in sizes where containers <= 10_000 {
+        Benchmark(
+            "Reload \(name) containers, one release changed",
+            configuration: .init(metrics: metrics, maxDuration: .seconds(10), maxIterations: containers >= 10_000 ? 10 : 50)
+        ) { benchmark in
+            let path = NSTemporaryDirectory() + "release-chan-bench-changed-\(containers)-\(UUID().uuidString).json"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let database = DatabaseGenerator(containers: containers).generate()
+            var releases = database.releases
+            releases[releases.count / 2].image += "-hotfix"
+            // The served snapshot, with its gzip form (which tells where its file's segments were).
+            try Data(CanonicalEncoder.encode(database)).write(to: URL(fileURLWithPath: path))
+            guard case .indexed(let served) = try DatabaseFile(path: path).load(unlessFileDigestIs: nil) else { return }
+            let previous = SnapshotBuilder.build(served, loadedAt: 0)
+            try previous.compressWholeDatabase()
+            let store = SnapshotStore()
+            store.swap(previous)
+            try Data(CanonicalEncoder.encode(ReleaseDatabase(channels: database.channels, releases: releases))).write(to: URL(fileURLWithPath: path))
+            benchmark.startMeasurement()
+            switch try DatabaseFile(path: path).load(unlessFileDigestIs: served.fileDigest, carryingOver: previous) {
+            case .indexed(let contents): store.swap(SnapshotBuilder.build(contents, loadedAt: 0, replacing: previous))
+            case .loaded(let contents): store.swap(SnapshotBuilder.build(contents, loadedAt: 0, replacing: previous))
+            case .sameBytes: return
+            }
+            benchmark.stopMeasurement()
+            blackHole(store.current)
+        }
+    }
+
     // MARK: Lookups in a snapshot
 
     let lookupDatabase = DatabaseGenerator(containers: quick ? 1_000 : 10_000).generate()
