@@ -132,12 +132,13 @@ public struct DatabaseFile: Sendable {
         // compression after the swap needs the same cuts.
         var segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0) }
         // Only a snapshot whose gzip form is its own knows where its file's segments were.
-        let carriedFrom = previous?.wholeDatabase.compressed == nil ? nil : previous?.carryover
+        let form = previous?.wholeDatabase.compressed
+        let carriedFrom = form == nil ? nil : previous?.carryover
         // The GitOps flow writes canonical files: they need checking and indexing, not decoding (a
         // `String` per value had been most of a large reload).
         let indexed: (index: CanonicalDatabaseIndex, origins: [Int32]?)? = bytes.withUnsafeReadableBytes { raw in
             let bytes = raw.assumingMemoryBound(to: UInt8.self)
-            if let carriedFrom, let form = previous?.wholeDatabase.compressed {
+            if let carriedFrom, let form {
                 let unchanged = form.unchangedRanges(of: &segments, in: raw)
                 let carryover = IndexCarryover(previous: carriedFrom.index, unchanged: unchanged)
                 return DatabaseDecoder.indexCanonical(bytes, carryingOver: carryover).map { ($0.index, $0.origins) }
