@@ -169,4 +169,17 @@ import Testing
         )
         #expect(self.expectCarryoverAgrees(from: old, previous, to: renamed) == 0)
     }
+
+    /// The file's digest with its prefixes noted: the same digest, and each noted prefix's SHA-256.
+    @Test func notesTheDigestOfEveryPrefix() {
+        let bytes = CanonicalEncoder.encode(DatabaseGenerator(containers: 100, seed: 3).generate())
+        let interval = 4096
+        let (digest, prefixes) = bytes.withUnsafeBytes { DatabaseRevision.fileDigest(of: $0, notingPrefixesEvery: interval) }
+        #expect(digest == DatabaseRevision.fileDigest(of: bytes))
+        #expect(prefixes.count == bytes.count / interval * 32 && prefixes.count > 32)
+        for count in 0..<(prefixes.count / 32) {
+            let hex = prefixes[(32 * count)..<(32 * count + 32)].map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            #expect(hex == DatabaseRevision.fileDigest(of: Array(bytes[..<((count + 1) * interval)])))
+        }
+    }
 }

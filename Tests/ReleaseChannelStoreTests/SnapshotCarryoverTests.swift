@@ -168,4 +168,28 @@ import Testing
             indexed: SnapshotBuilder.Indexed(index: index, origins: origins, carriedFrom: previous?.carryover)
         )
     }
+
+    /// Before the swap, the segments within the prefix the new file shares with the served one (told by
+    /// the prefix digests noted while hashing the file) are not hashed again: a change to the last
+    /// release leaves only the last segments to hash.
+    @Test func theSharedPrefixIsNotHashedAgain() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        let database = DatabaseGenerator(containers: 1_000, seed: 14).generate()
+        let bytes = CanonicalEncoder.encode(database)
+        let (served, _) = try self.reload(bytes, at: path, replacing: nil, chunkSize: SnapshotBuilder.chunkSize)
+        try served.compressWholeDatabase()
+        let index = try #require(bytes.withUnsafeBufferPointer { DatabaseDecoder.indexCanonical($0) })
+        var releases = database.releases
+        let last = try #require(releases.firstIndex { $0.container == String(decoding: bytes[index.containerName(of: index.count - 1)], as: UTF8.self) && $0.channel == index.channels[index.channel(of: index.count - 1)] })
+        releases[last].image += "-hotfix"
+        let next = ReleaseDatabase(channels: database.channels, releases: releases)
+        let (snapshot, contents) = try self.reload(CanonicalEncoder.encode(next), at: path, replacing: served, chunkSize: SnapshotBuilder.chunkSize)
+        #expect(contents.segments.count > 10)
+        #expect(contents.segments.hashedCount <= 2, "\(contents.segments.hashedCount) of \(contents.segments.count)")
+        #expect((contents.origins?.filter { $0 >= 0 }.count ?? 0) > releases.count / 2)
+        let (fresh, _) = try self.reload(CanonicalEncoder.encode(next), at: path, replacing: nil, chunkSize: SnapshotBuilder.chunkSize)
+        #expect(fresh.carryover?.copiedContainers == 0)
+        try self.expectSameService(snapshot, fresh, next)
+    }
 }

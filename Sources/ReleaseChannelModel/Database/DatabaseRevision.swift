@@ -24,6 +24,26 @@ public enum DatabaseRevision {
         Self.hex(SHA256.hash(data: bytes).prefix(32))
     }
 
+    /// ``fileDigest(of:)-(UnsafeRawBufferPointer)``, noting on the way the SHA-256 of every prefix of
+    /// `bytes` whose length is a multiple of `interval` (32 bytes each, shortest first): a reload
+    /// compares them with those of the file it serves to see how far the two agree without hashing
+    /// that part again.
+    public static func fileDigest(of bytes: UnsafeRawBufferPointer, notingPrefixesEvery interval: Int) -> (digest: String, prefixes: [UInt8]) {
+        let interval = max(interval, 64)
+        var hasher = SHA256()
+        var prefixes: [UInt8] = []
+        prefixes.reserveCapacity(bytes.count / interval * 32)
+        var offset = 0
+        while offset + interval <= bytes.count {
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + interval)]))
+            offset += interval
+            // `finalize` works on a copy of the state: hashing goes on from where it was.
+            prefixes.append(contentsOf: hasher.finalize())
+        }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        return (Self.hex(hasher.finalize().prefix(32)), prefixes)
+    }
+
     private static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []

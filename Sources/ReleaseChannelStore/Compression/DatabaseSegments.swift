@@ -10,12 +10,21 @@ import Crypto
 struct DatabaseSegments: Sendable {
     /// End offset of each segment; the last one is the file's length.
     let ends: [Int]
-    /// SHA-256 of each segment's bytes, where computed.
+    /// SHA-256 of each segment's bytes, where computed or known.
     private var digests: [SegmentDigest?]
+    /// The SHA-256 of every ``prefixInterval``-multiple prefix of the file, 32 bytes each, when the
+    /// load noted them while hashing the file (`DatabaseRevision.fileDigest(of:notingPrefixesEvery:)`).
+    let prefixes: [UInt8]
+    /// How many segment digests were computed (not known from elsewhere).
+    private(set) var hashedCount = 0
 
-    init(of bytes: UnsafeRawBufferPointer) {
+    /// How far apart the noted prefixes are.
+    static let prefixInterval = 64 << 10
+
+    init(of bytes: UnsafeRawBufferPointer, prefixes: [UInt8] = []) {
         self.ends = SegmentBoundaries.ends(of: bytes)
         self.digests = Array(repeating: nil, count: self.ends.count)
+        self.prefixes = prefixes
     }
 
     var count: Int { self.ends.count }
@@ -38,7 +47,29 @@ struct DatabaseSegments: Sendable {
         if let digest = self.digests[index] { return digest }
         let digest = SegmentDigest(of: UnsafeRawBufferPointer(rebasing: bytes[self.range(of: index)]))
         self.digests[index] = digest
+        self.hashedCount += 1
         return digest
+    }
+
+    /// The digest of segment `index` if it was computed or recorded.
+    func knownDigest(of index: Int) -> SegmentDigest? {
+        self.digests[index]
+    }
+
+    /// Records the digest of segment `index` when it is known without hashing (its bytes are those of
+    /// a segment whose digest is known).
+    mutating func setDigest(_ digest: SegmentDigest, of index: Int) {
+        self.digests[index] = digest
+    }
+
+    /// Length of the longest noted prefix that these bytes share with those `other` was cut from.
+    func commonPrefixLength(with other: DatabaseSegments) -> Int {
+        var count = 0
+        let limit = min(self.prefixes.count, other.prefixes.count) / 32
+        while count < limit, self.prefixes[(32 * count)..<(32 * count + 32)] == other.prefixes[(32 * count)..<(32 * count + 32)] {
+            count += 1
+        }
+        return count * Self.prefixInterval
     }
 }
 

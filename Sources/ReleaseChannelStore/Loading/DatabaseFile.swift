@@ -126,11 +126,13 @@ public struct DatabaseFile: Sendable {
     ///   ``SnapshotCarryover``); build the new snapshot replacing it, so its blocks are copied too.
     public func load(unlessFileDigestIs known: String?, carryingOver previous: Snapshot? = nil) throws(DatabaseLoadError) -> LoadResult {
         let bytes = try self.readBuffer()
-        let digest = bytes.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
+        let (digest, prefixes) = bytes.withUnsafeReadableBytes {
+            DatabaseRevision.fileDigest(of: $0, notingPrefixesEvery: DatabaseSegments.prefixInterval)
+        }
         if digest == known { return .sameBytes }
         // Cut before checking: the segments the served file had are bytes already checked, and the
         // compression after the swap needs the same cuts.
-        var segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0) }
+        var segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0, prefixes: prefixes) }
         // Only a snapshot whose gzip form is its own knows where its file's segments were.
         let form = previous?.wholeDatabase.compressed
         let carriedFrom = form == nil ? nil : previous?.carryover
