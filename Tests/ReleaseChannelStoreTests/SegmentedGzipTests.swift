@@ -71,6 +71,43 @@ import Testing
         #expect(reused.reusedSegmentCount > 0)
     }
 
+    /// Cutting a file that shares a prefix with a served one takes the served cuts and digests within
+    /// that prefix: the result is the file's own cuts, whatever the edit (after the prefix, appended to
+    /// the end, or a served file that is all prefix of the new one, ending on a noted prefix or not),
+    /// and the taken digests are right.
+    @Test func cutsWithASharedPrefixAreTheFilesOwnCuts() {
+        let interval = DatabaseSegments.prefixInterval
+        let served = Self.generated
+        var inMiddle = served
+        inMiddle.insert(contentsOf: Array("-longer".utf8), at: served.count / 2)
+        let spaces = Array(repeating: UInt8(ascii: " "), count: 70_000)
+        // A served file whose end is a noted prefix: its last segment ends there, not at a cut.
+        let aligned = Array(served.prefix(20 * interval))
+        let cases: [(served: [UInt8], edited: [UInt8], wholePrefix: Bool)] = [
+            (served, inMiddle, false), (served, served + spaces, true), (served, Array(served.prefix(served.count - 100_000)), false),
+            (served, served, true), (aligned, aligned + spaces, true),
+        ]
+        for (served, edited, wholePrefix) in cases {
+            let servedPrefixes = served.withUnsafeBytes { DatabaseRevision.fileDigest(of: $0, notingPrefixesEvery: interval).prefixes }
+            var servedSegments = served.withUnsafeBytes { DatabaseSegments(of: $0, prefixes: servedPrefixes) }
+            served.withUnsafeBytes { bytes in
+                for index in 0..<servedSegments.count { _ = servedSegments.digest(of: index, in: bytes) }
+            }
+            edited.withUnsafeBytes { bytes in
+                let prefixes = DatabaseRevision.fileDigest(of: bytes, notingPrefixesEvery: interval).prefixes
+                var shared = DatabaseSegments(of: bytes, prefixes: prefixes, sharingWith: servedSegments)
+                let alone = DatabaseSegments(of: bytes)
+                #expect(shared.ends == alone.ends, "\(edited.count) after \(served.count)")
+                for index in 0..<shared.count {
+                    #expect(shared.digest(of: index, in: bytes) == SegmentDigest(of: UnsafeRawBufferPointer(rebasing: bytes[alone.range(of: index)])))
+                }
+                // The segments of the shared prefix were taken, not hashed (the loop above hashed the rest).
+                #expect(shared.hashedCount < shared.count)
+                if wholePrefix { #expect(shared.hashedCount <= 3, "\(shared.hashedCount) of \(shared.count)") }
+            }
+        }
+    }
+
     /// The form lives in an in-memory file: HTTP sends it from a descriptor of its own, which stays
     /// readable after the snapshot (and its file object) are gone.
     /// Where the form's file is: an unnamed file in the directory (a disk file system's page cache, which

@@ -170,8 +170,8 @@ import Testing
     }
 
     /// Before the swap, the segments within the prefix the new file shares with the served one (told by
-    /// the prefix digests noted while hashing the file) are not hashed again: a change to the last
-    /// release leaves only the last segments to hash.
+    /// the prefix digests noted while hashing the file) are neither cut nor hashed again: a change to
+    /// the last release leaves only the last segments to cut and hash.
     @Test func theSharedPrefixIsNotHashedAgain() throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("db.json")
@@ -184,9 +184,12 @@ import Testing
         let last = try #require(releases.firstIndex { $0.container == String(decoding: bytes[index.containerName(of: index.count - 1)], as: UTF8.self) && $0.channel == index.channels[index.channel(of: index.count - 1)] })
         releases[last].image += "-hotfix"
         let next = ReleaseDatabase(channels: database.channels, releases: releases)
-        let (snapshot, contents) = try self.reload(CanonicalEncoder.encode(next), at: path, replacing: served, chunkSize: SnapshotBuilder.chunkSize)
+        let nextBytes = CanonicalEncoder.encode(next)
+        let (snapshot, contents) = try self.reload(nextBytes, at: path, replacing: served, chunkSize: SnapshotBuilder.chunkSize)
         #expect(contents.segments.count > 10)
         #expect(contents.segments.hashedCount <= 2, "\(contents.segments.hashedCount) of \(contents.segments.count)")
+        // The served file's cuts, taken for the shared prefix, are the cuts of the file cut alone.
+        #expect(contents.segments.ends == nextBytes.withUnsafeBytes { SegmentBoundaries.ends(of: $0) })
         #expect((contents.origins?.filter { $0 >= 0 }.count ?? 0) > releases.count / 2)
         let (fresh, _) = try self.reload(CanonicalEncoder.encode(next), at: path, replacing: nil, chunkSize: SnapshotBuilder.chunkSize)
         #expect(fresh.carryover?.copiedContainers == 0)

@@ -4,9 +4,11 @@ import Crypto
 /// something needs the name.
 ///
 /// A reload cuts the file before checking it: a segment the served file had (same length, then same
-/// digest) holds bytes already checked and packed (see ``SnapshotCarryover``). Only segments whose
-/// length the served file had are hashed then, so a file with nothing in common costs no hashing
-/// before the swap; ``SegmentedGzip`` hashes the rest while it compresses the file after the swap.
+/// digest) holds bytes already checked and packed (see ``SnapshotCarryover``). Within the prefix the
+/// file shares with the served one, the served file's cuts and digests are taken as they are; after
+/// it, only segments whose length the served file had are hashed then, so a file with nothing in
+/// common costs no hashing before the swap. ``SegmentedGzip`` hashes the rest while it compresses the
+/// file after the swap.
 struct DatabaseSegments: Sendable {
     /// End offset of each segment; the last one is the file's length.
     let ends: [Int]
@@ -25,6 +27,19 @@ struct DatabaseSegments: Sendable {
         self.ends = SegmentBoundaries.ends(of: bytes)
         self.digests = Array(repeating: nil, count: self.ends.count)
         self.prefixes = prefixes
+    }
+
+    /// Cuts `bytes`, whose noted `prefixes` may show a prefix shared with the bytes `served` was cut
+    /// from: the segments within that prefix are `served`'s own, cut at the same places and with the
+    /// same digests, so neither their cuts nor their digests are computed again.
+    init(of bytes: UnsafeRawBufferPointer, prefixes: [UInt8], sharingWith served: DatabaseSegments) {
+        self.prefixes = prefixes
+        let shared = Self.sharedPrefixLength(prefixes, served.prefixes)
+        // Not the served file's last segment: it ended where that file did, not at a cut.
+        var known = 0
+        while known < served.count - 1, served.ends[known] <= shared { known += 1 }
+        self.ends = SegmentBoundaries.ends(of: bytes, after: Array(served.ends[..<known]))
+        self.digests = Array(served.digests[..<known]) + Array(repeating: nil, count: self.ends.count - known)
     }
 
     var count: Int { self.ends.count }
@@ -51,22 +66,11 @@ struct DatabaseSegments: Sendable {
         return digest
     }
 
-    /// The digest of segment `index` if it was computed or recorded.
-    func knownDigest(of index: Int) -> SegmentDigest? {
-        self.digests[index]
-    }
-
-    /// Records the digest of segment `index` when it is known without hashing (its bytes are those of
-    /// a segment whose digest is known).
-    mutating func setDigest(_ digest: SegmentDigest, of index: Int) {
-        self.digests[index] = digest
-    }
-
-    /// Length of the longest noted prefix that these bytes share with those `other` was cut from.
-    func commonPrefixLength(with other: DatabaseSegments) -> Int {
+    /// Length of the longest prefix two files share, from their noted prefix digests.
+    private static func sharedPrefixLength(_ one: [UInt8], _ other: [UInt8]) -> Int {
         var count = 0
-        let limit = min(self.prefixes.count, other.prefixes.count) / 32
-        while count < limit, self.prefixes[(32 * count)..<(32 * count + 32)] == other.prefixes[(32 * count)..<(32 * count + 32)] {
+        let limit = min(one.count, other.count) / 32
+        while count < limit, one[(32 * count)..<(32 * count + 32)] == other[(32 * count)..<(32 * count + 32)] {
             count += 1
         }
         return count * Self.prefixInterval

@@ -22,9 +22,16 @@ enum SegmentBoundaries {
     /// End offsets of the segments of `bytes`, in order; the last one is `bytes.count`. Every segment
     /// but the last is at least ``minimumLength`` long and none is longer than ``maximumLength``.
     static func ends(of bytes: UnsafeRawBufferPointer) -> [Int] {
-        var ends: [Int] = []
+        Self.ends(of: bytes, after: [])
+    }
+
+    /// As ``ends(of:)``, given its first ends: the cuts of bytes that begin with the bytes an earlier
+    /// call cut, up to the last of `known` (a cut depends only on the bytes before it, so those are
+    /// the same cuts).
+    static func ends(of bytes: UnsafeRawBufferPointer, after known: [Int]) -> [Int] {
+        var ends = known
         ends.reserveCapacity(bytes.count / (Self.minimumLength + (1 << 16)) + 1)
-        var start = 0
+        var start = known.last ?? 0
         Self.gear.withUnsafeBufferPointer { gear in
             while start < bytes.count {
                 let limit = min(bytes.count, start + Self.maximumLength)

@@ -24,7 +24,7 @@ public struct SegmentedGzip: Sendable {
     private let inputRanges: [SegmentDigest: Range<Int>]
     private let inputLengths: Set<Int>
     /// The input's segments, every digest known, and the digests of its prefixes when noted.
-    private let inputSegments: DatabaseSegments
+    let inputSegments: DatabaseSegments
 
     /// A segment's compressed bytes depend on its own bytes and on its dictionary, which lies within the
     /// segment before it (every segment but the last is at least 32 KiB), so both digests name them.
@@ -151,19 +151,10 @@ public struct SegmentedGzip: Sendable {
     /// The ranges of `bytes`, cut into `segments`, that hold this form's input unchanged: each segment
     /// that the input had (same length, then same digest), joined with its neighbours when they follow
     /// each other in the input too (so a release across two unchanged segments lies in one range).
-    ///
-    /// The segments within the prefix the two files share (by the prefix digests the loads noted) are
-    /// the input's own segments, cut at the same places: their digests are taken, not computed.
     func unchangedRanges(of segments: inout DatabaseSegments, in bytes: UnsafeRawBufferPointer) -> [IndexCarryover.UnchangedRange] {
-        let sharedPrefix = segments.commonPrefixLength(with: self.inputSegments)
         var ranges: [IndexCarryover.UnchangedRange] = []
         for index in 0..<segments.count {
             let range = segments.range(of: index)
-            if range.upperBound <= sharedPrefix, index < self.inputSegments.count, self.inputSegments.ends[index] == range.upperBound,
-                let digest = self.inputSegments.knownDigest(of: index)
-            {
-                segments.setDigest(digest, of: index)
-            }
             guard self.inputLengths.contains(range.count), let old = self.inputRanges[segments.digest(of: index, in: bytes)] else { continue }
             if let last = ranges.last, last.end == range.lowerBound, last.previousStart + (range.lowerBound - last.start) == old.lowerBound {
                 ranges[ranges.count - 1].end = range.upperBound

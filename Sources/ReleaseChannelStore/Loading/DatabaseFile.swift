@@ -130,12 +130,15 @@ public struct DatabaseFile: Sendable {
             DatabaseRevision.fileDigest(of: $0, notingPrefixesEvery: DatabaseSegments.prefixInterval)
         }
         if digest == known { return .sameBytes }
-        // Cut before checking: the segments the served file had are bytes already checked, and the
-        // compression after the swap needs the same cuts.
-        var segments = bytes.withUnsafeReadableBytes { DatabaseSegments(of: $0, prefixes: prefixes) }
         // Only a snapshot whose gzip form is its own knows where its file's segments were.
         let form = previous?.wholeDatabase.compressed
         let carriedFrom = form == nil ? nil : previous?.carryover
+        // Cut before checking: the segments the served file had are bytes already checked, and the
+        // compression after the swap needs the same cuts. Within the prefix the two files share, the
+        // served file's cuts and digests stand.
+        var segments = bytes.withUnsafeReadableBytes { bytes in
+            form.map { DatabaseSegments(of: bytes, prefixes: prefixes, sharingWith: $0.inputSegments) } ?? DatabaseSegments(of: bytes, prefixes: prefixes)
+        }
         // The GitOps flow writes canonical files: they need checking and indexing, not decoding (a
         // `String` per value had been most of a large reload).
         let indexed: (index: CanonicalDatabaseIndex, origins: [Int32]?)? = bytes.withUnsafeReadableBytes { raw in
