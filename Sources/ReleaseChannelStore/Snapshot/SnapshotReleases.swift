@@ -79,7 +79,7 @@ struct IndexedReleases: SnapshotReleases {
         let right = self.index.containerName(of: other)
         guard left.count == right.count else { return false }
         return self.canonical.withUnsafeReadableBytes { bytes in
-            UnsafeRawBufferPointer(rebasing: bytes[left]).elementsEqual(UnsafeRawBufferPointer(rebasing: bytes[right]))
+            UnsafeRawBufferPointer(rebasing: bytes[left]).hasSameBytes(as: UnsafeRawBufferPointer(rebasing: bytes[right]))
         }
     }
 
