@@ -19,7 +19,9 @@ final class RedisProcess: Sendable {
         try process.run()
         self.process = process
         self.port = port
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Generous: with the suite's process tests starting servers in parallel on a disturbed 2-core
+        // machine, a start has taken over 20 s (every server logged "listening" just after that).
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline, process.isRunning {
             if try await self.command(["PING"]).standardOutput.hasPrefix("PONG") { return }
             try await Task.sleep(for: .milliseconds(20))

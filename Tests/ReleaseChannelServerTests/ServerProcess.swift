@@ -38,7 +38,9 @@ final class ServerProcess: Sendable {
         }
         var port: Int?
         var tcpPort: Int?
-        let deadline = ContinuousClock.now + .seconds(20)
+        // Generous: with the suite's process tests starting servers in parallel on a disturbed 2-core
+        // machine, a start has taken over 20 s (every server logged "listening" just after that).
+        let deadline = ContinuousClock.now + .seconds(60)
         while port == nil || tcpPort == nil, ContinuousClock.now < deadline, process.isRunning {
             let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             port = listeningPort(after: "serving HTTP", in: text)
