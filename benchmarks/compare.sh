@@ -53,8 +53,8 @@
 #        the server after start and after the reloads, vs the file size.
 #      - TCP lookup p99 (release-chan-bench, 50 connections, pipeline 1, closed loop; or open loop at
 #        RELOAD_RATE requests/s when set, latency corrected for coordinated omission) while a loop
-#        renames the other db over the served file and POSTs /v1/reload every second, vs the same run
-#        idle.
+#        (one python process) renames a hard link of the other db over the served file and POSTs
+#        /v1/reload every second, vs the same run idle.
 #      - File change -> new revision in GET /v1/health (polled every 5 ms), -> `release-chan watch`
 #        prints it (SDK change notification), -> the SDK example in cached mode prints it (its
 #        in-memory db holds the new revision; needs the example binary and TCP port 8090, which the
@@ -418,21 +418,15 @@ if [[ -n ${RELOAD_RATE:-} ]]; then
     RELOAD_LOAD="c$CONNECTIONS, open loop at $RELOAD_RATE rps"
 fi
 
-# reload_loop STOP_FILE: every second, rename the other db (same keys, one release changed) over the
-# served file and POST /v1/reload without waiting for the answer (the file watch may get there first:
-# either way one new revision per swap), until STOP_FILE exists. One line per swap in
-# raw/reload-loop.log, one per answer in raw/reload-answers.log.
+# reload_loop STOP_FILE: every second the other db (same keys, one release changed) takes the served
+# path (a hard link renamed over it) and POST /v1/reload follows over a keep-alive connection (the file
+# watch may get there first: either way one new revision per swap), until STOP_FILE exists. One line
+# per swap in raw/reload-loop.log, one per answer in raw/reload-answers.log. One python process does
+# it all: a `cp` of the file and a `curl` started every second had cost the lookups about as much p99
+# as the reload itself (benchmarks/README.md).
 reload_loop() {
-    local stop_file=$1 i=0 source
-    while sleep 1 && [[ ! -e $stop_file ]]; do
-        if ((i % 2 == 0)); then source=$DB_B; else source=$DB_A; fi
-        i=$((i + 1))
-        cp "$source" "$WORK/lookup/.reload.tmp"
-        mv -f "$WORK/lookup/.reload.tmp" "$LOOKUP_SERVED"
-        date +%s.%N >>"$RAW/reload-loop.log"
-        { curl -s -m 10 -X POST "http://127.0.0.1:$LOOKUP_HTTP_PORT/v1/reload" || echo failed; echo; } >>"$RAW/reload-answers.log" &
-    done
-    wait
+    exec python3 "$HELPER" reload-loop --db "$LOOKUP_SERVED" --files "$DB_B" "$DB_A" --http-port "$LOOKUP_HTTP_PORT" \
+        --stop "$1" --swaps "$RAW/reload-loop.log" --answers "$RAW/reload-answers.log"
 }
 
 : >"$RAW/reload-loop.log"
