@@ -24,6 +24,9 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     private var nextID: UInt32 = 1
     /// Requests queued since the last flush.
     private var requests: ByteBuffer?
+    /// The buffer of the last flush, reused once NIO has written it (as the server reuses its reply
+    /// buffer): otherwise every request at pipeline depth 1 was an allocation.
+    private var spare: ByteBuffer?
 
     init(driver: LoadDriver, wireRequests: WireRequests, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
@@ -78,7 +81,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         // Taken out of the property, so that the buffer is uniquely referenced while it is written: a
         // copy left behind had made every send copy the batch's requests so far (a tenth of the load
         // generator's profile at pipeline depth 16).
-        var buffer = self.requests.take() ?? context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
+        var buffer = self.requests.take() ?? self.emptyBuffer(context: context)
         let start = buffer.writerIndex
         self.wireRequests.withRequest(key) { _ = buffer.writeBytes($0) }
         if self.wireRequests.form == .protocolGet {
@@ -89,9 +92,18 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func flushRequests(context: ChannelHandlerContext) {
-        guard let requests = self.requests else { return }
-        self.requests = nil
+        guard let requests = self.requests.take() else { return }
         context.writeAndFlush(self.wrapOutboundOut(requests), promise: nil)
+        self.spare = requests
+    }
+
+    private func emptyBuffer(context: ChannelHandlerContext) -> ByteBuffer {
+        guard var spare = self.spare.take() else {
+            return context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
+        }
+        // Still held by NIO (the socket was full), it gets new storage instead.
+        spare.clear()
+        return spare
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
