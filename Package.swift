@@ -208,6 +208,7 @@ let package = Package(
             dependencies: [
                 "ReleaseChannelServer",
                 "ReleaseChannelHTTP",
+                "ReleaseChannelTCP",
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
                 "ReleaseChannelClient",

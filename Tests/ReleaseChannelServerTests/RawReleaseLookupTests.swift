@@ -293,6 +293,30 @@ import Testing
         try self.expectAnswer(try connection.answered(), for: "app-2", "stage", in: connection)
         #expect(try connection.passedOn() == "")
     }
+
+    /// A read batch's answers go into the buffer of the batch before once nothing else holds it (no
+    /// allocation per request); answers still held by the channel, or by whoever took them, keep their
+    /// bytes.
+    @Test func answersGoIntoTheLastBatchsBufferOnceItIsLetGo() throws {
+        let connection = try self.connection()
+        var lastAddress: UnsafeRawPointer?
+        do {
+            try connection.send(Self.get("/v1/releases/my-app/dev"))
+            let first = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+            try connection.send(Self.get("/v1/releases/app-1/prod"))
+            try connection.send(Self.get("/v1/releases/app-2/stage"))
+            let second = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+            let third = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+            try self.expectAnswer(String(buffer: first), for: "my-app", "dev", in: connection)
+            try self.expectAnswer(String(buffer: second), for: "app-1", "prod", in: connection)
+            try self.expectAnswer(String(buffer: third), for: "app-2", "stage", in: connection)
+            lastAddress = third.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        try connection.send(Self.get("/v1/releases/app-1/dev"))
+        let fourth = try #require(try connection.channel.readOutbound(as: ByteBuffer.self))
+        try self.expectAnswer(String(buffer: fourth), for: "app-1", "dev", in: connection)
+        #expect(fourth.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) } == lastAddress)
+    }
 }
 
 /// Records, for each write and flush that leaves ``RawReleaseLookupHandler``, what it was and whether

@@ -49,6 +49,11 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     /// File writes under way while `TCP_CORK` is set (see ``holdPartialSegments(context:)``).
     private var corkedWrites = 0
     private var dates = HTTPDateCache()
+    /// The buffer of the last read batch's answers, for the next batch's: written and flushed by then
+    /// (unless the socket was full), it is only referenced here, so its memory is reused rather than a
+    /// buffer allocated per request. Kept up to ``spareCapacity``, a few answers' worth.
+    private var spare: ByteBuffer?
+    private static let spareCapacity = 4096
 
     init(store: SnapshotStore, ordering: FastPathOrdering, accounting: FastPathAccounting, serverName: String) {
         self.store = store
@@ -149,6 +154,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
         if let output {
             context.write(self.wrapOutboundOut(.byteBuffer(output)), promise: nil)
             self.needsFlush = true
+            if output.capacity <= Self.spareCapacity { self.spare = output }
         }
         if let start = passOnStart {
             let end = input.readerIndex
@@ -194,7 +200,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                     channel: UnsafeRawBufferPointer(rebasing: bytes[channel])
                 ) { release in
                     length = release.jsonLength
-                    var buffer = output.take() ?? context.channel.allocator.buffer(capacity: 512 + length)
+                    var buffer = output.take() ?? self.emptyBuffer(capacity: 512 + length, context: context)
                     self.writeHead(bodyLength: length, revision: snapshot.revision, gzip: false, to: &buffer)
                     release.writeJSON(to: &buffer)
                     output = buffer
@@ -215,7 +221,7 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             let acceptsGzip = acceptEncoding.map { range in
                 input.withUnsafeReadableBytes { ContentNegotiation.acceptsGzip(UnsafeRawBufferPointer(rebasing: $0[range])) }
             } ?? false
-            var buffer = output ?? context.channel.allocator.buffer(capacity: 512)
+            var buffer = output ?? self.emptyBuffer(capacity: 512, context: context)
             let length: Int
             switch snapshot.wholeDatabase.form {
             case .identity(let bytes):
@@ -242,6 +248,13 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
             self.accounting.record(route: .wholeDatabase, path: "/v1/releases", bytes: length, since: start)
             return true
         }
+    }
+
+    /// The spare buffer, cleared, or a new one: `clear` allocates anew for a buffer NIO still holds.
+    private func emptyBuffer(capacity: Int, context: ChannelHandlerContext) -> ByteBuffer {
+        guard var spare = self.spare.take() else { return context.channel.allocator.buffer(capacity: capacity) }
+        spare.clear(minimumCapacity: capacity)
+        return spare
     }
 
     /// Sends the whole file with `sendfile(2)`, on a descriptor of its own that is closed once written

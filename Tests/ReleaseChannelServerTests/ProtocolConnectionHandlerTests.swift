@@ -1,0 +1,91 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import ReleaseChannelModel
+import ReleaseChannelProtocol
+import ReleaseChannelStore
+import ReleaseChannelTestSupport
+import Testing
+
+@testable import ReleaseChannelTCP
+
+/// The binary protocol's connection handler on an `EmbeddedChannel`, for what a socket does not show:
+/// which buffer a reply is written into. What goes over the wire is in ``ProtocolServerTests``.
+@Suite struct ProtocolConnectionHandlerTests {
+    struct Connection {
+        let channel: EmbeddedChannel
+        let snapshot: Snapshot
+
+        func send(_ opcode: ProtocolOpcode, id: UInt32, _ body: (inout ByteBuffer) -> Void) throws {
+            var buffer = self.channel.allocator.buffer(capacity: 64)
+            buffer.writeFrame(opcode: opcode.rawValue, flags: [], requestID: id, revision: .none, body: body)
+            try self.channel.writeInbound(buffer)
+        }
+
+        func get(_ container: String, _ channel: String, id: UInt32) throws {
+            try self.send(.get, id: id) { ProtocolMessages.Key(container: container, channel: channel).write(to: &$0) }
+        }
+
+        /// The next buffer the handler wrote.
+        func written() throws -> ByteBuffer {
+            try #require(try self.channel.readOutbound(as: ByteBuffer.self))
+        }
+
+        /// `buffer` is one GET reply: the request's id, status OK and the release's record.
+        func expectReply(_ buffer: ByteBuffer, id: UInt32, _ container: String, _ channel: String) throws {
+            let frame = try #require(Frame.parse(buffer))
+            #expect(frame.requestID == id)
+            #expect(frame.status == .ok)
+            var record = ByteBuffer()
+            #expect(try #require(self.snapshot.release(container: container, channel: channel)).writeRecord(to: &record))
+            #expect(frame.body == record)
+        }
+    }
+
+    /// A connection that has said HELLO.
+    func connection() throws -> Connection {
+        let database = Fixtures.database(containers: 3)
+        let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+        let store = SnapshotStore()
+        store.swap(snapshot)
+        let handler = ProtocolConnectionHandler(
+            store: store,
+            configuration: ProtocolServerConfiguration(),
+            metrics: ProtocolMetrics(factory: Fixtures.metrics),
+            limiter: ConnectionLimiter(maximum: 8),
+            logger: Logger(label: "test")
+        )
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        let connection = Connection(channel: channel, snapshot: snapshot)
+        try connection.send(.hello, id: 1) { ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: "test").write(to: &$0) }
+        let hello = try #require(Frame.parse(try connection.written()))
+        #expect(hello.status == .ok)
+        return connection
+    }
+
+    /// A read batch's replies go into the buffer of the batch before once nothing else holds it (no
+    /// allocation per request); replies still held by the channel, or by whoever took them, keep their
+    /// bytes.
+    @Test func repliesGoIntoTheLastBatchsBufferOnceItIsLetGo() throws {
+        let connection = try self.connection()
+        var lastAddress: UnsafeRawPointer?
+        do {
+            try connection.get("my-app", "dev", id: 2)
+            let first = try connection.written()
+            try connection.get("app-1", "prod", id: 3)
+            try connection.get("app-2", "stage", id: 4)
+            let second = try connection.written()
+            let third = try connection.written()
+            try connection.expectReply(first, id: 2, "my-app", "dev")
+            try connection.expectReply(second, id: 3, "app-1", "prod")
+            try connection.expectReply(third, id: 4, "app-2", "stage")
+            lastAddress = third.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        try connection.get("app-1", "dev", id: 5)
+        let fourth = try connection.written()
+        try connection.expectReply(fourth, id: 5, "app-1", "dev")
+        #expect(fourth.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) } == lastAddress)
+        _ = try connection.channel.finish()
+    }
+}
