@@ -67,7 +67,7 @@ import Testing
     /// A read batch's replies go into the buffer of the batch before once nothing else holds it (no
     /// allocation per request); replies still held by the channel, or by whoever took them, keep their
     /// bytes.
-    @Test func repliesGoIntoTheLastBatchsBufferOnceItIsLetGo() throws {
+    @Test func repliesReuseTheBufferOfTheBatchBefore() throws {
         let connection = try self.connection()
         var lastAddress: UnsafeRawPointer?
         do {

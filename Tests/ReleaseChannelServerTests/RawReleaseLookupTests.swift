@@ -297,7 +297,7 @@ import Testing
     /// A read batch's answers go into the buffer of the batch before once nothing else holds it (no
     /// allocation per request); answers still held by the channel, or by whoever took them, keep their
     /// bytes.
-    @Test func answersGoIntoTheLastBatchsBufferOnceItIsLetGo() throws {
+    @Test func answersReuseTheBufferOfTheBatchBefore() throws {
         let connection = try self.connection()
         var lastAddress: UnsafeRawPointer?
         do {
