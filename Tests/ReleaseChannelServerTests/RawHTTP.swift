@@ -1,5 +1,6 @@
 import ReleaseChannelTestSupport
 import Foundation
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -24,13 +25,10 @@ final class RawSocket: Sendable {
         guard descriptor >= 0 else { throw TestFailure("socket failed") }
         var timeoutValue = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        // NIO's address rather than a `sockaddr_in` built here: which C module declares that struct
+        // depends on the modules the target links, and a clean build once found it in NIO's own.
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+        let connected = address.withSockAddr { connect(descriptor, $0, socklen_t($1)) }
         guard connected == 0 else {
             close(descriptor)
             throw TestFailure("connect failed: \(errno)")
