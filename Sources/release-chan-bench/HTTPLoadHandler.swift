@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -11,14 +10,15 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     var ticker: Scheduled<Void>?
     var needsFlush = false
     let done: EventLoopPromise<ConnectionResult>
-    private let host: String
-    private let pathTemplate: String
+    /// The request target of every key, by the key's index (``HTTPTargets``).
+    private let targets: HTTPTargets
+    private let headers: HTTPHeaders
     private var status: HTTPResponseStatus = .ok
 
-    init(driver: LoadDriver, host: String, pathTemplate: String, done: EventLoopPromise<ConnectionResult>) {
+    init(driver: LoadDriver, host: String, targets: HTTPTargets, done: EventLoopPromise<ConnectionResult>) {
         self.driver = driver
-        self.host = host
-        self.pathTemplate = pathTemplate
+        self.targets = targets
+        self.headers = ["Host": host]
         self.done = done
     }
 
@@ -27,10 +27,8 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
-        let key = self.driver.sampler.keys[self.driver.nextRequest(intendedStart: intendedStart)]
-        let uri = self.pathTemplate.replacingOccurrences(of: "{container}", with: key.container).replacingOccurrences(of: "{channel}", with: key.channel)
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri)
-        head.headers.add(name: "Host", value: self.host)
+        let uri = self.targets.uris[self.driver.nextRequest(intendedStart: intendedStart)]
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: self.headers)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
         context.write(self.wrapOutboundOut(.end(nil)), promise: nil)
     }

@@ -119,6 +119,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
             case .redis: WireRequests(sampler.keys, form: .redisGet)
             case .http: nil
             }
+        let httpTargets = self.mode == .http ? HTTPTargets(keys: sampler.keys, template: self.path) : nil
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {
             let loop = group.next()
@@ -133,7 +134,6 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 counters: counters
             )
             let host = self.host
-            let path = self.path
             let connect = ClientBootstrap(group: loop)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(5))
@@ -142,9 +142,9 @@ struct ReleaseChanBench: AsyncParsableCommand {
                         let pipeline = channel.pipeline.syncOperations
                         if let wireRequests {
                             try pipeline.addHandler(StreamLoadHandler(driver: driver, wireRequests: wireRequests, done: done))
-                        } else {
+                        } else if let httpTargets {
                             try pipeline.addHTTPClientHandlers()
-                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, pathTemplate: path, done: done))
+                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, targets: httpTargets, done: done))
                         }
                     }
                 }
