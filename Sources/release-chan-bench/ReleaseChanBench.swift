@@ -113,13 +113,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
         let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
         let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
-        let wireRequests: WireRequests? =
+        let requests: Requests =
             switch self.mode {
-            case .tcp: WireRequests(sampler.keys, form: .protocolGet)
-            case .redis: WireRequests(sampler.keys, form: .redisGet)
-            case .http: nil
+            case .tcp: .stream(WireRequests(sampler.keys, form: .protocolGet))
+            case .redis: .stream(WireRequests(sampler.keys, form: .redisGet))
+            case .http: .http(HTTPTargets(keys: sampler.keys, template: self.path))
             }
-        let httpTargets = self.mode == .http ? HTTPTargets(keys: sampler.keys, template: self.path) : nil
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {
             let loop = group.next()
@@ -140,11 +139,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
-                        if let wireRequests {
+                        switch requests {
+                        case .stream(let wireRequests):
                             try pipeline.addHandler(StreamLoadHandler(driver: driver, wireRequests: wireRequests, done: done))
-                        } else if let httpTargets {
+                        case .http(let targets):
                             try pipeline.addHTTPClientHandlers()
-                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, targets: httpTargets, done: done))
+                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, targets: targets, done: done))
                         }
                     }
                 }
@@ -187,6 +187,15 @@ struct ReleaseChanBench: AsyncParsableCommand {
             seconds: self.duration,
             result: merged
         )
+    }
+}
+
+extension ReleaseChanBench {
+    /// Every key's request, made once at start for all connections: bytes on the wire for the stream
+    /// protocols, request targets for HTTP (NIO's HTTP client codec encodes the rest).
+    enum Requests: Sendable {
+        case stream(WireRequests)
+        case http(HTTPTargets)
     }
 }
 
