@@ -35,7 +35,8 @@
 #        db.json with `gzip_static on` over db.json.gz, the exact gzip bytes release-chan sends.
 #        wrk runs the same Lua script (benchmarks/compare/wrk.lua: uniform random release path) against
 #        both servers.
-#   3. Measures, each pair back to back (ours first, then the reference), ROUNDS times, medians:
+#   3. Measures, each pair back to back (ours first in odd rounds, the reference first in even ones),
+#      ROUNDS times; reports medians, and each round's ratio when there is more than one round:
 #      - TCP lookups (release-chan-bench tcp, one thread) vs redis-benchmark GET (one thread): 50
 #        connections, pipeline 1 and 16: rps and p99, against a second release-chan with
 #        LOOKUP_THREADS event loops and its own copy of the db. redis-benchmark counts requests, not
@@ -393,21 +394,38 @@ wrk_run() {
 }
 
 export WRK_PATHS
+# Odd rounds measure release-chan first, even rounds the reference first, so that a drift of the
+# machine over a pair (a neighbour's load, frequency) does not always favour the same side.
 for ((round = 1; round <= ROUNDS; round++)); do
+    if ((round % 2 == 1)); then order="ours reference"; else order="reference ours"; fi
     for depth in 1 16; do
-        log "round $round/$ROUNDS: TCP pipeline $depth: release-chan-bench, then redis-benchmark, then release-chan-bench against Redis"
-        ours_tcp "tcp-p$depth-ours-r$round" "$depth"
-        redis_get "tcp-p$depth-redis-r$round" "$depth"
-        redis_rcb "tcp-p$depth-redis-rcb-r$round" "$depth"
+        log "round $round/$ROUNDS: TCP pipeline $depth (${order/ /, then }): release-chan-bench; redis-benchmark and release-chan-bench against Redis"
+        for side in $order; do
+            if [[ $side == ours ]]; then
+                ours_tcp "tcp-p$depth-ours-r$round" "$depth"
+            else
+                redis_get "tcp-p$depth-redis-r$round" "$depth"
+                redis_rcb "tcp-p$depth-redis-rcb-r$round" "$depth"
+            fi
+        done
     done
-    log "round $round/$ROUNDS: HTTP single release: wrk against release-chan, then nginx"
-    WRK_PATHS=$WORK/paths.txt
-    wrk_run "http-ours-r$round" "$HTTP_PORT" / "$CONNECTIONS"
-    wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
-    log "round $round/$ROUNDS: full db with gzip: wrk against release-chan, then nginx"
+    log "round $round/$ROUNDS: HTTP single release and full db with gzip (${order/ /, then }): wrk against release-chan and nginx"
+    for side in $order; do
+        WRK_PATHS=$WORK/paths.txt
+        if [[ $side == ours ]]; then
+            wrk_run "http-ours-r$round" "$HTTP_PORT" / "$CONNECTIONS"
+        else
+            wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
+        fi
+    done
     WRK_PATHS=""
-    wrk_run "gz-ours-r$round" "$HTTP_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
-    wrk_run "gz-nginx-r$round" "$NGINX_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
+    for side in $order; do
+        if [[ $side == ours ]]; then
+            wrk_run "gz-ours-r$round" "$HTTP_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
+        else
+            wrk_run "gz-nginx-r$round" "$NGINX_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
+        fi
+    done
 done
 
 # Lookup latency while the db is reloaded every second, vs idle: closed loop, or open loop at RELOAD_RATE.
@@ -431,17 +449,29 @@ reload_loop() {
 
 : >"$RAW/reload-loop.log"
 : >"$RAW/reload-answers.log"
-for ((round = 1; round <= ROUNDS; round++)); do
-    log "round $round/$ROUNDS: TCP p99 ($RELOAD_LOAD): idle, then with a reload every second"
-    ours_tcp "p99-idle-r$round" 1 "${RATE_ARGS[@]}"
+# p99_with_reloads NAME: the lookup run while reload_loop swaps the db every second.
+p99_with_reloads() {
     rm -f "$WORK/stop-reloads"
     reload_loop "$WORK/stop-reloads" &
     LOOP_PID=$!
     PIDS+=("$LOOP_PID")
-    ours_tcp "p99-reload-r$round" 1 "${RATE_ARGS[@]}"
+    ours_tcp "$1" 1 "${RATE_ARGS[@]}"
     touch "$WORK/stop-reloads"
     timeout 15 tail --pid="$LOOP_PID" -f /dev/null || true
     stop "$LOOP_PID"
+}
+
+for ((round = 1; round <= ROUNDS; round++)); do
+    # Alternated like the pairs above: idle first in odd rounds, under reloads first in even ones.
+    if ((round % 2 == 1)); then
+        log "round $round/$ROUNDS: TCP p99 ($RELOAD_LOAD): idle, then with a reload every second"
+        ours_tcp "p99-idle-r$round" 1 "${RATE_ARGS[@]}"
+        p99_with_reloads "p99-reload-r$round"
+    else
+        log "round $round/$ROUNDS: TCP p99 ($RELOAD_LOAD): with a reload every second, then idle"
+        p99_with_reloads "p99-reload-r$round"
+        ours_tcp "p99-idle-r$round" 1 "${RATE_ARGS[@]}"
+    fi
 done
 SWAPS=$(wc -l <"$RAW/reload-loop.log")
 FAILED=$(grep -c failed "$RAW/reload-answers.log" || true)

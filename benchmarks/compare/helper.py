@@ -443,6 +443,25 @@ def rounds(raw, pattern, count, loader, field):
     return median(values), errors, len(values)
 
 
+def round_ratios(raw, ours_pattern, ours_loader, ref_pattern, ref_loader, field, count):
+    """Ratio of each round's pair, measured back to back: their spread shows the run-to-run noise."""
+    ratios = []
+    for r in range(1, count + 1):
+        ours = ours_loader(os.path.join(raw, ours_pattern % r))
+        ref = ref_loader(os.path.join(raw, ref_pattern % r))
+        o = field(ours) if ours is not None else None
+        f = field(ref) if ref is not None else None
+        if o is not None and f:
+            ratios.append(o / f)
+    return ratios
+
+
+def fmt_ratios(ratios):
+    if len(ratios) < 2:
+        return ""
+    return "rounds " + ", ".join("%.2f×" % v for v in ratios)
+
+
 def error_count(result):
     e = result.get("errors", 0)
     if isinstance(e, dict):
@@ -488,7 +507,7 @@ def cmd_report(args):
     n = int(meta.get("rounds", 1))
     rows = []
 
-    def add(figure, ours, ref, fmt, goal_op, goal, ours_errors=0, ref_errors=0, ref_fmt=None, note=""):
+    def add(figure, ours, ref, fmt, goal_op, goal, ours_errors=0, ref_errors=0, ref_fmt=None, note="", ratios=()):
         ratio = ours / ref if ours is not None and ref not in (None, 0) else None
         if ratio is None:
             verdict = "n/a"
@@ -496,7 +515,7 @@ def cmd_report(args):
             verdict = "PASS" if ratio >= goal else "short"
         else:
             verdict = "PASS" if ratio <= goal else "short"
-        notes = [note] if note else []
+        notes = [n for n in (note, fmt_ratios(ratios)) if n]
         if ours_errors:
             notes.append("ours: %d errors" % ours_errors)
         if ref_errors:
@@ -506,9 +525,12 @@ def cmd_report(args):
             "ours": ours, "reference": ref, "ratio": ratio,
             "goal": "%s %.2f×" % ("≥" if goal_op == ">=" else "≤", goal), "goal_op": goal_op, "goal_ratio": goal,
             "result": verdict,
-            "ours_text": fmt(ours), "reference_text": (ref_fmt or fmt)(ref),
+            "ours_text": fmt(ours), "reference_text": (ref_fmt or fmt)(ref), "round_ratios": list(ratios),
             "note": "; ".join(notes),
         })
+
+    def pair(ours_pattern, ours_loader, ref_pattern, ref_loader, field):
+        return round_ratios(raw, ours_pattern, ours_loader, ref_pattern, ref_loader, field, n)
 
     tcp_ours = {}
     for depth in (1, 16):
@@ -517,28 +539,35 @@ def cmd_report(args):
         tcp_ours[depth] = (o_rps, o_err, o_p99)
         r_rps, _, _ = rounds(raw, "tcp-p%d-redis-r%%d.csv" % depth, n, redis_csv, rps)
         r_p99, _, _ = rounds(raw, "tcp-p%d-redis-r%%d.csv" % depth, n, redis_csv, p99)
-        add("TCP lookup vs Redis GET, c50 pipeline %d: rps" % depth, o_rps, r_rps, fmt_rps, ">=", 1.0, o_err)
-        add("TCP lookup vs Redis GET, c50 pipeline %d: p99" % depth, o_p99, r_p99, fmt_us, "<=", 1.0)
+        ours, ref = "tcp-p%d-ours-r%%d.json" % depth, "tcp-p%d-redis-r%%d.csv" % depth
+        add("TCP lookup vs Redis GET, c50 pipeline %d: rps" % depth, o_rps, r_rps, fmt_rps, ">=", 1.0, o_err,
+            ratios=pair(ours, load_json, ref, redis_csv, rps))
+        add("TCP lookup vs Redis GET, c50 pipeline %d: p99" % depth, o_p99, r_p99, fmt_us, "<=", 1.0,
+            ratios=pair(ours, load_json, ref, redis_csv, p99))
     for depth in (1, 16):
         # One client for both servers: redis-benchmark's clock starts one loop turn after the reply.
         o_rps, o_err, o_p99 = tcp_ours[depth]
         r_rps, r_err, _ = rounds(raw, "tcp-p%d-redis-rcb-r%%d.json" % depth, n, load_json, rps)
         r_p99, _, _ = rounds(raw, "tcp-p%d-redis-rcb-r%%d.json" % depth, n, load_json, p99)
+        ours, ref = "tcp-p%d-ours-r%%d.json" % depth, "tcp-p%d-redis-rcb-r%%d.json" % depth
         add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 pipeline %d: rps" % depth,
-            o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err)
+            o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err, ratios=pair(ours, load_json, ref, load_json, rps))
         add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 pipeline %d: p99" % depth,
-            o_p99, r_p99, fmt_us, "<=", 1.0)
+            o_p99, r_p99, fmt_us, "<=", 1.0, ratios=pair(ours, load_json, ref, load_json, p99))
 
     o_rps, o_err, _ = rounds(raw, "http-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "http-nginx-r%d.json", n, last_json_line, rps)
     o_p99, _, _ = rounds(raw, "http-ours-r%d.json", n, last_json_line, p99)
     r_p99, _, _ = rounds(raw, "http-nginx-r%d.json", n, last_json_line, p99)
-    add("HTTP single release vs nginx static, wrk c50: rps", o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err)
-    add("HTTP single release vs nginx static, wrk c50: p99", o_p99, r_p99, fmt_us, "<=", 1.0)
+    add("HTTP single release vs nginx static, wrk c50: rps", o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err,
+        ratios=pair("http-ours-r%d.json", last_json_line, "http-nginx-r%d.json", last_json_line, rps))
+    add("HTTP single release vs nginx static, wrk c50: p99", o_p99, r_p99, fmt_us, "<=", 1.0,
+        ratios=pair("http-ours-r%d.json", last_json_line, "http-nginx-r%d.json", last_json_line, p99))
 
     o_rps, o_err, _ = rounds(raw, "gz-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "gz-nginx-r%d.json", n, last_json_line, rps)
-    add("Full db, gzip, vs nginx gzip_static, wrk c%s: rps" % meta.get("gz_connections", 50), o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err)
+    add("Full db, gzip, vs nginx gzip_static, wrk c%s: rps" % meta.get("gz_connections", 50), o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err,
+        ratios=pair("gz-ours-r%d.json", last_json_line, "gz-nginx-r%d.json", last_json_line, rps))
 
     reload_times = read_floats(os.path.join(raw, "reload-ours.txt"))
     python_times = read_floats(os.path.join(raw, "reload-python.txt"))
@@ -556,7 +585,7 @@ def cmd_report(args):
     busy, busy_err, _ = rounds(raw, "p99-reload-r%d.json", n, load_json, p99)
     reloads = load_json(os.path.join(raw, "reload-loop.json")) or {}
     add("TCP p99 (%s), db reloaded every 1 s, vs idle" % meta.get("reload_load", "?"), busy, idle, fmt_us, "<=", 1.25,
-        busy_err, note="%s new revisions of the %s-container db swapped in during the runs%s" % (
+        busy_err, ratios=pair("p99-reload-r%d.json", load_json, "p99-idle-r%d.json", load_json, p99), note="%s new revisions of the %s-container db swapped in during the runs%s" % (
             reloads.get("swaps", "?"), meta.get("containers", "?"),
             ", %d reload requests failed" % reloads["failed_requests"] if reloads.get("failed_requests") else ""))
 
