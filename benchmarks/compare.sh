@@ -567,7 +567,9 @@ meta = {
     "binaries": e["BINARIES"], "versions": e["VERSIONS"], "cached_note": e.get("CACHED_NOTE") or None,
     "notes": [
         "Ratios are release-chan ÷ reference. rps goals are ≥ 1.00× (higher is better); p99, reload time, RSS "
-        "and change-latency goals are ≤ (lower is better). Goals are the ones of issue 4.",
+        "and change-latency goals are ≤ (lower is better). Goals are the ones of issue 4. With more than one "
+        "round, \"rounds\" gives each round's ratio of the two runs made back to back (release-chan first in "
+        "odd rounds, the reference first in even ones; idle first in odd rounds for the reload pair).",
         "Redis: redis-benchmark GET k:__rand_int__ (-r = number of releases) over copies of the same values; "
         "release-chan-bench draws the same releases uniformly. nginx: the same bytes as static files; "
         "wrk with benchmarks/compare/wrk.lua (uniform random release path) against both.",
