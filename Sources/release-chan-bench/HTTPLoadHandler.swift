@@ -7,7 +7,7 @@ final class HTTPLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias OutboundOut = HTTPClientRequestPart
 
     var driver: LoadDriver
-    var ticker: Scheduled<Void>?
+    var schedule: OpenLoopSchedule?
     var needsFlush = false
     let done: EventLoopPromise<ConnectionResult>
     /// The request target of every key, by the key's index (``HTTPTargets``).

@@ -4,7 +4,8 @@ import NIOCore
 /// common: a driver, a way to send one request, and how a connection ends.
 protocol LoadConnection: AnyObject, SendableMetatype {
     var driver: LoadDriver { get set }
-    var ticker: Scheduled<Void>? { get set }
+    /// The open-loop schedule, while one runs.
+    var schedule: OpenLoopSchedule? { get set }
     /// Completed with the connection's results when it closes.
     var done: EventLoopPromise<ConnectionResult> { get }
     /// Requests written since the last flush; flushed once per read batch.
@@ -20,36 +21,15 @@ extension LoadConnection {
     /// closes the connection two seconds after the end whatever happens.
     func startLoad(context: ChannelHandlerContext) {
         if let interval = self.driver.interval {
-            self.tick(context: context, at: NIODeadline.now(), interval: interval)
+            let schedule = OpenLoopSchedule(connection: self, context: context, interval: interval, start: .now())
+            self.schedule = schedule
+            schedule.schedule()
         } else {
             for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
             self.flushRequests(context: context)
         }
         let channel = context.channel
         context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
-    }
-
-    /// Open loop: sends the request due at `deadline`, then schedules the next one at an absolute time
-    /// (a fixed delay after each send would drift and count the drift as latency).
-    private func tick(context: ChannelHandlerContext, at deadline: NIODeadline, interval: TimeAmount) {
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        self.ticker = context.eventLoop.scheduleTask(deadline: deadline) {
-            let (connection, context) = loopBound.value
-            guard deadline < connection.driver.stopAt else {
-                if connection.driver.isFinished { context.close(promise: nil) }
-                return
-            }
-            // Catch up on every request that fell due while the loop was busy, each stamped with its own
-            // intended time.
-            var due = deadline
-            let now = NIODeadline.now()
-            repeat {
-                connection.send(context: context, intendedStart: due)
-                due = due + interval
-            } while due <= now && due < connection.driver.stopAt
-            connection.flushRequests(context: context)
-            connection.tick(context: context, at: due, interval: interval)
-        }
     }
 
     /// Records a reply received at `now` and queues the next request (closed loop; flushed at the end of
@@ -66,7 +46,8 @@ extension LoadConnection {
 
     /// The connection closed: stops the open-loop schedule and hands in the results.
     func finish() {
-        self.ticker?.cancel()
+        self.schedule?.cancel()
+        self.schedule = nil
         self.done.succeed(self.driver.result)
     }
 

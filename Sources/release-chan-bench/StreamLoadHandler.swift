@@ -13,7 +13,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     typealias OutboundOut = ByteBuffer
 
     var driver: LoadDriver
-    var ticker: Scheduled<Void>?
+    var schedule: OpenLoopSchedule?
     var needsFlush = false
     let done: EventLoopPromise<ConnectionResult>
     private let wireRequests: WireRequests
