@@ -410,8 +410,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
         done
     done
     log "round $round/$ROUNDS: HTTP single release and full db with gzip (${order/ /, then }): wrk against release-chan and nginx"
+    WRK_PATHS=$WORK/paths.txt
     for side in $order; do
-        WRK_PATHS=$WORK/paths.txt
         if [[ $side == ours ]]; then
             wrk_run "http-ours-r$round" "$HTTP_PORT" / "$CONNECTIONS"
         else

@@ -36,7 +36,8 @@ final class OpenLoopSchedule: NIOScheduledCallbackHandler, Sendable {
         self.state.value.callback = try? self.state.value.context.eventLoop.scheduleCallback(at: due, handler: self)
     }
 
-    /// Stops the schedule, and lets go of the connection (which holds the schedule).
+    /// Stops the schedule: a call already scheduled is dropped, and a tick running now schedules no
+    /// other. The connection lets go of the schedule when it closes, which ends their reference cycle.
     func cancel() {
         self.state.value.isCancelled = true
         self.state.value.callback?.cancel()
