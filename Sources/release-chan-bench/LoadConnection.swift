@@ -1,7 +1,7 @@
 import NIOCore
 
-/// What the load handlers (``StreamLoadHandler`` for tcp and redis, ``HTTPLoadHandler``) have in
-/// common: a driver, a way to send one request, and how a connection ends.
+/// How a connection under load is driven (``StreamLoadHandler``, for every mode): a driver, a way to
+/// send one request, and how a connection ends.
 protocol LoadConnection: AnyObject, SendableMetatype {
     var driver: LoadDriver { get set }
     /// The open-loop schedule, while one runs.

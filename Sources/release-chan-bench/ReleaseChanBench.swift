@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import ReleaseChannelModel
 import ReleaseChannelProtocol
@@ -113,11 +112,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
         let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
         let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
-        let requests: Requests =
+        // Every key's request, made once at start for all connections.
+        let requests =
             switch self.mode {
-            case .tcp: .stream(WireRequests(sampler.keys, form: .protocolGet))
-            case .redis: .stream(WireRequests(sampler.keys, form: .redisGet))
-            case .http: .http(HTTPTargets(keys: sampler.keys, template: self.path))
+            case .tcp: WireRequests.protocolGets(sampler.keys)
+            case .redis: WireRequests.redisGets(sampler.keys)
+            case .http: WireRequests.httpGets(sampler.keys, template: self.path, host: self.host)
             }
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {
@@ -132,20 +132,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 stopAt: stopAt,
                 counters: counters
             )
-            let host = self.host
             let connect = ClientBootstrap(group: loop)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connectTimeout(.seconds(5))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        switch requests {
-                        case .stream(let wireRequests):
-                            try pipeline.addHandler(StreamLoadHandler(driver: driver, wireRequests: wireRequests, done: done))
-                        case .http(let targets):
-                            try pipeline.addHTTPClientHandlers()
-                            try pipeline.addHandler(HTTPLoadHandler(driver: driver, host: host, targets: targets, done: done))
-                        }
+                        try channel.pipeline.syncOperations.addHandler(StreamLoadHandler(driver: driver, wireRequests: requests, done: done))
                     }
                 }
                 .connect(host: self.host, port: port)
@@ -187,15 +179,6 @@ struct ReleaseChanBench: AsyncParsableCommand {
             seconds: self.duration,
             result: merged
         )
-    }
-}
-
-extension ReleaseChanBench {
-    /// Every key's request, made once at start for all connections: bytes on the wire for the stream
-    /// protocols, request targets for HTTP (NIO's HTTP client codec encodes the rest).
-    enum Requests: Sendable {
-        case stream(WireRequests)
-        case http(HTTPTargets)
     }
 }
 

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// One connection under load over a byte-stream protocol (release-chan's binary protocol, or Redis's
-/// RESP, as `wireRequests` are encoded), sending GETs as the driver dictates.
+/// One connection under load, sending GETs as the driver dictates in the form `wireRequests` are
+/// encoded in: release-chan's binary protocol, Redis's RESP, or HTTP/1.1 (keep-alive, pipelined).
 ///
 /// Each request is one copy of its key's precomputed bytes and the requests of one read batch go out
 /// as one buffer; replies are read in place. The load generator shares the cores with the server it
@@ -22,6 +22,8 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     /// Whether the greeting (if any) was answered and the load started.
     private var started = false
     private var nextID: UInt32 = 1
+    /// Where mode http is in the response being read.
+    private var httpReplies = HTTPReplies()
     /// Requests queued since the last flush.
     private var requests: ByteBuffer?
     /// The buffer of the last flush, reused once NIO has written it (as the server reuses its reply
@@ -38,7 +40,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         switch self.wireRequests.form {
         case .protocolGet:
             context.writeAndFlush(self.wrapOutboundOut(ProtocolReplies.greeting(allocator: context.channel.allocator)), promise: nil)
-        case .redisGet:
+        case .redisGet, .httpGet:
             self.started = true
             self.startLoad(context: context)
         }
@@ -73,6 +75,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         switch self.wireRequests.form {
         case .protocolGet: try ProtocolReplies.next(in: &self.received)
         case .redisGet: try RESPReplies.next(in: &self.received)
+        case .httpGet: try self.httpReplies.next(in: &self.received)
         }
     }
 

@@ -1,9 +1,10 @@
+import Foundation
 import NIOCore
 import ReleaseChannelProtocol
 
 /// The GET request for every key as it goes on the wire, encoded once into one array, so that sending
-/// a request is one copy: a whole protocol GET frame (its request ID patched in after the copy), or a
-/// whole Redis `GET container:channel` command.
+/// a request is one copy: a whole protocol GET frame (its request ID patched in after the copy), a
+/// whole Redis `GET container:channel` command, or a whole HTTP/1.1 `GET` request.
 ///
 /// One `ByteBuffer` per key had cost the load generator, per request, a cache miss on the key's storage
 /// and its reference count, then another on its bytes: a third of its profile at pipeline depth 16,
@@ -20,22 +21,44 @@ struct WireRequests: Sendable {
         case protocolGet
         /// A RESP `GET container:channel` command (the keys compare.sh loads into Redis).
         case redisGet
+        /// An HTTP/1.1 `GET` of the key's request target, with a `Host` header (keep-alive, pipelined).
+        case httpGet
     }
 
-    init(_ keys: [(container: String, channel: String)], form: Form) {
+    /// Protocol GET frames for `keys`.
+    static func protocolGets(_ keys: [(container: String, channel: String)]) -> WireRequests {
+        WireRequests(form: .protocolGet, count: keys.count) { index, buffer in
+            let key = keys[index]
+            buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: 0, revision: .none) {
+                ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &$0)
+            }
+        }
+    }
+
+    /// Redis `GET container:channel` commands for `keys`.
+    static func redisGets(_ keys: [(container: String, channel: String)]) -> WireRequests {
+        WireRequests(form: .redisGet, count: keys.count) { index, buffer in
+            let name = "\(keys[index].container):\(keys[index].channel)"
+            buffer.writeString("*2\r\n$3\r\nGET\r\n$\(name.utf8.count)\r\n\(name)\r\n")
+        }
+    }
+
+    /// HTTP/1.1 `GET` requests for `keys`, of the target `template` names with `{container}` and
+    /// `{channel}` filled in, to the server `host` names.
+    static func httpGets(_ keys: [(container: String, channel: String)], template: String, host: String) -> WireRequests {
+        WireRequests(form: .httpGet, count: keys.count) { index, buffer in
+            let target = template.replacingOccurrences(of: "{container}", with: keys[index].container)
+                .replacingOccurrences(of: "{channel}", with: keys[index].channel)
+            buffer.writeString("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        }
+    }
+
+    private init(form: Form, count: Int, encode: (Int, inout ByteBuffer) -> Void) {
         var buffer = ByteBuffer()
         var ends: [UInt32] = []
-        ends.reserveCapacity(keys.count)
-        for key in keys {
-            switch form {
-            case .protocolGet:
-                buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: 0, revision: .none) {
-                    ProtocolMessages.Key(container: key.container, channel: key.channel).write(to: &$0)
-                }
-            case .redisGet:
-                let name = "\(key.container):\(key.channel)"
-                buffer.writeString("*2\r\n$3\r\nGET\r\n$\(name.utf8.count)\r\n\(name)\r\n")
-            }
+        ends.reserveCapacity(count)
+        for index in 0..<count {
+            encode(index, &buffer)
             ends.append(UInt32(buffer.readableBytes))
         }
         self.bytes = Array(buffer.readableBytesView)
