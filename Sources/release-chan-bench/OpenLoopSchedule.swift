@@ -9,7 +9,7 @@ import NIOCore
 /// three mallocs per request, taken from the CPU the measured server shares.
 final class OpenLoopSchedule: NIOScheduledCallbackHandler, Sendable {
     private struct State {
-        let connection: any LoadConnection
+        let connection: StreamLoadHandler
         let context: ChannelHandlerContext
         /// When the next request is due.
         var due: NIODeadline
@@ -21,7 +21,7 @@ final class OpenLoopSchedule: NIOScheduledCallbackHandler, Sendable {
     private let interval: TimeAmount
 
     /// Made on the connection's event loop; the first request is due at `start`.
-    init(connection: any LoadConnection, context: ChannelHandlerContext, interval: TimeAmount, start: NIODeadline) {
+    init(connection: StreamLoadHandler, context: ChannelHandlerContext, interval: TimeAmount, start: NIODeadline) {
         self.state = NIOLoopBoundBox(
             State(connection: connection, context: context, due: start, callback: nil),
             eventLoop: context.eventLoop

@@ -8,14 +8,17 @@ import NIOCore
 /// measures, so every cycle it spends is taken from the server: the two protocols are a branch here
 /// rather than a generic parameter, whose methods NIO would call unspecialized (a generic version
 /// of this class cost the load generator about 5% more of its profile).
-final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
+final class StreamLoadHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    var driver: LoadDriver
-    var schedule: OpenLoopSchedule?
-    var needsFlush = false
-    let done: EventLoopPromise<ConnectionResult>
+    private(set) var driver: LoadDriver
+    /// The open-loop schedule, while one runs.
+    private var schedule: OpenLoopSchedule?
+    /// Whether requests were queued while reading a batch of replies; flushed once per batch.
+    private var needsFlush = false
+    /// Completed with the connection's results when it closes.
+    private let done: EventLoopPromise<ConnectionResult>
     private let wireRequests: WireRequests
     /// Received bytes not yet read as replies (at most one incomplete reply between reads).
     private var received = ByteBuffer()
@@ -71,6 +74,33 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         }
     }
 
+    /// Starts sending: `pipeline` requests at once (closed loop) or one per interval (open loop), and
+    /// closes the connection two seconds after the end whatever happens.
+    private func startLoad(context: ChannelHandlerContext) {
+        if let interval = self.driver.interval {
+            let schedule = OpenLoopSchedule(connection: self, context: context, interval: interval, start: .now())
+            self.schedule = schedule
+            schedule.schedule()
+        } else {
+            for _ in 0..<self.driver.pipeline { self.send(context: context, intendedStart: .now()) }
+            self.flushRequests(context: context)
+        }
+        let channel = context.channel
+        context.eventLoop.scheduleTask(deadline: self.driver.stopAt + .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    /// Records a reply received at `now` and queues the next request (closed loop; flushed at the end of
+    /// the read batch) or closes once everything is answered. The replies of one read all arrived with
+    /// that read, so they share its timestamp (one clock read per batch, not two per reply).
+    private func replied(context: ChannelHandlerContext, ok: Bool, now: NIODeadline) {
+        if self.driver.reply(ok: ok, at: now) {
+            self.send(context: context, intendedStart: now)
+            self.needsFlush = true
+        } else if self.driver.isFinished {
+            context.close(promise: nil)
+        }
+    }
+
     private func nextReply() throws -> Reply? {
         switch self.wireRequests.form {
         case .protocolGet: try ProtocolReplies.next(in: &self.received)
@@ -79,6 +109,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         }
     }
 
+    /// Queues one request.
     func send(context: ChannelHandlerContext, intendedStart: NIODeadline) {
         let key = self.driver.nextRequest(intendedStart: intendedStart)
         // Taken out of the property, so that the buffer is uniquely referenced while it is written: a
@@ -94,6 +125,7 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
         self.requests = buffer
     }
 
+    /// Writes out the requests queued since the last call.
     func flushRequests(context: ChannelHandlerContext) {
         guard let requests = self.requests.take() else { return }
         context.writeAndFlush(self.wrapOutboundOut(requests), promise: nil)
@@ -110,15 +142,28 @@ final class StreamLoadHandler: ChannelInboundHandler, LoadConnection {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.readComplete(context: context)
+        if self.needsFlush {
+            self.needsFlush = false
+            self.flushRequests(context: context)
+        }
     }
 
+    /// The connection closed: stops the open-loop schedule and hands in the results.
     func channelInactive(context: ChannelHandlerContext) {
-        self.finish()
+        self.schedule?.cancel()
+        self.schedule = nil
+        self.done.succeed(self.driver.result)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.fail(context: context)
+    }
+
+    /// A connection-level failure (refused, reset, a reply that cannot be read): counted, and the
+    /// connection closed.
+    private func fail(context: ChannelHandlerContext) {
+        self.driver.result.connectionErrors += 1
+        context.close(promise: nil)
     }
 }
 
