@@ -5,7 +5,7 @@ import NIOCore
 ///
 /// Each request is one copy of its key's precomputed bytes and the requests of one read batch go out
 /// as one buffer; replies are read in place. The load generator shares the cores with the server it
-/// measures, so every cycle it spends is taken from the server: the two protocols are a branch here
+/// measures, so every cycle it spends is taken from the server: the three protocols are a branch here
 /// rather than a generic parameter, whose methods NIO would call unspecialized (a generic version
 /// of this class cost the load generator about 5% more of its profile).
 final class StreamLoadHandler: ChannelInboundHandler {
