@@ -111,7 +111,6 @@ struct ReleaseChanBench: AsyncParsableCommand {
         let start = NIODeadline.now()
         let measureFrom = start + .milliseconds(Int64(self.warmup * 1000))
         let stopAt = measureFrom + .milliseconds(Int64(self.duration * 1000))
-        let interval: TimeAmount? = self.rate.map { .nanoseconds(Int64(1e9 * Double(self.connections) / Double($0))) }
         // Every key's request, made once at start for all connections.
         let requests =
             switch self.mode {
@@ -127,7 +126,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
                 sampler: sampler,
                 seed: self.seed &+ UInt64(index) &* 7919,
                 pipeline: self.pipeline,
-                interval: interval,
+                openLoop: self.rate.map { LoadDriver.OpenLoop(rate: Double($0), connections: self.connections, index: index, start: start) },
                 measureFrom: measureFrom,
                 stopAt: stopAt,
                 counters: counters

@@ -77,8 +77,8 @@ final class StreamLoadHandler: ChannelInboundHandler {
     /// Starts sending: `pipeline` requests at once (closed loop) or one per interval (open loop), and
     /// closes the connection two seconds after the end whatever happens.
     private func startLoad(context: ChannelHandlerContext) {
-        if let interval = self.driver.interval {
-            let schedule = OpenLoopSchedule(connection: self, context: context, interval: interval, start: .now())
+        if let openLoop = self.driver.openLoop {
+            let schedule = OpenLoopSchedule(connection: self, context: context, interval: openLoop.interval, start: openLoop.firstTick(notBefore: .now()))
             self.schedule = schedule
             schedule.schedule()
         } else {
