@@ -359,13 +359,24 @@ ours_tcp() {
         --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench $name failed"
 }
 
-# redis_rcb NAME PIPELINE: release-chan-bench's redis mode against Redis, the same keys and options
-# as ours_tcp.
+# redis_rcb NAME PIPELINE [extra release-chan-bench options...]: release-chan-bench's redis mode against
+# Redis, the same keys and options as ours_tcp.
 redis_rcb() {
     local name=$1 depth=$2
+    shift 2
     timeout -k 5 "$LOAD_LIMIT" "$RCB" redis --host 127.0.0.1 --port "$REDIS_PORT" --db "$LOOKUP_SERVED" --threads 1 \
         --connections "$CONNECTIONS" --pipeline "$depth" --duration "$DURATION" --warmup "$WARMUP" \
-        --json --quiet >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench redis $name failed"
+        --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench redis $name failed"
+}
+
+# rcb_http NAME PORT [extra release-chan-bench options...]: release-chan-bench's http mode (the release
+# paths of the served db, which nginx serves as files too).
+rcb_http() {
+    local name=$1 port=$2
+    shift 2
+    timeout -k 5 "$LOAD_LIMIT" "$RCB" http --host 127.0.0.1 --port "$port" --db "$SERVED" --threads 1 \
+        --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
+        --json --quiet "$@" >"$RAW/$name.json" 2>>"$LOGS/bench.log" || log "release-chan-bench http $name failed"
 }
 
 # redis_run PIPELINE REQUESTS: redis-benchmark GET over the copies of every release, CSV on stdout.
@@ -409,6 +420,22 @@ for ((round = 1; round <= ROUNDS; round++)); do
             fi
         done
     done
+    # The closed loops above load each server as hard as the client can, so the faster server also
+    # queues more requests and its p99 measures that load. At the same offered load (open loop, half
+    # the reference's closed-loop rps in this round, one client for both) the p99s compare the servers.
+    rate=$(python3 "$HELPER" rate --fraction 0.5 "$RAW/tcp-p1-redis-rcb-r$round.json")
+    if [[ -n $rate ]]; then
+        log "round $round/$ROUNDS: TCP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and Redis"
+        for side in $order; do
+            if [[ $side == ours ]]; then
+                ours_tcp "tcp-open-ours-r$round" 1 --rate "$rate"
+            else
+                redis_rcb "tcp-open-redis-r$round" 1 --rate "$rate"
+            fi
+        done
+    else
+        log "round $round/$ROUNDS: no Redis rps to set the TCP open loop's rate from; skipped"
+    fi
     log "round $round/$ROUNDS: HTTP single release and full db with gzip (${order/ /, then }): wrk against release-chan and nginx"
     WRK_PATHS=$WORK/paths.txt
     for side in $order; do
@@ -418,6 +445,19 @@ for ((round = 1; round <= ROUNDS; round++)); do
             wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
         fi
     done
+    rate=$(python3 "$HELPER" rate --fraction 0.5 "$RAW/http-nginx-r$round.json")
+    if [[ -n $rate ]]; then
+        log "round $round/$ROUNDS: HTTP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and nginx"
+        for side in $order; do
+            if [[ $side == ours ]]; then
+                rcb_http "http-open-ours-r$round" "$HTTP_PORT" --rate "$rate"
+            else
+                rcb_http "http-open-nginx-r$round" "$NGINX_PORT" --rate "$rate"
+            fi
+        done
+    else
+        log "round $round/$ROUNDS: no nginx rps to set the HTTP open loop's rate from; skipped"
+    fi
     WRK_PATHS=""
     for side in $order; do
         if [[ $side == ours ]]; then
@@ -578,6 +618,11 @@ meta = {
         "writes a connection's next request one event-loop turn after reading the reply and starts its clock at that "
         "write; release-chan-bench writes at once, so more requests wait in the queues and its p99 is higher for "
         "the same server.",
+        "Open loop: release-chan-bench sends at a fixed rate, half the reference's closed-loop rps in the same round "
+        "(Redis's under release-chan-bench, nginx's under wrk), its connections' schedules spread evenly over one "
+        "interval, and counts each latency from the request's intended send time (no coordinated omission). Both "
+        "servers get the same offered load, so these p99s compare the servers, where the closed-loop rows also "
+        "measure how much load each server was given.",
         "Reload: wall time of POST /v1/reload (read, parse, validate, build, swap; the gzip form of the whole db follows the swap) after the other "
         "big db was renamed into place; python: read + json.loads of the same file in one process (start-up "
         "excluded). RSS: VmRSS from /proc.",

@@ -6,6 +6,7 @@
   helper.py change-latency ...             file change -> new revision served / SDK notified / SDK cache
   helper.py reload-loop ...                swap the served db every second until told to stop
   helper.py time-json FILE...              python json.loads time (read + parse) per file, seconds
+  helper.py rate --fraction F FILE         F × the rps of a load result (release-chan-bench or wrk), an integer
   helper.py report ...                     the table of ratios (terminal, markdown, JSON)
 """
 
@@ -390,6 +391,14 @@ def cmd_time_json(args):
 # report
 
 
+def cmd_rate(args):
+    """Prints nothing when the run left no result, so that the caller can skip what depends on it."""
+    result = load_json(args.file) or last_json_line(args.file)
+    value = rps(result) if result else None
+    if value:
+        print(max(1, int(value * args.fraction)))
+
+
 def load_json(path):
     try:
         with open(path) as f:
@@ -555,6 +564,15 @@ def cmd_report(args):
         add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 pipeline %d: p99" % depth,
             o_p99, r_p99, fmt_us, "<=", 1.0, ratios=pair(ours, load_json, ref, load_json, p99))
 
+    o_p99, o_err, o_count = rounds(raw, "tcp-open-ours-r%d.json", n, load_json, p99)
+    r_p99, r_err, _ = rounds(raw, "tcp-open-redis-r%d.json", n, load_json, p99)
+    rate, _, _ = rounds(raw, "tcp-open-ours-r%d.json", n, load_json, lambda result: result.get("rate"))
+    if o_count:
+        # The same offered load for both: the p99s compare servers, not how much load each was given.
+        add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 open loop at half Redis's rps: p99",
+            o_p99, r_p99, fmt_us, "<=", 1.0, o_err, r_err, note="%s" % fmt_rps(rate),
+            ratios=pair("tcp-open-ours-r%d.json", load_json, "tcp-open-redis-r%d.json", load_json, p99))
+
     o_rps, o_err, _ = rounds(raw, "http-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "http-nginx-r%d.json", n, last_json_line, rps)
     o_p99, _, _ = rounds(raw, "http-ours-r%d.json", n, last_json_line, p99)
@@ -563,6 +581,14 @@ def cmd_report(args):
         ratios=pair("http-ours-r%d.json", last_json_line, "http-nginx-r%d.json", last_json_line, rps))
     add("HTTP single release vs nginx static, wrk c50: p99", o_p99, r_p99, fmt_us, "<=", 1.0,
         ratios=pair("http-ours-r%d.json", last_json_line, "http-nginx-r%d.json", last_json_line, p99))
+
+    o_p99, o_err, o_count = rounds(raw, "http-open-ours-r%d.json", n, load_json, p99)
+    r_p99, r_err, _ = rounds(raw, "http-open-nginx-r%d.json", n, load_json, p99)
+    rate, _, _ = rounds(raw, "http-open-ours-r%d.json", n, load_json, lambda result: result.get("rate"))
+    if o_count:
+        add("HTTP single release vs nginx static, both driven by release-chan-bench, c50 open loop at half nginx's wrk rps: p99",
+            o_p99, r_p99, fmt_us, "<=", 1.0, o_err, r_err, note="%s" % fmt_rps(rate),
+            ratios=pair("http-open-ours-r%d.json", load_json, "http-open-nginx-r%d.json", load_json, p99))
 
     o_rps, o_err, _ = rounds(raw, "gz-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "gz-nginx-r%d.json", n, last_json_line, rps)
@@ -715,6 +741,11 @@ def main():
     p = sub.add_parser("time-json")
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_time_json)
+
+    p = sub.add_parser("rate")
+    p.add_argument("--fraction", type=float, required=True)
+    p.add_argument("file")
+    p.set_defaults(func=cmd_rate)
 
     p = sub.add_parser("report")
     p.add_argument("--raw", required=True)
