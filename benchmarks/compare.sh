@@ -187,6 +187,8 @@ cleanup() {
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         stop_pid "${PIDS[i]}"
     done
+    # Memory, not disk: never kept.
+    [[ -n ${SHM:-} ]] && rm -rf "$SHM"
     # Kept for a look after a failure (or with KEEP_TMP=1); an interrupted run (130, 143) cleans up.
     if [[ ${KEEP_TMP:-0} == 1 ]] || ((status != 0 && status != 130 && status != 143)); then
         log "temporary files kept in $WORK"
@@ -304,7 +306,19 @@ mkdir -p "$WWW" "$WORK/nginx/tmp"
 python3 "$HELPER" prepare --db "$SERVED" --http-port "$HTTP_PORT" --www "$WWW" --resp "$WORK/redis.resp" \
     --paths "$WORK/paths.txt" --summary "$RAW/prepare.json" >&2
 RELEASES=$(wc -l <"$WORK/paths.txt")
-chmod -R a+rX "$WORK/nginx"
+# The release files live in memory (tmpfs, where /dev/shm is one), as Redis's values and release-chan's
+# snapshot do: the page cache of a file on disk is not guaranteed to stay (warm_page_cache, below). The
+# whole db stays on disk, where nginx sends it from large folios, as release-chan sends its gzip form.
+SHM=""
+if [[ -d /dev/shm && -w /dev/shm ]] && SHM=$(mktemp -d /dev/shm/release-chan-compare.XXXXXX 2>/dev/null); then
+    chmod 755 "$SHM"
+    mv "$WWW/v1" "$SHM/v1"
+    ln -s "$SHM/v1" "$WWW/v1"
+else
+    SHM=""
+    log "no writable /dev/shm: the release files stay in $WWW"
+fi
+chmod -R a+rX "$WORK/nginx" ${SHM:+"$SHM"}
 
 log "starting Redis (port $REDIS_PORT)"
 start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --daemonize no \
@@ -404,6 +418,18 @@ wrk_run() {
         "http://127.0.0.1:$port$path" >"$RAW/$name.json" 2>>"$LOGS/wrk.log" || log "wrk $name failed"
 }
 
+# warm_page_cache: reads nginx's files, and each server's whole db with gzip through a request, back into
+# the page cache before the HTTP rows. Some machines page out file pages left unread for a minute (this
+# machine kind runs DAMON reclaim: a release file read back from its disk cost 2.3 ms), so a cold cache
+# would measure the disk, not the servers.
+warm_page_cache() {
+    find "$WWW" -type f -print0 | xargs -0 -n 512 -P 8 cat >/dev/null
+    curl -sf -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:$HTTP_PORT/v1/releases" || true
+    curl -sf -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:$NGINX_PORT/v1/releases" || true
+}
+
+# The open-loop rows' rate, as a share of the reference's closed-loop rps in the same round.
+OPEN_LOOP_SHARE=0.33
 export WRK_PATHS
 # Odd rounds measure release-chan first, even rounds the reference first, so that a drift of the
 # machine over a pair (a neighbour's load, frequency) does not always favour the same side.
@@ -421,9 +447,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
         done
     done
     # The closed loops above load each server as hard as the client can, so the faster server also
-    # queues more requests and its p99 measures that load. At the same offered load (open loop, half
-    # the reference's closed-loop rps in this round, one client for both) the p99s compare the servers.
-    rate=$(python3 "$HELPER" rate --fraction 0.5 "$RAW/tcp-p1-redis-rcb-r$round.json")
+    # queues more requests and its p99 measures that load. At the same offered load (open loop, a third
+    # of the reference's closed-loop rps in this round, one client for both) the p99s compare the
+    # servers. Not more: an open loop costs the load generator about twice the CPU per request of a
+    # closed one (a timer per request), and at half the rate it took a core of its own.
+    rate=$(python3 "$HELPER" rate --fraction "$OPEN_LOOP_SHARE" "$RAW/tcp-p1-redis-rcb-r$round.json")
     if [[ -n $rate ]]; then
         log "round $round/$ROUNDS: TCP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and Redis"
         for side in $order; do
@@ -437,6 +465,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "round $round/$ROUNDS: no Redis rps to set the TCP open loop's rate from; skipped"
     fi
     log "round $round/$ROUNDS: HTTP single release and full db with gzip (${order/ /, then }): wrk against release-chan and nginx"
+    warm_page_cache
     WRK_PATHS=$WORK/paths.txt
     for side in $order; do
         if [[ $side == ours ]]; then
@@ -445,7 +474,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
         fi
     done
-    rate=$(python3 "$HELPER" rate --fraction 0.5 "$RAW/http-nginx-r$round.json")
+    rate=$(python3 "$HELPER" rate --fraction "$OPEN_LOOP_SHARE" "$RAW/http-nginx-r$round.json")
     if [[ -n $rate ]]; then
         log "round $round/$ROUNDS: HTTP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and nginx"
         for side in $order; do
@@ -459,6 +488,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         log "round $round/$ROUNDS: no nginx rps to set the HTTP open loop's rate from; skipped"
     fi
     WRK_PATHS=""
+    warm_page_cache
     for side in $order; do
         if [[ $side == ours ]]; then
             wrk_run "gz-ours-r$round" "$HTTP_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
@@ -585,7 +615,7 @@ case "$BIN_DIR" in
 esac
 VERSIONS="$(redis-server --version | awk '{ print $1, $2, $3 }'); $("$NGINX" -v 2>&1); $(wrk --version 2>&1 | head -1 | awk '{ print $1, $2 }'); Python $(python3 -c 'import platform; print(platform.python_version())')"
 export MODE DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS BIG_DB_BYTES DB_BYTES RELOAD_LOAD COMMAND_LINE \
-    BINARIES VERSIONS CACHED_NOTE GZ_CONNECTIONS RELEASES
+    BINARIES VERSIONS CACHED_NOTE GZ_CONNECTIONS RELEASES OPEN_LOOP_SHARE
 python3 - "$RAW/meta.json" <<'EOF'
 import datetime, json, os, platform, sys
 e = os.environ
@@ -604,6 +634,7 @@ meta = {
     "rounds": int(e["ROUNDS"]), "containers": int(e["CONTAINERS"]), "releases": int(e["RELEASES"]),
     "db_bytes": int(e["DB_BYTES"]), "big_containers": int(e["BIG_CONTAINERS"]), "big_db_bytes": int(e["BIG_DB_BYTES"]),
     "reload_load": e["RELOAD_LOAD"], "gz_connections": int(e["GZ_CONNECTIONS"]),
+    "open_loop_share": float(e["OPEN_LOOP_SHARE"]),
     "binaries": e["BINARIES"], "versions": e["VERSIONS"], "cached_note": e.get("CACHED_NOTE") or None,
     "notes": [
         "Ratios are release-chan ÷ reference. rps goals are ≥ 1.00× (higher is better); p99, reload time, RSS "
@@ -618,7 +649,7 @@ meta = {
         "writes a connection's next request one event-loop turn after reading the reply and starts its clock at that "
         "write; release-chan-bench writes at once, so more requests wait in the queues and its p99 is higher for "
         "the same server.",
-        "Open loop: release-chan-bench sends at a fixed rate, half the reference's closed-loop rps in the same round "
+        "Open loop: release-chan-bench sends at a fixed rate, " + e["OPEN_LOOP_SHARE"] + "× the reference's closed-loop rps in the same round "
         "(Redis's under release-chan-bench, nginx's under wrk), its connections' schedules spread evenly over one "
         "interval, and counts each latency from the request's intended send time (no coordinated omission). Both "
         "servers get the same offered load, so these p99s compare the servers, where the closed-loop rows also "

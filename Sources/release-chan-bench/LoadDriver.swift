@@ -65,8 +65,8 @@ extension LoadDriver {
     /// The connections' grids are spread evenly over one interval (connection i of n is offset by i/n
     /// of it), so that together they send one request every 1/rate seconds. Started in phase, all n
     /// sent at the same instant once per interval, and each burst queued behind itself: with 50
-    /// connections at 3k rps, a p50 of 0.9 ms against release-chan and 0.75 ms against nginx, ten
-    /// times a single request's.
+    /// connections at 3k rps, a p50 of 0.92 ms against release-chan and 0.75 ms against nginx, against
+    /// 0.14 and 0.16 ms with the grids spread.
     struct OpenLoop {
         let interval: TimeAmount
         let origin: NIODeadline

@@ -17,7 +17,8 @@ struct ReleaseChanBench: AsyncParsableCommand {
         discussion: """
             Keys are drawn from the db the server serves (--db, uniform or zipf). Without --rate every \
             connection keeps --pipeline requests in flight (maximum rate); with --rate requests go out on a \
-            fixed schedule and latency counts from the intended send time (corrected for coordinated \
+            fixed schedule, the connections taking turns (one request every 1/rate seconds in all), and \
+            latency counts from the intended send time (corrected for coordinated \
             omission). Only the measured window after --warmup counts. Loopback unless --host says otherwise. \
             Mode redis sends `GET container:channel` to a Redis server holding the same releases under those \
             keys, so that both servers can be measured by the same client.
