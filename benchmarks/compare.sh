@@ -418,10 +418,11 @@ wrk_run() {
         "http://127.0.0.1:$port$path" >"$RAW/$name.json" 2>>"$LOGS/wrk.log" || log "wrk $name failed"
 }
 
-# warm_page_cache: reads nginx's files, and each server's whole db with gzip through a request, back into
-# the page cache before the HTTP rows. Some machines page out file pages left unread for a minute (this
-# machine kind runs DAMON reclaim: a release file read back from its disk cost 2.3 ms), so a cold cache
-# would measure the disk, not the servers.
+# warm_page_cache: reads the files of nginx's root that are on disk (`find` does not follow the link to
+# the release files on tmpfs), and each server's whole db with gzip through a request, back into the page
+# cache before the HTTP rows. Some machines page out file pages left unread for a minute (this machine
+# kind runs DAMON reclaim: a release file read back from its disk cost 2.3 ms), so a cold cache would
+# measure the disk, not the servers.
 warm_page_cache() {
     find "$WWW" -type f -print0 | xargs -0 -n 512 -P 8 cat >/dev/null
     curl -sf -o /dev/null -H 'Accept-Encoding: gzip' "http://127.0.0.1:$HTTP_PORT/v1/releases" || true
@@ -430,6 +431,26 @@ warm_page_cache() {
 
 # The open-loop rows' rate, as a share of the reference's closed-loop rps in the same round.
 OPEN_LOOP_SHARE=0.33
+
+# open_loop_pair WHAT REFERENCE_RESULT OURS_COMMAND REFERENCE_COMMAND: the two runs of an open-loop row,
+# in this round's order, each command given `--rate` at OPEN_LOOP_SHARE × the rps in REFERENCE_RESULT.
+# The closed loops load each server as hard as the client can, so the faster server also queues more
+# requests and its p99 measures that load; at the same offered load (one client for both) the p99s
+# compare the servers. Not more than a third: an open loop costs the load generator about twice the
+# CPU per request of a closed one (a timer per request), and at half the rate it took a core of its own.
+open_loop_pair() {
+    local what=$1 result=$2 ours=$3 reference=$4 rate side
+    rate=$(python3 "$HELPER" rate --fraction "$OPEN_LOOP_SHARE" "$result")
+    if [[ -z $rate ]]; then
+        log "round $round/$ROUNDS: no rps in $(basename "$result") to set the $what open loop's rate from; skipped"
+        return
+    fi
+    log "round $round/$ROUNDS: $what open loop at $rate rps (${order/ /, then }): release-chan-bench against both"
+    for side in $order; do
+        # The commands are a function name and plain words: split on purpose.
+        if [[ $side == ours ]]; then $ours --rate "$rate"; else $reference --rate "$rate"; fi
+    done
+}
 export WRK_PATHS
 # Odd rounds measure release-chan first, even rounds the reference first, so that a drift of the
 # machine over a pair (a neighbour's load, frequency) does not always favour the same side.
@@ -446,24 +467,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             fi
         done
     done
-    # The closed loops above load each server as hard as the client can, so the faster server also
-    # queues more requests and its p99 measures that load. At the same offered load (open loop, a third
-    # of the reference's closed-loop rps in this round, one client for both) the p99s compare the
-    # servers. Not more: an open loop costs the load generator about twice the CPU per request of a
-    # closed one (a timer per request), and at half the rate it took a core of its own.
-    rate=$(python3 "$HELPER" rate --fraction "$OPEN_LOOP_SHARE" "$RAW/tcp-p1-redis-rcb-r$round.json")
-    if [[ -n $rate ]]; then
-        log "round $round/$ROUNDS: TCP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and Redis"
-        for side in $order; do
-            if [[ $side == ours ]]; then
-                ours_tcp "tcp-open-ours-r$round" 1 --rate "$rate"
-            else
-                redis_rcb "tcp-open-redis-r$round" 1 --rate "$rate"
-            fi
-        done
-    else
-        log "round $round/$ROUNDS: no Redis rps to set the TCP open loop's rate from; skipped"
-    fi
+    open_loop_pair TCP "$RAW/tcp-p1-redis-rcb-r$round.json" "ours_tcp tcp-open-ours-r$round 1" "redis_rcb tcp-open-redis-r$round 1"
     log "round $round/$ROUNDS: HTTP single release and full db with gzip (${order/ /, then }): wrk against release-chan and nginx"
     warm_page_cache
     WRK_PATHS=$WORK/paths.txt
@@ -474,19 +478,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
             wrk_run "http-nginx-r$round" "$NGINX_PORT" / "$CONNECTIONS"
         fi
     done
-    rate=$(python3 "$HELPER" rate --fraction "$OPEN_LOOP_SHARE" "$RAW/http-nginx-r$round.json")
-    if [[ -n $rate ]]; then
-        log "round $round/$ROUNDS: HTTP open loop at $rate rps (${order/ /, then }): release-chan-bench against release-chan and nginx"
-        for side in $order; do
-            if [[ $side == ours ]]; then
-                rcb_http "http-open-ours-r$round" "$HTTP_PORT" --rate "$rate"
-            else
-                rcb_http "http-open-nginx-r$round" "$NGINX_PORT" --rate "$rate"
-            fi
-        done
-    else
-        log "round $round/$ROUNDS: no nginx rps to set the HTTP open loop's rate from; skipped"
-    fi
+    open_loop_pair HTTP "$RAW/http-nginx-r$round.json" "rcb_http http-open-ours-r$round $HTTP_PORT" "rcb_http http-open-nginx-r$round $NGINX_PORT"
     WRK_PATHS=""
     warm_page_cache
     for side in $order; do

@@ -541,6 +541,18 @@ def cmd_report(args):
     def pair(ours_pattern, ours_loader, ref_pattern, ref_loader, field):
         return round_ratios(raw, ours_pattern, ours_loader, ref_pattern, ref_loader, field, n)
 
+    def open_loop_p99(figure, ours_pattern, ref_pattern):
+        """Both servers at the same offered load: the p99s compare servers, not how much load each got."""
+        o_p99, o_err, o_count = rounds(raw, ours_pattern, n, load_json, p99)
+        if not o_count:
+            return
+        r_p99, r_err, _ = rounds(raw, ref_pattern, n, load_json, p99)
+        rate, _, _ = rounds(raw, ours_pattern, n, load_json, lambda result: result.get("rate"))
+        add(figure, o_p99, r_p99, fmt_us, "<=", 1.0, o_err, r_err, note=fmt_rps(rate),
+            ratios=pair(ours_pattern, load_json, ref_pattern, load_json, p99))
+
+    share = float(meta.get("open_loop_share", 0))
+
     tcp_ours = {}
     for depth in (1, 16):
         o_rps, o_err, _ = rounds(raw, "tcp-p%d-ours-r%%d.json" % depth, n, load_json, rps)
@@ -564,15 +576,8 @@ def cmd_report(args):
         add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 pipeline %d: p99" % depth,
             o_p99, r_p99, fmt_us, "<=", 1.0, ratios=pair(ours, load_json, ref, load_json, p99))
 
-    share = float(meta.get("open_loop_share", 0))
-    o_p99, o_err, o_count = rounds(raw, "tcp-open-ours-r%d.json", n, load_json, p99)
-    r_p99, r_err, _ = rounds(raw, "tcp-open-redis-r%d.json", n, load_json, p99)
-    rate, _, _ = rounds(raw, "tcp-open-ours-r%d.json", n, load_json, lambda result: result.get("rate"))
-    if o_count:
-        # The same offered load for both: the p99s compare servers, not how much load each was given.
-        add("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 open loop at %.2f× Redis's rps: p99" % share,
-            o_p99, r_p99, fmt_us, "<=", 1.0, o_err, r_err, note="%s" % fmt_rps(rate),
-            ratios=pair("tcp-open-ours-r%d.json", load_json, "tcp-open-redis-r%d.json", load_json, p99))
+    open_loop_p99("TCP lookup vs Redis GET, both driven by release-chan-bench, c50 open loop at %.2f× Redis's rps: p99" % share,
+                  "tcp-open-ours-r%d.json", "tcp-open-redis-r%d.json")
 
     o_rps, o_err, _ = rounds(raw, "http-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "http-nginx-r%d.json", n, last_json_line, rps)
@@ -583,13 +588,8 @@ def cmd_report(args):
     add("HTTP single release vs nginx static, wrk c50: p99", o_p99, r_p99, fmt_us, "<=", 1.0,
         ratios=pair("http-ours-r%d.json", last_json_line, "http-nginx-r%d.json", last_json_line, p99))
 
-    o_p99, o_err, o_count = rounds(raw, "http-open-ours-r%d.json", n, load_json, p99)
-    r_p99, r_err, _ = rounds(raw, "http-open-nginx-r%d.json", n, load_json, p99)
-    rate, _, _ = rounds(raw, "http-open-ours-r%d.json", n, load_json, lambda result: result.get("rate"))
-    if o_count:
-        add("HTTP single release vs nginx static, both driven by release-chan-bench, c50 open loop at %.2f× nginx's wrk rps: p99" % share,
-            o_p99, r_p99, fmt_us, "<=", 1.0, o_err, r_err, note="%s" % fmt_rps(rate),
-            ratios=pair("http-open-ours-r%d.json", load_json, "http-open-nginx-r%d.json", load_json, p99))
+    open_loop_p99("HTTP single release vs nginx static, both driven by release-chan-bench, c50 open loop at %.2f× nginx's wrk rps: p99" % share,
+                  "http-open-ours-r%d.json", "http-open-nginx-r%d.json")
 
     o_rps, o_err, _ = rounds(raw, "gz-ours-r%d.json", n, last_json_line, rps)
     r_rps, r_err, _ = rounds(raw, "gz-nginx-r%d.json", n, last_json_line, rps)
