@@ -31,8 +31,10 @@
 #        on a sample, or fetched from the server when they differ). redis-benchmark can only draw keys
 #        as `__rand_int__`, so each value is stored once more under `k:<12-digit index>`; the GETs
 #        then hit the same values, uniformly over all releases, as release-chan-bench's uniform keys.
-#      - nginx serves the same bytes as static files at the same paths, and GET /v1/releases as
-#        db.json with `gzip_static on` over db.json.gz, the exact gzip bytes release-chan sends.
+#      - nginx serves the same bytes as static files at the same paths (on a tmpfs in /dev/shm when
+#        there is one, as the other servers answer from memory), and GET /v1/releases as db.json
+#        with `gzip_static on` over db.json.gz, the exact gzip bytes release-chan sends. Files on
+#        disk are read back into the page cache before each round's HTTP rows.
 #        wrk runs the same Lua script (benchmarks/compare/wrk.lua: uniform random release path) against
 #        both servers.
 #   3. Measures, each pair back to back (ours first in odd rounds, the reference first in even ones),
@@ -46,7 +48,11 @@
 #        event-loop turn after reading the previous reply, so fewer requests wait in queues than it
 #        has connections; release-chan-bench writes at once. Its p99 is not comparable with ours
 #        as such; these rows are.
-#      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99.
+#      - TCP p99 at the same offered load: release-chan-bench tcp vs redis, open loop at
+#        OPEN_LOOP_SHARE × the round's closed-loop rps of Redis under release-chan-bench.
+#      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99; then the
+#        p99 at the same offered load (release-chan-bench http against both, open loop at
+#        OPEN_LOOP_SHARE × nginx's wrk rps in the round).
 #      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps.
 #      - The reload row uses a server of its own on a BIG_CONTAINERS db (--watch false): the wall
 #        time of POST /v1/reload after the other big db (another seed) was renamed into place, vs
