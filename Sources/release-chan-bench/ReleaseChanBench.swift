@@ -117,7 +117,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
             switch self.mode {
             case .tcp: WireRequests.protocolGets(sampler.keys)
             case .redis: WireRequests.redisGets(sampler.keys)
-            case .http: WireRequests.httpGets(sampler.keys, template: self.path, host: self.host)
+            case .http: WireRequests.httpGets(sampler.keys, template: self.path, host: self.host, port: port)
             }
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {

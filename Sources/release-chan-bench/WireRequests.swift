@@ -44,13 +44,21 @@ struct WireRequests: Sendable {
     }
 
     /// HTTP/1.1 `GET` requests for `keys`, of the target `template` names with `{container}` and
-    /// `{channel}` filled in, to the server `host` names.
-    static func httpGets(_ keys: [(container: String, channel: String)], template: String, host: String) -> WireRequests {
-        WireRequests(form: .httpGet, count: keys.count) { index, buffer in
+    /// `{channel}` filled in, to the server at `host` and `port`.
+    static func httpGets(_ keys: [(container: String, channel: String)], template: String, host: String, port: Int) -> WireRequests {
+        let authority = Self.hostHeader(host: host, port: port)
+        return WireRequests(form: .httpGet, count: keys.count) { index, buffer in
             let target = template.replacingOccurrences(of: "{container}", with: keys[index].container)
                 .replacingOccurrences(of: "{channel}", with: keys[index].channel)
-            buffer.writeString("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            buffer.writeString("GET \(target) HTTP/1.1\r\nHost: \(authority)\r\n\r\n")
         }
+    }
+
+    /// The `Host` field's value for a server at `host` and `port` (RFC 9110 §7.2): the port unless it
+    /// is HTTP's default, an IPv6 literal in brackets.
+    static func hostHeader(host: String, port: Int) -> String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return port == 80 ? name : "\(name):\(port)"
     }
 
     private init(form: Form, count: Int, encode: (Int, inout ByteBuffer) -> Void) {
