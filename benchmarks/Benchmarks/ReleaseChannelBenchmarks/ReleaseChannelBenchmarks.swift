@@ -7,12 +7,20 @@ import ReleaseChannelModel
 import ReleaseChannelProtocol
 import ReleaseChannelServer
 import ReleaseChannelStore
+import Synchronization
 
 // Run: `cd benchmarks && swift package benchmark` (all) or `--filter 'Reload 1k'`.
 // BENCHMARK_QUICK=1 keeps only the small sizes (what CI runs as a smoke test).
 
 let quick = ProcessInfo.processInfo.environment["BENCHMARK_QUICK"] != nil
 let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .peakMemoryResident, .throughput]
+
+/// Tells a helper thread of a benchmark to stop.
+final class StopFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { self.value.load(ordering: .relaxed) }
+    func set() { self.value.store(true, ordering: .relaxed) }
+}
 
 /// Canonical db bytes of a generated db with `containers` containers (× 3 channels).
 func generatedBytes(containers: Int, seed: UInt64 = 1) -> [UInt8] {
@@ -132,11 +140,16 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("SnapshotStore.current under concurrent swaps", configuration: .init(metrics: metrics, scalingFactor: .mega)) { benchmark in
+        // One swapping thread per sample, for exactly as long as the sample: a fixed count of swaps
+        // had outlived its sample (0.3 s against 60 ms), so that up to five threads swapped at once.
+        let stop = StopFlag()
+        let stopped = DispatchSemaphore(value: 0)
         let swapping = Thread {
-            for _ in 0..<2_000 {
+            while !stop.isSet {
                 store.swap(lookupSnapshot)
                 usleep(100)
             }
+            stopped.signal()
         }
         swapping.start()
         benchmark.startMeasurement()
@@ -144,6 +157,8 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(store.current)
         }
         benchmark.stopMeasurement()
+        stop.set()
+        stopped.wait()
     }
 
     // MARK: Protocol frames
