@@ -133,6 +133,11 @@ import Testing
             group.addTask { await client.run() }
             try await client.waitUntilReady(timeout: .seconds(30))
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:first-dev")
+            let changes = client.revisionChanges()
+            let firstChange = Task { () -> RevisionChange? in
+                for await change in changes { return change }
+                return nil
+            }
             server?.signal(SIGTERM)
             #expect(try await server?.waitForExit() == 0)
             server = nil
@@ -141,6 +146,20 @@ import Testing
             let restarted = try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--tcp-port", "\(port)"], directory: directory)
             #expect(try await eventually(timeout: .seconds(30)) { client.state == .ready })
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:second-dev")
+            // The swap happened while the client was away: noticed on reconnecting, without counts.
+            let change = try await withThrowingTaskGroup(of: RevisionChange?.self) { race in
+                race.addTask { await firstChange.value }
+                race.addTask {
+                    // Ends the stream, and with it the wait, if the change never comes.
+                    try await Task.sleep(for: .seconds(30))
+                    client.close()
+                    return nil
+                }
+                defer { race.cancelAll() }
+                return try await race.next() ?? nil
+            }
+            #expect(change?.revision.hex == Fixtures.revision(containers: 2, tag: "second"))
+            #expect(change != nil && change?.releases == nil && change?.containers == nil)
             client.close()
             restarted.signal(SIGTERM)
             _ = try await restarted.waitForExit()

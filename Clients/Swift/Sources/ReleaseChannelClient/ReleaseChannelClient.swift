@@ -418,7 +418,7 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     private func noteRevision(_ revision: Revision, loadedAt: UInt64, releases: Int?, containers: Int?) {
-        let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases ?? -1, containers: containers ?? -1)
+        let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases, containers: containers)
         let cached = self.configuration.cached
         let subscribers = self.shared.withLock { shared -> [AsyncStream<RevisionChange>.Continuation] in
             let previous = shared.lastRevision

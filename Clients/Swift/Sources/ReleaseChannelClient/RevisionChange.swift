@@ -1,10 +1,14 @@
 public import ReleaseChannelProtocol
 
-/// A new db revision served by the server.
+/// A db revision served by the server: the one it serves now (``ReleaseChannelClient/revision()``) or a
+/// new one (``ReleaseChannelClient/revisionChanges()``).
 public struct RevisionChange: Sendable, Equatable {
     public let revision: Revision
     /// When the server started serving it, milliseconds since 1970.
     public let loadedAtMilliseconds: UInt64
-    public let releases: Int
-    public let containers: Int
+    /// How many releases the revision holds; `nil` when not known, which happens only for a change the
+    /// client noticed on reconnecting (the WATCH reply names the revision, not its counts).
+    public let releases: Int?
+    /// How many containers the revision holds; `nil` exactly when ``releases`` is.
+    public let containers: Int?
 }

@@ -1,0 +1,88 @@
+import Foundation
+import ReleaseChannelServer
+import ReleaseChannelTestSupport
+import Testing
+
+/// `release-chan query` and `release-chan watch`, the CLI's binary-protocol commands, against a real
+/// server.
+@Suite struct ProtocolCommandTests {
+    /// Every run is bounded: a `watch` that missed its change would otherwise wait forever.
+    func run(_ arguments: [String]) async throws -> Subprocess.Result {
+        try await Subprocess.run("/usr/bin/timeout", ["-k", "5", "60", Fixtures.executable.path] + arguments)
+    }
+
+    @Test func queryPrintsAnImageOrEveryChannel() async throws {
+        try await withTestServer(configure: { $0.watchFile = false }) { server in
+            let endpoint = "127.0.0.1:\(server.tcpPort)"
+            let one = try await self.run(["query", "--tcp", endpoint, "my-app", "prod"])
+            #expect(one.status == 0, "\(one.standardError)")
+            #expect(one.standardOutput == "ghcr.io/acme/app-0:v1-prod\n")
+
+            let all = try await self.run(["query", "--tcp", endpoint, "app-1"])
+            #expect(all.status == 0, "\(all.standardError)")
+            #expect(all.standardOutput.split(separator: "\n") == [
+                "CHANNEL  IMAGE",
+                "dev      ghcr.io/acme/app-1:v1-dev",
+                "stage    ghcr.io/acme/app-1:v1-stage",
+                "prod     ghcr.io/acme/app-1:v1-prod",
+            ])
+        }
+    }
+
+    @Test func queryExplainsWhatIsMissing() async throws {
+        try await withTestServer(configure: { $0.watchFile = false }) { server in
+            let endpoint = "127.0.0.1:\(server.tcpPort)"
+            let release = try await self.run(["query", "--tcp", endpoint, "nope", "dev"])
+            #expect(release.status == 1)
+            #expect(release.standardOutput.isEmpty)
+            #expect(release.standardError == "container \"nope\" has no release on channel \"dev\"\n")
+
+            // A channel the db does not list is refused by the server, which says why.
+            let channel = try await self.run(["query", "--tcp", endpoint, "my-app", "qa"])
+            #expect(channel.status == 1)
+            #expect(channel.standardError.hasPrefix("release-chan query: server error BAD_REQUEST: unknown channel \"qa\""), "\(channel.standardError)")
+
+            let container = try await self.run(["query", "--tcp", endpoint, "nope"])
+            #expect(container.status == 1)
+            #expect(container.standardError == "no releases for container \"nope\"\n")
+
+            let invalid = try await self.run(["query", "--tcp", endpoint, "Not A Name", "dev"])
+            #expect(invalid.status == 1)
+            #expect(invalid.standardError.hasPrefix("release-chan query: "), "\(invalid.standardError)")
+        }
+    }
+
+    @Test func queryWithoutAServerFailsWithStatus4() async throws {
+        let port = try ClientSDKTests.freePort()
+        let result = try await self.run(["query", "--tcp", "127.0.0.1:\(port)", "--timeout", "0.5", "my-app", "prod"])
+        #expect(result.status == 4)
+        #expect(result.standardError.hasPrefix("release-chan query: "), "\(result.standardError)")
+        let usage = try await self.run(["query", "--tcp", "localhost:99999", "my-app"])
+        #expect(usage.status == 2, "\(usage.standardError)")
+        #expect(usage.standardError.contains("--tcp \"localhost:99999\" is not HOST[:PORT]"), "\(usage.standardError)")
+    }
+
+    @Test func watchPrintsTheServedRevisionThenEachChange() async throws {
+        try await withTestServer(configure: {
+            $0.watchFile = false
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            async let watched = self.run(["watch", "--tcp", "127.0.0.1:\(server.tcpPort)", "--count", "1"])
+            #expect(try await eventually {
+                String(decoding: try await server.request("/metrics").body, as: UTF8.self).contains("release_chan_tcp_watch_subscribers 1")
+            })
+            try Fixtures.write(Fixtures.bytes(containers: 4, tag: "next"), to: server.databasePath)
+            #expect(try await server.request("POST", "/v1/reload").json["changed"] as? Bool == true)
+
+            let result = try await watched
+            #expect(result.status == 0, "\(result.standardError)")
+            let lines = result.standardOutput.split(separator: "\n").map(String.init)
+            #expect(lines.count == 2, "\(lines)")
+            let next = "\(Fixtures.revision(containers: 4, tag: "next")) (12 releases, 4 containers)"
+            // The reload may land before the server answers the command's REVISION request (both go out
+            // once the connection is up), so the first line names either revision.
+            #expect(["serving \(Fixtures.revision(containers: 3, tag: "v1")) (9 releases, 3 containers)", "serving \(next)"].contains(lines.first ?? ""), "\(lines)")
+            #expect(lines.last?.hasSuffix("Z revision \(next)") == true, "\(lines)")
+        }
+    }
+}
