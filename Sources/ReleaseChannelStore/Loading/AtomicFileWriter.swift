@@ -6,6 +6,8 @@ import Glibc
 /// the new content: write a temporary file in the same directory, fsync it, rename it over the target,
 /// fsync the directory.
 public enum AtomicFileWriter {
+    /// What failed, named by the file the caller asked for (the temporary file beside it is an
+    /// implementation detail, and is gone by the time this is thrown).
     public struct WriteError: Error, Sendable, CustomStringConvertible {
         public let path: String
         public let operation: String
@@ -23,7 +25,7 @@ public enum AtomicFileWriter {
         var info = stat()
         if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw WriteError(path: temporary, operation: "create", errno: errno) }
+        guard descriptor >= 0 else { throw WriteError(path: path, operation: "create a temporary file beside it", errno: errno) }
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { buffer in
@@ -34,7 +36,7 @@ public enum AtomicFileWriter {
                 let code = errno
                 close(descriptor)
                 unlink(temporary)
-                throw WriteError(path: temporary, operation: "write", errno: code)
+                throw WriteError(path: path, operation: "write", errno: code)
             }
             written += result
         }
@@ -42,7 +44,7 @@ public enum AtomicFileWriter {
             let code = errno
             close(descriptor)
             unlink(temporary)
-            throw WriteError(path: temporary, operation: "fsync", errno: code)
+            throw WriteError(path: path, operation: "fsync", errno: code)
         }
         close(descriptor)
         guard rename(temporary, path) == 0 else {

@@ -22,19 +22,28 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("output"), help: "Where to write the db ('-' for standard output).")
     var output: String = "-"
 
+    /// The channels as listed, empty names kept so that they are refused rather than dropped.
+    var channelNames: [String] { self.channels.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+
     func validate() throws {
         guard (1...10_000_000).contains(self.containers) else { throw ValidationError("--containers must be between 1 and 10000000") }
-        for channel in self.channels.split(separator: ",") {
+        let names = self.channelNames
+        guard names.count <= FieldRules.maximumChannels else {
+            throw ValidationError("--channels: at most \(FieldRules.maximumChannels) channels, found \(names.count)")
+        }
+        // The same rules as the db's "channels" (docs/db-format.md): the file written must be valid.
+        for (index, channel) in names.enumerated() {
             do {
-                try FieldRules.checkChannelName(String(channel))
+                try FieldRules.checkChannelName(channel)
             } catch {
                 throw ValidationError("--channels: \(error.message)")
             }
+            guard !names[..<index].contains(channel) else { throw ValidationError("--channels: channel \"\(channel)\" is listed twice") }
         }
     }
 
     func run() throws {
-        let database = DatabaseGenerator(containers: self.containers, seed: self.seed, channels: self.channels.split(separator: ",").map(String.init)).generate()
+        let database = DatabaseGenerator(containers: self.containers, seed: self.seed, channels: self.channelNames).generate()
         let bytes = CanonicalEncoder.encode(database)
         if self.output == "-" {
             FileHandleOutput.standardOutputBytes(bytes)
