@@ -249,7 +249,12 @@ public final class ReloadCoordinator: Service, Sendable {
         case .failed:
             metadata["error_code"] = "\(report.error?.code ?? "unknown")"
             metadata["error"] = "\(report.error?.summary ?? "unknown")"
-            self.logger.error("db reload rejected, previous revision keeps serving", metadata: metadata)
+            // `revision` is the one still served, if any.
+            if previous == nil {
+                self.logger.error("db load rejected, no revision is being served", metadata: metadata)
+            } else {
+                self.logger.error("db reload rejected, the previous revision keeps serving", metadata: metadata)
+            }
         }
     }
 }

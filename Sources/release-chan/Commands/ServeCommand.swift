@@ -107,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await ReleaseChannelServer(configuration: configuration, logger: logger).run()
         } catch let error as DatabaseLoadError {
-            FileHandleOutput.standardError("release-chan: cannot serve, the db is not valid:")
+            FileHandleOutput.standardError("release-chan: cannot serve, the db cannot be loaded:")
             for issue in error.issues {
                 FileHandleOutput.standardError("  \(DatabaseDiagnostics.line(path: configuration.databasePath, issue: issue))")
             }
