@@ -25,7 +25,7 @@ public struct ReleaseChannelServer: Sendable {
     ///   - onHTTPListening: Called with the bound HTTP port once the server accepts connections.
     ///   - onTCPListening: Called with the bound binary protocol port.
     /// - Throws: ``DatabaseLoadError`` when the db cannot be loaded at start: a rollout must fail visibly
-    ///   rather than serve nothing.
+    ///   rather than serve nothing. ``ListenError`` when a port is taken.
     public func run(
         onHTTPListening: @escaping @Sendable (Int) async -> Void = { _ in },
         onTCPListening: @escaping @Sendable (Int) async -> Void = { _ in }
@@ -93,9 +93,14 @@ public struct ReleaseChannelServer: Sendable {
         protocolConfiguration.idleTimeout = TimeAmount(configuration.tcpIdleTimeout)
         protocolConfiguration.maximumConnections = configuration.tcpMaximumConnections
         services.append(
-            ProtocolServer(store: store, configuration: protocolConfiguration, logger: self.logger, metrics: metrics, onListening: onTCPListening)
+            ListenerService(
+                listener: "binary protocol",
+                host: configuration.host,
+                port: configuration.tcpPort,
+                base: ProtocolServer(store: store, configuration: protocolConfiguration, logger: self.logger, metrics: metrics, onListening: onTCPListening)
+            )
         )
-        services.append(application)
+        services.append(ListenerService(listener: "HTTP", host: configuration.host, port: configuration.httpPort, base: application))
         services.append(DrainOnShutdownService(readiness: readiness, delay: configuration.drainDelay))
 
         var groupConfiguration = ServiceGroupConfiguration(

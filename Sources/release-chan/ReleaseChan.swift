@@ -11,8 +11,10 @@ struct ReleaseChan: AsyncParsableCommand {
 
     /// Exit codes are part of the CLI's contract: 0 success, 1 invalid input, 2 usage, 3 stale, 4 I/O.
     static func main() async {
+        var parsed: (any ParsableCommand.Type)?
         do {
             var command = try parseAsRoot()
+            parsed = type(of: command)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -21,7 +23,14 @@ struct ReleaseChan: AsyncParsableCommand {
         } catch {
             if exitCode(for: error) == .validationFailure {
                 // ArgumentParser uses EX_USAGE (64); ours is 2, as for most Unix tools.
-                FileHandleOutput.standardError(fullMessage(for: error))
+                if let parsed, error is ValidationError {
+                    // Thrown by a command's run(), which ArgumentParser would answer with the root's usage.
+                    let usage = usageString(for: parsed)
+                    let path = usage.split(separator: " ").prefix { !"<[-".contains($0.first ?? "<") }.joined(separator: " ")
+                    FileHandleOutput.standardError("Error: \(error)\nUsage: \(usage)\n  See '\(path) --help' for more information.")
+                } else {
+                    FileHandleOutput.standardError(fullMessage(for: error))
+                }
                 exit(withError: ExitCode(2))
             }
             exit(withError: error)

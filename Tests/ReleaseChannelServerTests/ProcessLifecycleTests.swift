@@ -20,10 +20,33 @@ import Testing
         #expect(missing.standardError.contains("does not exist"), "\(missing.standardError)")
     }
 
+    /// A port already taken ends the process with status 4 and a message naming the listener and the
+    /// address (NIO's own error names neither).
+    @Test func aTakenPortIsNamed() async throws {
+        try await withTestServer { server in
+            let db = Fixtures.repositoryRoot.appendingPathComponent("db/db.json").path
+            let http = try await Subprocess.run(
+                Fixtures.executable.path, ["serve", "--db", db, "--host", "127.0.0.1", "--http-port", "\(server.port)", "--tcp-port", "0", "--watch", "false"]
+            )
+            #expect(http.status == 4)
+            #expect(http.standardError.contains("release-chan: cannot listen for HTTP on 127.0.0.1:\(server.port): Address already in use"), "\(http.standardError)")
+            let tcp = try await Subprocess.run(
+                Fixtures.executable.path, ["serve", "--db", db, "--host", "127.0.0.1", "--http-port", "0", "--tcp-port", "\(server.tcpPort)", "--watch", "false"]
+            )
+            #expect(tcp.status == 4)
+            #expect(tcp.standardError.contains("release-chan: cannot listen for binary protocol on 127.0.0.1:\(server.tcpPort): Address already in use"), "\(tcp.standardError)")
+        }
+    }
+
     @Test func badOptionsAreUsageErrors() async throws {
         let flag = try await Subprocess.run(Fixtures.executable.path, ["serve", "--reload-interval", "soon"])
         #expect(flag.status == 2)
         #expect(flag.standardError.contains("--reload-interval"))
+        // The usage shown is serve's, not the root command's.
+        #expect(flag.standardError.contains("Usage: release-chan serve <options>\n  See 'release-chan serve --help'"), "\(flag.standardError)")
+        let samePort = try await Subprocess.run(Fixtures.executable.path, ["serve", "--http-port", "18089", "--tcp-port", "18089"])
+        #expect(samePort.status == 2)
+        #expect(samePort.standardError.contains("the HTTP and binary protocol ports must differ (both are 18089)"), "\(samePort.standardError)")
         var environment = ProcessInfo.processInfo.environment
         environment["RELEASE_CHAN_HTTP_PORT"] = "99999"
         let variable = try await Subprocess.run(Fixtures.executable.path, ["serve"], environment: environment)

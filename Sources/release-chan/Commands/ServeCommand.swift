@@ -9,10 +9,11 @@ import ReleaseChannelStore
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the release database over HTTP, reloading it when the file changes.",
+        abstract: "Serve the release database over HTTP and the binary protocol, reloading it when the file changes.",
         discussion: """
             Every option can also be set through an environment variable (shown in brackets); a flag wins \
-            over the variable. SIGHUP reloads the db; SIGTERM and SIGINT shut down gracefully.
+            over the variable. SIGHUP reloads the db; SIGTERM and SIGINT shut down gracefully. Exit status: \
+            0 shut down, 1 the db cannot be loaded, 2 usage, 4 a port cannot be listened on.
             """
     )
 
@@ -71,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = try Self.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
         configuration.httpPort = try Self.value(self.httpPort.map(String.init), "--http-port", "RELEASE_CHAN_HTTP_PORT", default: 8089, parse: Self.port)
         configuration.tcpPort = try Self.value(self.tcpPort.map(String.init), "--tcp-port", "RELEASE_CHAN_TCP_PORT", default: 8090, parse: Self.port)
+        guard configuration.httpPort != configuration.tcpPort || configuration.httpPort == 0 else {
+            throw ValidationError("the HTTP and binary protocol ports must differ (both are \(configuration.httpPort))")
+        }
         configuration.tcpIdleTimeout = try Self.value(
             self.tcpIdleTimeout, "--tcp-idle-timeout", "RELEASE_CHAN_TCP_IDLE_TIMEOUT", default: .seconds(300)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
@@ -106,6 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "release_chan")
         do {
             try await ReleaseChannelServer(configuration: configuration, logger: logger).run()
+        } catch let error as ListenError {
+            FileHandleOutput.standardError("release-chan: \(error)")
+            throw ExitCode(4)
         } catch let error as DatabaseLoadError {
             FileHandleOutput.standardError("release-chan: cannot serve, the db cannot be loaded:")
             for issue in error.issues {
