@@ -138,6 +138,10 @@ import Testing
                 for await change in changes { return change }
                 return nil
             }
+            // The first revision is known once slot 0's WATCH is answered; a change needs one to differ from.
+            #expect(try await eventually {
+                String(decoding: try await server?.request("/metrics").body ?? Data(), as: UTF8.self).contains("release_chan_tcp_watch_subscribers 1")
+            })
             server?.signal(SIGTERM)
             #expect(try await server?.waitForExit() == 0)
             server = nil
