@@ -3,7 +3,7 @@ import ReleaseChannelClient
 
 /// Where the binary protocol commands connect.
 struct ProtocolEndpointOptions: ParsableArguments {
-    @Option(name: .customLong("tcp"), help: "Server address HOST[:PORT] of the binary protocol (port 8090 by default); repeat for failover.")
+    @Option(name: .customLong("tcp"), help: "Server address HOST[:PORT] of the binary protocol (port 8090 by default; [IPv6]:PORT); repeat for failover.")
     var endpoints: [String] = ["127.0.0.1:8090"]
 
     @Option(help: "Seconds to wait for a connection (retrying while the server starts) and for each reply.")

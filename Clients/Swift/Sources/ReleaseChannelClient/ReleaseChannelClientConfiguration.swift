@@ -10,19 +10,34 @@ public struct ReleaseChannelClientConfiguration: Sendable {
             self.port = port
         }
 
-        /// Parses `host:port` (or a bare host, port 8090).
+        /// Parses `host:port`, `[IPv6 address]:port`, or either without `:port` (port 8090); `nil` for
+        /// anything else, or a port outside 1–65535.
         public init?(_ text: String) {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            switch parts.count {
-            case 1 where !parts[0].isEmpty: self.init(host: String(parts[0]))
-            case 2 where !parts[0].isEmpty:
-                guard let port = Int(parts[1]), (1...65535).contains(port) else { return nil }
-                self.init(host: String(parts[0]), port: port)
-            default: return nil
+            let host: Substring
+            let port: Substring?
+            if text.hasPrefix("[") {
+                // An IPv6 literal's own colons would read as a port separator without the brackets.
+                guard let close = text.firstIndex(of: "]") else { return nil }
+                host = text[text.index(after: text.startIndex)..<close]
+                let rest = text[text.index(after: close)...]
+                guard host.contains(":"), rest.isEmpty || rest.hasPrefix(":") else { return nil }
+                port = rest.isEmpty ? nil : rest.dropFirst()
+            } else {
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count <= 2, !parts[0].isEmpty else { return nil }
+                host = parts[0]
+                port = parts.count == 2 ? parts[1] : nil
             }
+            guard let port else {
+                self.init(host: String(host))
+                return
+            }
+            guard let number = Int(port), (1...65535).contains(number) else { return nil }
+            self.init(host: String(host), port: number)
         }
 
-        public var description: String { "\(self.host):\(self.port)" }
+        /// `host:port`, with an IPv6 address in brackets: what ``init(_:)`` parses back.
+        public var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
     }
 
     /// Servers to use. Pool slot n starts at endpoint n (modulo the count) and moves on to the next one
