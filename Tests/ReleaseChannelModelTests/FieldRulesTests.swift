@@ -13,6 +13,22 @@ import Testing
         #expect(throws: FieldError.self) { try FieldRules.checkContainer(name) }
     }
 
+    /// The whole `channels` list: what a db file's decoder would refuse, with its message.
+    @Test func checksChannelLists() throws {
+        try FieldRules.checkChannelList(["dev", "stage", "prod"])
+        try FieldRules.checkChannelList((1...16).map { "c\($0)" })
+        let refused: [([String], String)] = [
+            ([], "must list between 1 and 16 channels, found 0"),
+            ((1...17).map { "c\($0)" }, "must list between 1 and 16 channels, found 17"),
+            (["dev", "stage", "dev"], "channel \"dev\" is listed twice"),
+            (["dev", ""], "channel name must not be empty"),
+            (["dev", "Prod"], "channel name \"Prod\" may contain only lowercase letters, digits and '-' (a DNS-1123 label)"),
+        ]
+        for (names, message) in refused {
+            #expect(throws: FieldError(message), "\(names)") { try FieldRules.checkChannelList(names) }
+        }
+    }
+
     @Test(arguments: ["2026-11-26T12:00:00Z", "2024-02-29T23:59:59.123456789Z", "2000-02-29T00:00:00Z"])
     func acceptsTimestamps(value: String) throws {
         try FieldRules.checkTimestamp(value)

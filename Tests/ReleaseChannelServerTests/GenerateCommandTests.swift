@@ -55,7 +55,7 @@ import Testing
         (["--containers", "2", "--channels", "dev,dev"], "--channels: channel \"dev\" is listed twice"),
         (["--containers", "2", "--channels", "dev,,prod"], "--channels: channel name must not be empty"),
         (["--containers", "2", "--channels", ""], "--channels: channel name must not be empty"),
-        (["--containers", "2", "--channels", (1...17).map { "c\($0)" }.joined(separator: ",")], "--channels: at most 16 channels, found 17"),
+        (["--containers", "2", "--channels", (1...17).map { "c\($0)" }.joined(separator: ",")], "--channels: must list between 1 and 16 channels, found 17"),
     ])
     func refusesOptionsThatMakeAnInvalidDb(options: [String], message: String) async throws {
         let directory = try TemporaryDirectory()

@@ -38,6 +38,19 @@ public enum FieldRules {
         try self.checkDNSLabel(value, what: "channel name")
     }
 
+    /// `channels` as a whole: 1 to ``maximumChannels`` valid names, none twice. For lists made outside a
+    /// db file (`db generate --channels`); the decoders check a file's list element by element, with
+    /// each element's position, and the same messages.
+    public static func checkChannelList(_ names: [String]) throws(FieldError) {
+        guard (1...Self.maximumChannels).contains(names.count) else {
+            throw FieldError("must list between 1 and \(Self.maximumChannels) channels, found \(names.count)")
+        }
+        for (index, name) in names.enumerated() {
+            try Self.checkChannelName(name)
+            guard !names[..<index].contains(name) else { throw FieldError("channel \(quoted(name)) is listed twice") }
+        }
+    }
+
     /// `digest`: `sha256:` followed by 64 lowercase hex digits.
     public static func checkDigest(_ value: String) throws(FieldError) {
         guard Self.withBytes(value, Self.isValidDigest) else {
