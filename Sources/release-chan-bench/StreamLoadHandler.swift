@@ -134,7 +134,7 @@ final class StreamLoadHandler: ChannelInboundHandler {
 
     private func emptyBuffer(context: ChannelHandlerContext) -> ByteBuffer {
         guard var spare = self.spare.take() else {
-            return context.channel.allocator.buffer(capacity: 64 * max(1, self.driver.pipeline))
+            return context.channel.allocator.buffer(capacity: self.wireRequests.longest * max(1, self.driver.pipeline))
         }
         // Still held by NIO (the socket was full), it gets new storage instead.
         spare.clear()

@@ -15,6 +15,8 @@ struct WireRequests: Sendable {
     private let ends: [UInt32]
     /// How the requests are encoded.
     let form: Form
+    /// The length of the longest request, in bytes: what a buffer for one request in flight needs.
+    let longest: Int
 
     enum Form {
         /// A release-chan protocol GET frame with request ID 0, to be patched at ``requestIDOffset``.
@@ -65,13 +67,17 @@ struct WireRequests: Sendable {
         var buffer = ByteBuffer()
         var ends: [UInt32] = []
         ends.reserveCapacity(count)
+        var longest = 0
         for index in 0..<count {
+            let start = buffer.readableBytes
             encode(index, &buffer)
+            longest = max(longest, buffer.readableBytes - start)
             ends.append(UInt32(buffer.readableBytes))
         }
         self.bytes = Array(buffer.readableBytesView)
         self.ends = ends
         self.form = form
+        self.longest = longest
     }
 
     /// Where a protocol GET frame's request ID is: after the length prefix (4 bytes) and the version,

@@ -18,11 +18,13 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: \(expected)\r\n\r\n")
     }
 
-    /// Each request is its own bytes: the second starts where the first ends.
+    /// Each request is its own bytes: the second starts where the first ends; the longest is known.
     @Test func requestsFollowEachOther() {
         let requests = WireRequests.redisGets([("a", "dev"), ("bc", "prod")])
         #expect(requests.count == 2)
         #expect(requests.withRequest(0) { String(decoding: $0, as: UTF8.self) } == "*2\r\n$3\r\nGET\r\n$5\r\na:dev\r\n")
         #expect(requests.withRequest(1) { String(decoding: $0, as: UTF8.self) } == "*2\r\n$3\r\nGET\r\n$7\r\nbc:prod\r\n")
+        // What a connection's first request buffer is sized by, per request in flight.
+        #expect(requests.longest == "*2\r\n$3\r\nGET\r\n$7\r\nbc:prod\r\n".utf8.count)
     }
 }
