@@ -89,6 +89,20 @@ import Testing
         }
     }
 
+    /// The router skips empty path segments; without a check these would answer for the container
+    /// "prod" (404) and for my-app's prod release (200), not for what the client asked.
+    @Test(arguments: ["/v1/releases//prod", "/v1/releases/app-1//prod", "/v1/releases/app-1//"])
+    func anEmptyPathSegmentIs400(path: String) async throws {
+        try await withTestServer { server in
+            #expect(try await server.request("/v1/releases/app-1/prod").status == 200)
+            let response = try await server.request(path)
+            #expect(response.status == 400)
+            #expect(response.errorCode == "bad_parameter")
+            let message = (response.json["error"] as? [String: Any])?["message"] as? String
+            #expect(message == "empty path segment in \"\(path)\"")
+        }
+    }
+
     @Test func missingChannelOfAKnownContainerIs404() async throws {
         var database = Fixtures.database(containers: 2)
         database.remove(container: "app-1", channel: "prod")

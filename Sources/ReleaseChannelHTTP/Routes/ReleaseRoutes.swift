@@ -16,11 +16,13 @@ public struct ReleaseRoutes: Sendable {
     public func register(on router: Router<ReleaseRequestContext>) {
         router.get("/v1/releases") { request, _ in try self.releases(request) }
         router.get("/v1/releases/{container}") { request, context in
+            try Self.requireNoEmptySegment(request)
             let snapshot = try self.snapshot()
             let container = try context.parameters.require("container")
             return try self.containerResponse(snapshot, container: container, channel: nil, request: request)
         }
         router.get("/v1/releases/{container}/{channel}") { request, context in
+            try Self.requireNoEmptySegment(request)
             let snapshot = try self.snapshot()
             let container = try context.parameters.require("container")
             let channel = try context.parameters.require("channel")
@@ -32,6 +34,15 @@ public struct ReleaseRoutes: Sendable {
             return JSONBody.snapshotResponse(snapshot.channelsBody, revision: snapshot.revision, request: request)
         }
         router.rejectOtherMethods(on: ["/v1/releases", "/v1/releases/{container}", "/v1/releases/{container}/{channel}", "/v1/channels"], allowed: [.get, .head])
+    }
+
+    /// Hummingbird's router skips empty path segments, so `/v1/releases//prod` would be answered as the
+    /// container "prod" and `/v1/releases/my-app//prod` as my-app's prod release: a client that left a
+    /// name out gets a 400 naming the path instead of someone else's answer.
+    static func requireNoEmptySegment(_ request: Request) throws(APIError) {
+        let path = request.uri.path
+        guard path.contains("//") else { return }
+        throw APIError.badParameter("empty path segment in \(String(reflecting: String(path.prefix(128))))")
     }
 
     func snapshot() throws(APIError) -> Snapshot {
