@@ -15,7 +15,9 @@ struct ReleaseChanBench: AsyncParsableCommand {
         commandName: "release-chan-bench",
         abstract: "Load-test a release-chan server over the binary protocol (tcp) or HTTP, or Redis holding the same releases (redis), and report rps and latency.",
         discussion: """
-            Keys are drawn from the db the server serves (--db, uniform or zipf). Without --rate every \
+            Keys are drawn from the db the server serves (uniform or zipf): the file --db, or without it the \
+            server's own, fetched from its HTTP API before the load (GET /v1/releases on --port in mode http, \
+            on --http-port in mode tcp). Without --rate every \
             connection keeps --pipeline requests in flight (maximum rate); with --rate requests go out on a \
             fixed schedule, the connections taking turns (one request every 1/rate seconds in all), and \
             latency counts from the intended send time (corrected for coordinated \
@@ -40,8 +42,11 @@ struct ReleaseChanBench: AsyncParsableCommand {
     @Option(help: "Server port (default 8090 for tcp, 8089 for http, 6379 for redis).")
     var port: Int?
 
-    @Option(help: "The db the server serves; keys are drawn from it.")
-    var db: String = "db/db.json"
+    @Option(help: "The db the server serves; keys are drawn from it (default: fetched from the server; mode redis needs it).")
+    var db: String?
+
+    @Option(help: "The server's HTTP port, where mode tcp fetches the served db when --db is not given.")
+    var httpPort: Int = 8089
 
     @Option(help: "Concurrent connections.")
     var connections: Int = 50
@@ -67,6 +72,12 @@ struct ReleaseChanBench: AsyncParsableCommand {
     @Option(help: "HTTP path template.")
     var path: String = "/v1/releases/{container}/{channel}"
 
+    @Option(
+        name: .customLong("header"),
+        help: ArgumentHelp("A header field for mode http, as `Name: value` (repeatable), e.g. `Accept-Encoding: gzip`.", valueName: "field")
+    )
+    var headers: [String] = []
+
     @Option(help: "Event-loop threads of the load generator (redis-benchmark also uses one by default).")
     var threads: Int = 1
 
@@ -80,6 +91,8 @@ struct ReleaseChanBench: AsyncParsableCommand {
     var quiet = false
 
     func validate() throws {
+        guard self.port.map({ (1...65_535).contains($0) }) ?? true else { throw ValidationError("--port must be 1...65535") }
+        guard (1...65_535).contains(self.httpPort) else { throw ValidationError("--http-port must be 1...65535") }
         guard (1...10_000).contains(self.connections) else { throw ValidationError("--connections must be 1...10000") }
         guard (1...64).contains(self.threads) else { throw ValidationError("--threads must be 1...64") }
         guard (1...1024).contains(self.pipeline) else { throw ValidationError("--pipeline must be 1...1024") }
@@ -87,19 +100,22 @@ struct ReleaseChanBench: AsyncParsableCommand {
         guard self.warmup >= 0, self.warmup <= 600 else { throw ValidationError("--warmup must be in [0, 600] seconds") }
         if let rate = self.rate, rate < 1 { throw ValidationError("--rate must be positive") }
         guard KeySampler.Distribution(rawValue: self.keys) != nil else { throw ValidationError("--keys must be uniform or zipf") }
+        guard self.headers.isEmpty || self.mode == .http else { throw ValidationError("--header is for mode http only") }
+        guard self.db != nil || self.mode != .redis else { throw ValidationError("mode redis needs --db: Redis does not serve a db to draw keys from") }
+        for field in self.headers {
+            if let problem = WireRequests.headerField(field) { throw ValidationError("--header \(problem)") }
+        }
     }
 
     func run() async throws {
-        let bytes: [UInt8]
-        do {
-            bytes = try Array(Data(contentsOf: URL(fileURLWithPath: self.db)))
-        } catch {
-            throw ValidationError("cannot read --db \(self.db): \(error.localizedDescription)")
-        }
-        let database = try DatabaseDecoder.decode(bytes)
-        guard !database.releases.isEmpty else { throw ValidationError("--db \(self.db) has no releases") }
-        let sampler = KeySampler(database: database, distribution: KeySampler.Distribution(rawValue: self.keys) ?? .uniform, exponent: self.zipfExponent, seed: self.seed)
         let port = self.port ?? self.mode.defaultPort
+        let database =
+            if let db = self.db {
+                try ServedDatabase.read(path: db)
+            } else {
+                try await ServedDatabase.fetch(host: self.host, port: self.mode == .http ? port : self.httpPort)
+            }
+        let sampler = KeySampler(database: database, distribution: KeySampler.Distribution(rawValue: self.keys) ?? .uniform, exponent: self.zipfExponent, seed: self.seed)
         let report = try await self.load(sampler: sampler, port: port)
         print(self.json ? report.json : report.table)
         if report.result.completed == 0 { throw ExitCode(1) }
@@ -117,7 +133,7 @@ struct ReleaseChanBench: AsyncParsableCommand {
             switch self.mode {
             case .tcp: WireRequests.protocolGets(sampler.keys)
             case .redis: WireRequests.redisGets(sampler.keys)
-            case .http: WireRequests.httpGets(sampler.keys, template: self.path, host: self.host, port: port)
+            case .http: WireRequests.httpGets(sampler.keys, template: self.path, host: self.host, port: port, headers: self.headers)
             }
         var results: [EventLoopFuture<ConnectionResult>] = []
         for index in 0..<self.connections {

@@ -23,7 +23,8 @@ struct WireRequests: Sendable {
         case protocolGet
         /// A RESP `GET container:channel` command (the keys compare.sh loads into Redis).
         case redisGet
-        /// An HTTP/1.1 `GET` of the key's request target, with a `Host` header (keep-alive, pipelined).
+        /// An HTTP/1.1 `GET` of the key's request target, with a `Host` header and any others asked for
+        /// (keep-alive, pipelined).
         case httpGet
     }
 
@@ -46,14 +47,39 @@ struct WireRequests: Sendable {
     }
 
     /// HTTP/1.1 `GET` requests for `keys`, of the target `template` names with `{container}` and
-    /// `{channel}` filled in, to the server at `host` and `port`.
-    static func httpGets(_ keys: [(container: String, channel: String)], template: String, host: String, port: Int) -> WireRequests {
-        let authority = Self.hostHeader(host: host, port: port)
+    /// `{channel}` filled in, to the server at `host` and `port`, with `headers` (checked by
+    /// ``headerField(_:)``) after `Host`.
+    static func httpGets(
+        _ keys: [(container: String, channel: String)],
+        template: String,
+        host: String,
+        port: Int,
+        headers: [String] = []
+    ) -> WireRequests {
+        let fields = "Host: \(Self.hostHeader(host: host, port: port))\r\n" + headers.map { "\($0)\r\n" }.joined()
         return WireRequests(form: .httpGet, count: keys.count) { index, buffer in
             let target = template.replacingOccurrences(of: "{container}", with: keys[index].container)
                 .replacingOccurrences(of: "{channel}", with: keys[index].channel)
-            buffer.writeString("GET \(target) HTTP/1.1\r\nHost: \(authority)\r\n\r\n")
+            buffer.writeString("GET \(target) HTTP/1.1\r\n\(fields)\r\n")
         }
+    }
+
+    /// Why `field` cannot be sent as a header field line (`Name: value`, RFC 9110 §5.1 and §5.5), or
+    /// nil when it can: a name of token characters, a colon, a value without control characters.
+    /// `Host` is the load generator's own, from --host and --port.
+    static func headerField(_ field: String) -> String? {
+        guard let colon = field.firstIndex(of: ":") else { return "\"\(field)\" has no ':' between name and value" }
+        let name = field[..<colon]
+        let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        guard !name.isEmpty, name.allSatisfy(tokenCharacters.contains) else {
+            return "\"\(field)\": the name before ':' must be letters, digits or !#$%&'*+-.^_`|~"
+        }
+        guard name.lowercased() != "host" else { return "\"\(field)\": Host is set from --host and --port" }
+        let value = field.unicodeScalars[field.unicodeScalars.index(after: colon)...]
+        guard !value.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) else {
+            return "\"\(field)\": the value holds a control character"
+        }
+        return nil
     }
 
     /// The `Host` field's value for a server at `host` and `port` (RFC 9110 §7.2): the port unless it

@@ -149,6 +149,65 @@ import Testing
         #expect((90...160).contains(report.requests), "\(report.requests) requests")
     }
 
+    /// --header fields reach the server: `If-None-Match: *` turns every answer into a 304, which is not
+    /// a success; `Accept-Encoding: gzip` on the whole db (a fixed path) is read through to its end.
+    @Test func sendsTheHeadersAskedFor() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 20), to: directory.file("db.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory)
+        let db = directory.file("db.json")
+
+        let unchanged = try await self.run("http", port: server.port, db: db, ["--header", "If-None-Match: *"])
+        #expect(unchanged.status == 1)
+        #expect(unchanged.report?.requests == 0, "\(unchanged.output)")
+        #expect((unchanged.report?.errors ?? 0) > 0, "\(unchanged.output)")
+
+        let whole = try await self.run("http", port: server.port, db: db, ["--path", "/v1/releases", "--header", "Accept-Encoding: gzip"])
+        let report = try #require(whole.report, "\(whole.output)")
+        #expect(whole.status == 0)
+        #expect(report.requests > 0)
+        #expect(report.errors == 0, "\(whole.output)")
+
+        for (options, message) in [
+            (["http", "--header", "Accept-Encoding gzip"], "has no ':'"),
+            (["tcp", "--header", "Accept-Encoding: gzip"], "for mode http only"),
+        ] {
+            let usage = try await Subprocess.run(Self.bench, options + ["--db", db])
+            #expect(usage.status == 64)
+            #expect(usage.standardError.contains("--header"), "\(usage.standardError)")
+            #expect(usage.standardError.contains(message), "\(usage.standardError)")
+        }
+    }
+
+    /// Without --db the keys are the served db's, fetched from the HTTP API (mode http on --port, mode tcp
+    /// on --http-port): the server serves a db the load generator has no file of, and every key is found.
+    @Test(arguments: ["tcp", "http"]) func drawsKeysFromTheServedDbWithoutAFile(mode: String) async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 20), to: directory.file("served.json"))
+        let server = try await ServerProcess(arguments: ["--db", directory.file("served.json")], directory: directory)
+        let result = try await Subprocess.run(
+            Self.bench,
+            [mode, "--host", "127.0.0.1", "--port", String(mode == "tcp" ? server.tcpPort : server.port), "--http-port", String(server.port),
+             "--connections", "2", "--duration", "0.4", "--warmup", "0.1", "--json", "--quiet"]
+        )
+        let report = try #require(try? JSONDecoder().decode(Report.self, from: Data(result.standardOutput.utf8)), "\(result.standardError)")
+        #expect(result.status == 0)
+        #expect(report.requests > 0)
+        #expect(report.errors == 0, "\(result.standardError)")
+
+        // Nothing serves HTTP on the port given: the message names where it looked.
+        let nowhere = try await Subprocess.run(
+            Self.bench, ["tcp", "--port", String(server.tcpPort), "--http-port", String(server.tcpPort), "--duration", "0.2", "--warmup", "0", "--quiet"]
+        )
+        #expect(nowhere.status == 1)
+        #expect(nowhere.standardError.contains("cannot fetch the served db from http://127.0.0.1:\(server.tcpPort)/v1/releases"), "\(nowhere.standardError)")
+
+        // Redis serves no db: its keys come from a file.
+        let redis = try await Subprocess.run(Self.bench, ["redis", "--duration", "0.2"])
+        #expect(redis.status == 64)
+        #expect(redis.standardError.contains("mode redis needs --db"), "\(redis.standardError)")
+    }
+
     @Test func aServerThatIsNotThereIsAnError() async throws {
         let directory = try TemporaryDirectory()
         try Fixtures.write(Fixtures.bytes(containers: 2), to: directory.file("db.json"))

@@ -18,6 +18,38 @@ import Testing
         #expect(String(decoding: bytes, as: UTF8.self) == "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: \(expected)\r\n\r\n")
     }
 
+    /// Header fields asked for (--header) follow `Host`, in their order, in every request.
+    @Test func httpRequestCarriesTheHeadersAskedFor() {
+        let requests = WireRequests.httpGets(
+            [("a", "dev"), ("b", "prod")], template: "/v1/releases", host: "127.0.0.1", port: 8089,
+            headers: ["Accept-Encoding: gzip", "X-Trace:"]
+        )
+        for index in 0..<2 {
+            let text = requests.withRequest(index) { String(decoding: $0, as: UTF8.self) }
+            #expect(text == "GET /v1/releases HTTP/1.1\r\nHost: 127.0.0.1:8089\r\nAccept-Encoding: gzip\r\nX-Trace:\r\n\r\n")
+        }
+    }
+
+    /// A field that would break the request, or smuggle another into it, is refused with the reason.
+    @Test(arguments: [
+        ("Accept-Encoding: gzip", nil),
+        ("X-Empty:", nil),
+        ("If-None-Match: \"a\"\t, W/\"b\"", nil),
+        ("Accept-Encoding gzip", "has no ':'"),
+        (": gzip", "the name before ':'"),
+        ("Accept Encoding: gzip", "the name before ':'"),
+        ("host: elsewhere", "Host is set from --host and --port"),
+        ("X-A: 1\r\nX-B: 2", "control character"),
+    ] as [(String, String?)])
+    func headerFieldsAreChecked(field: String, problem: String?) {
+        let found = WireRequests.headerField(field)
+        if let problem {
+            #expect(found?.contains(problem) == true, "\(found ?? "accepted")")
+        } else {
+            #expect(found == nil)
+        }
+    }
+
     /// Each request is its own bytes: the second starts where the first ends; the longest is known.
     @Test func requestsFollowEachOther() {
         let requests = WireRequests.redisGets([("a", "dev"), ("bc", "prod")])
