@@ -53,7 +53,8 @@
 #      - HTTP single-release lookup vs nginx static file: wrk, 50 connections, rps and p99; then the
 #        p99 at the same offered load (release-chan-bench http against both, open loop at
 #        OPEN_LOOP_SHARE × nginx's wrk rps in the round).
-#      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps.
+#      - Full db download with Accept-Encoding: gzip vs nginx gzip_static: wrk, rps; and the CPU each
+#        server, and wrk, used per response while it ran (/proc/PID/stat; wrk's from `times`).
 #      - The reload row uses a server of its own on a BIG_CONTAINERS db (--watch false): the wall
 #        time of POST /v1/reload after the other big db (another seed) was renamed into place, vs
 #        python3 reading + json.loads of the same file (interpreter start-up excluded); steady VmRSS of
@@ -420,9 +421,34 @@ wrk_run() {
     shift 4
     timeout -k 5 "$LOAD_LIMIT" wrk -t "$(nproc)" -c "$connections" -d "${WARMUP}s" -s "$HERE/wrk.lua" "$@" \
         "http://127.0.0.1:$port$path" >/dev/null 2>>"$LOGS/wrk.log" || true
-    timeout -k 5 "$LOAD_LIMIT" wrk -t "$(nproc)" -c "$connections" -d "${DURATION}s" --latency -s "$HERE/wrk.lua" "$@" \
-        "http://127.0.0.1:$port$path" >"$RAW/$name.json" 2>>"$LOGS/wrk.log" || log "wrk $name failed"
+    local before=0
+    ((${#CPU_OF[@]})) && before=$(cpu_ticks "${CPU_OF[@]}")
+    (
+        status=0
+        timeout -k 5 "$LOAD_LIMIT" wrk -t "$(nproc)" -c "$connections" -d "${DURATION}s" --latency -s "$HERE/wrk.lua" "$@" \
+            "http://127.0.0.1:$port$path" >"$RAW/$name.json" 2>>"$LOGS/wrk.log" || status=$?
+        # The second line is the CPU of this subshell's children: wrk's (and timeout's).
+        times >"$RAW/$name.times"
+        exit "$status"
+    ) || log "wrk $name failed"
+    if ((${#CPU_OF[@]})); then
+        printf '{"server_ticks": %d, "clock_ticks_per_second": %d}\n' "$(($(cpu_ticks "${CPU_OF[@]}") - before))" "$(getconf CLK_TCK)" \
+            >"$RAW/$name.cpu.json"
+    fi
 }
+
+# cpu_ticks PID...: user and system CPU the processes (all their threads) have used so far, in clock ticks
+# (/proc/PID/stat fields 14 and 15; the command name before them, in parentheses, is cut off first).
+cpu_ticks() {
+    local pid total=0 ticks
+    for pid in "$@"; do
+        ticks=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        total=$((total + ${ticks:-0}))
+    done
+    echo "$total"
+}
+# The processes whose CPU wrk_run records (none unless set around a call).
+CPU_OF=()
 
 # warm_page_cache: reads the files of nginx's root that are on disk (`find` does not follow the link to
 # the release files on tmpfs), and each server's whole db with gzip through a request, back into the page
@@ -487,12 +513,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     open_loop_pair HTTP "$RAW/http-nginx-r$round.json" "rcb_http http-open-ours-r$round $HTTP_PORT" "rcb_http http-open-nginx-r$round $NGINX_PORT"
     WRK_PATHS=""
     warm_page_cache
+    # wrk's reading of 3 MB responses bounds both servers' rps (benchmarks/README.md): each server's CPU
+    # per response, and wrk's, are recorded beside it.
     for side in $order; do
         if [[ $side == ours ]]; then
+            CPU_OF=("$SERVER_PID")
             wrk_run "gz-ours-r$round" "$HTTP_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
         else
+            mapfile -t CPU_OF < <(pgrep -P "$NGINX_PID")
             wrk_run "gz-nginx-r$round" "$NGINX_PORT" /v1/releases "$GZ_CONNECTIONS" -H 'Accept-Encoding: gzip'
         fi
+        CPU_OF=()
     done
 done
 
@@ -652,6 +683,9 @@ meta = {
         "interval, and counts each latency from the request's intended send time (no coordinated omission). Both "
         "servers get the same offered load, so these p99s compare the servers, where the closed-loop rows also "
         "measure how much load each server was given.",
+        "Full db, server CPU per response: each server's user and system time during the measured wrk run "
+        "(/proc/PID/stat, all threads; nginx's workers summed) divided by the responses; wrk's own from bash's times. "
+        "Server and wrk share the cores, so the rps row follows the sum of the two sides' CPU per response.",
         "Reload: wall time of POST /v1/reload (read, parse, validate, build, swap; the gzip form of the whole db follows the swap) after the other "
         "big db was renamed into place; python: read + json.loads of the same file in one process (start-up "
         "excluded). RSS: VmRSS from /proc.",

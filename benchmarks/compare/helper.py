@@ -417,6 +417,27 @@ def last_json_line(path):
         return None
 
 
+def wrk_with_cpu(path):
+    """A wrk result with the CPU per response of the server and of wrk while it ran, in µs (compare.sh's
+    wrk_run writes NAME.cpu.json from /proc/PID/stat and NAME.times from bash's `times`)."""
+    result = last_json_line(path)
+    if not result or not result.get("requests"):
+        return result
+    base = path[:-len(".json")]
+    cpu = load_json(base + ".cpu.json") or {}
+    if cpu.get("clock_ticks_per_second"):
+        result["server_cpu_us"] = cpu["server_ticks"] / cpu["clock_ticks_per_second"] * 1e6 / result["requests"]
+    try:
+        with open(base + ".times") as f:
+            children = f.read().splitlines()[1].split()
+        # "1m2.345s 0m0.678s": user, then system.
+        seconds = sum(int(t.split("m")[0]) * 60 + float(t.split("m")[1].rstrip("s")) for t in children)
+        result["client_cpu_us"] = seconds * 1e6 / result["requests"]
+    except (OSError, IndexError, ValueError):
+        pass
+    return result
+
+
 def redis_csv(path):
     try:
         with open(path) as f:
@@ -484,6 +505,18 @@ def rps(result):
 
 def p99(result):
     return (result.get("latency_us") or {}).get("p99")
+
+
+def server_cpu(result):
+    return result.get("server_cpu_us")
+
+
+def client_cpu(result):
+    return result.get("client_cpu_us")
+
+
+def fmt_cpu(v):
+    return "n/a" if v is None else "%.0f µs" % v
 
 
 def fmt_rps(v):
@@ -595,6 +628,15 @@ def cmd_report(args):
     r_rps, r_err, _ = rounds(raw, "gz-nginx-r%d.json", n, last_json_line, rps)
     add("Full db, gzip, vs nginx gzip_static, wrk c%s: rps" % meta.get("gz_connections", 50), o_rps, r_rps, fmt_rps, ">=", 1.0, o_err, r_err,
         ratios=pair("gz-ours-r%d.json", last_json_line, "gz-nginx-r%d.json", last_json_line, rps))
+    # wrk's CPU per response against the server's shows which side bounds the rps above.
+    o_cpu, _, _ = rounds(raw, "gz-ours-r%d.json", n, wrk_with_cpu, server_cpu)
+    r_cpu, _, _ = rounds(raw, "gz-nginx-r%d.json", n, wrk_with_cpu, server_cpu)
+    o_client, _, _ = rounds(raw, "gz-ours-r%d.json", n, wrk_with_cpu, client_cpu)
+    r_client, _, _ = rounds(raw, "gz-nginx-r%d.json", n, wrk_with_cpu, client_cpu)
+    add("Full db, gzip, vs nginx gzip_static, wrk c%s: server CPU per response" % meta.get("gz_connections", 50),
+        o_cpu, r_cpu, fmt_cpu, "<=", 1.0,
+        note="wrk's own CPU per response: %s against release-chan, %s against nginx" % (fmt_cpu(o_client), fmt_cpu(r_client)),
+        ratios=pair("gz-ours-r%d.json", wrk_with_cpu, "gz-nginx-r%d.json", wrk_with_cpu, server_cpu))
 
     reload_times = read_floats(os.path.join(raw, "reload-ours.txt"))
     python_times = read_floats(os.path.join(raw, "reload-python.txt"))
