@@ -32,6 +32,8 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) private var handshaken = false
     @exclusivity(unchecked) private var closing = false
     private var watchToken: SnapshotStore.ObserverToken?
+    /// Counts WATCHes, so that a push meant for an earlier subscription is not sent on a later one.
+    private var subscription = 0
     /// Replies of the current read batch, written as one buffer at the end of the batch.
     @exclusivity(unchecked) private var output: ByteBuffer?
     /// The buffer of the batch before, for the next batch's replies: NIO writes a flushed buffer at once
@@ -90,6 +92,10 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             // Everything read so far has been answered (requests are handled synchronously); send it, then close.
+            self.closeAfterFlush(context: context)
+        } else if case ChannelEvent.inputClosed = event {
+            // The client shut down its sending side (§10.8): the complete frames it sent have been answered;
+            // their replies go out before the close (a bare EOF would have NIO close and drop them).
             self.closeAfterFlush(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -154,20 +160,28 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
                 self.reply(context: context, frame: frame, error: ProtocolError(.badRequest, "malformed \(opcode.name) body: \(frame.body.readableBytes) unexpected bytes"))
                 return
             }
+            // Subscribed before the reply reads the revision: a swap in between is then in the reply, or
+            // pushed, or both, never lost (§7.9). A push reaches the connection as a task on this event
+            // loop, so it is written after the reply, which is flushed now; after UNWATCH none is.
+            if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
             self.write(context: context, opcode: frame.opcode, status: .ok) { buffer, revision in
                 buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) { _ in }
             }
-            // The reply goes out before any push the subscription may produce.
             self.flushOutput(context: context)
-            if opcode == .watch { self.watch(context: context) } else { self.unwatch() }
         default:
-            guard let snapshot else {
-                self.reply(context: context, frame: frame, error: ProtocolError(.busy, "no db snapshot is being served yet"))
-                return
-            }
             var buffer = self.takeOutput(context: context)
             let before = buffer.readableBytes
-            let status = ProtocolResponder.respond(to: frame, opcode: opcode, snapshot: snapshot, into: &buffer)
+            let status: ProtocolStatus
+            if let snapshot {
+                status = ProtocolResponder.respond(to: frame, opcode: opcode, snapshot: snapshot, into: &buffer)
+            } else if opcode == .ping {
+                // PING needs no snapshot (§10.2): a keep-alive must not fail while the server waits for a db.
+                status = ProtocolResponder.pong(to: frame, revision: .none, into: &buffer)
+            } else {
+                let error = ProtocolError(.busy, "no db snapshot is being served yet")
+                ProtocolResponder.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: .none, into: &buffer)
+                status = error.status
+            }
             self.pendingMetrics.count(slot: self.metrics.slot(opcode: frame.opcode, status: status), bytesOut: buffer.readableBytes - before, flushingTo: self.metrics)
             self.output = buffer
         }
@@ -252,17 +266,24 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
 
     private func watch(context: ChannelHandlerContext) {
         guard self.watchToken == nil else { return }
-        let channel = context.channel
-        let metrics = self.metrics
+        self.subscription &+= 1
+        let subscription = self.subscription
+        let allocator = context.channel.allocator
+        let handler = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         self.watchToken = self.store.addObserver { snapshot in
-            var buffer = channel.allocator.buffer(capacity: 48)
+            var buffer = allocator.buffer(capacity: 48)
             buffer.writeFrame(opcode: ProtocolOpcode.revisionChanged.rawValue, flags: .push, requestID: 0, revision: Revision(value: snapshot.revisionNumber)) {
                 ProtocolResponder.revisionInfo(snapshot).write(to: &$0)
             }
-            metrics.bytesOut.increment(by: Int64(buffer.readableBytes))
-            // Written from the reload thread through the channel: NIO hops to the event loop, and a push
-            // is one buffer, so it lands between replies, never inside one.
-            channel.writeAndFlush(buffer, promise: nil)
+            // Called on the reload thread, perhaps just as the connection unsubscribes: whether it still
+            // wants the push is decided on its event loop, where UNWATCH is handled, so that no push follows
+            // the UNWATCH reply. A push is one buffer, so it lands between replies, never inside one.
+            handler.eventLoop.execute {
+                let (handler, context) = handler.value
+                guard handler.watchToken != nil, handler.subscription == subscription else { return }
+                handler.metrics.bytesOut.increment(by: Int64(buffer.readableBytes))
+                context.writeAndFlush(handler.wrapOutboundOut(buffer), promise: nil)
+            }
         }
         self.metrics.watchers.increment()
     }

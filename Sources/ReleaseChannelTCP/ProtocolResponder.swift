@@ -13,12 +13,7 @@ struct ProtocolResponder {
         do throws(ProtocolError) {
             switch opcode {
             case .ping:
-                guard body.readableBytes <= ProtocolMessages.maximumPingPayload else {
-                    throw ProtocolError(.badRequest, "malformed PING body: payload over \(ProtocolMessages.maximumPingPayload) bytes")
-                }
-                buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
-                    $0.writeImmutableBuffer(body)
-                }
+                return Self.pong(to: frame, revision: revision, into: &buffer)
             case .get:
                 // The common case first: the body is a stored key, answered from the raw bytes. Anything
                 // else (unknown, malformed, invalid) takes the checked path below for its exact error.
@@ -101,6 +96,20 @@ struct ProtocolResponder {
             Self.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
             return error.status
         }
+    }
+
+    /// Writes the reply to PING, its payload echoed, and returns its status. It needs no snapshot:
+    /// `revision` is the served one, or none before the first load.
+    static func pong(to frame: Frame, revision: Revision, into buffer: inout ByteBuffer) -> ProtocolStatus {
+        guard frame.body.readableBytes <= ProtocolMessages.maximumPingPayload else {
+            let error = ProtocolError(.badRequest, "malformed PING body: payload over \(ProtocolMessages.maximumPingPayload) bytes")
+            Self.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
+            return error.status
+        }
+        buffer.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: revision) {
+            $0.writeImmutableBuffer(frame.body)
+        }
+        return .ok
     }
 
     /// Writes a GET reply frame with status OK, its body the release's record, in one pass over the

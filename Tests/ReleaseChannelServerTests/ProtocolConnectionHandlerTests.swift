@@ -15,6 +15,7 @@ import Testing
     struct Connection {
         let channel: EmbeddedChannel
         let snapshot: Snapshot
+        let store: SnapshotStore
 
         func send(_ opcode: ProtocolOpcode, id: UInt32, _ body: (inout ByteBuffer) -> Void) throws {
             var buffer = self.channel.allocator.buffer(capacity: 64)
@@ -42,12 +43,16 @@ import Testing
         }
     }
 
-    /// A connection that has said HELLO.
-    func connection() throws -> Connection {
-        let database = Fixtures.database(containers: 3)
-        let snapshot = SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+    static func snapshot(containers: Int) -> Snapshot {
+        let database = Fixtures.database(containers: containers)
+        return SnapshotBuilder.build(database: database, canonicalBytes: CanonicalEncoder.encode(database), loadedAt: 0)
+    }
+
+    /// A connection that has said HELLO, to a server serving a snapshot unless `loaded` is false.
+    func connection(loaded: Bool = true) throws -> Connection {
+        let snapshot = Self.snapshot(containers: 3)
         let store = SnapshotStore()
-        store.swap(snapshot)
+        if loaded { store.swap(snapshot) }
         let handler = ProtocolConnectionHandler(
             store: store,
             configuration: ProtocolServerConfiguration(),
@@ -57,11 +62,51 @@ import Testing
         )
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-        let connection = Connection(channel: channel, snapshot: snapshot)
+        let connection = Connection(channel: channel, snapshot: snapshot, store: store)
         try connection.send(.hello, id: 1) { ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: "test").write(to: &$0) }
         let hello = try #require(Frame.parse(try connection.written()))
         #expect(hello.status == .ok)
         return connection
+    }
+
+    /// PING is answered while no db is loaded yet (§10.2), with revision none, so that a client's
+    /// keep-alive does not fail; a lookup then is BUSY.
+    @Test func pingIsAnsweredBeforeAnyDbIsLoaded() throws {
+        let connection = try self.connection(loaded: false)
+        try connection.send(.ping, id: 2) { $0.writeString("are you there") }
+        let pong = try #require(Frame.parse(try connection.written()))
+        #expect(pong.status == .ok)
+        #expect(pong.requestID == 2)
+        #expect(pong.revision == .none)
+        #expect(pong.body == ByteBuffer(string: "are you there"))
+        try connection.get("my-app", "dev", id: 3)
+        let busy = try #require(Frame.parse(try connection.written()))
+        #expect(busy.status == .busy)
+        #expect(busy.requestID == 3)
+    }
+
+    /// A push is decided on the connection's event loop: one for a swap that happened just before
+    /// UNWATCH, still on its way to the loop when UNWATCH is handled, is not sent, since no push may follow
+    /// the UNWATCH reply (§7.9). While subscribed, the same path delivers it.
+    @Test func noPushFollowsTheUnwatchReply() throws {
+        let connection = try self.connection()
+        try connection.send(.watch, id: 2) { _ in }
+        #expect(try #require(Frame.parse(try connection.written())).requestID == 2)
+
+        connection.store.swap(Self.snapshot(containers: 4))
+        connection.channel.embeddedEventLoop.run()
+        let push = try #require(Frame.parse(try connection.written()))
+        #expect(push.flags == .push)
+        #expect(push.opcode == ProtocolOpcode.revisionChanged.rawValue)
+        #expect(push.revision == Revision(value: Self.snapshot(containers: 4).revisionNumber))
+
+        connection.store.swap(Self.snapshot(containers: 5))
+        try connection.send(.unwatch, id: 3) { _ in }
+        connection.channel.embeddedEventLoop.run()
+        let reply = try #require(Frame.parse(try connection.written()))
+        #expect(reply.requestID == 3)
+        #expect(reply.opcode == ProtocolOpcode.unwatch.rawValue)
+        #expect(try connection.channel.readOutbound(as: ByteBuffer.self) == nil, "a push after the UNWATCH reply")
     }
 
     /// A read batch's replies go into the buffer of the batch before once nothing else holds it (no

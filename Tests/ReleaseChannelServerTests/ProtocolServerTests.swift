@@ -185,6 +185,37 @@ import Testing
         }
     }
 
+    /// A client that shuts down its sending side gets every reply to the frames it sent, then the server
+    /// closes (§10.8): one SNAPSHOT reply of a 1,000-container db (27 KB), and 40 of them (1 MB, more than
+    /// the connection's write buffer holds, so that reading pauses with replies queued in the server).
+    @Test(arguments: [1, 40]) func aHalfCloseIsAnsweredInFull(requests: Int) async throws {
+        try await withTestServer(database: Fixtures.bytes(containers: 1000)) { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await self.handshake(socket)
+            var bytes: [UInt8] = []
+            for id in 1...requests {
+                // SNAPSHOT (0x07), no body: length 16, version 1, flags and status 0, request id, revision 0.
+                bytes += [0, 0, 0, 16, 1, 0x07, 0, 0, 0, 0, 0, UInt8(id)] + [UInt8](repeating: 0, count: 8)
+            }
+            try await socket.send(bytes)
+            socket.finishSending()
+            let received = try await socket.readToEnd()
+            var offset = 0
+            var replies: [UInt8] = []
+            while offset + 4 <= received.count {
+                let length = Int(UInt32(received[offset]) << 24 | UInt32(received[offset + 1]) << 16 | UInt32(received[offset + 2]) << 8 | UInt32(received[offset + 3]))
+                guard offset + 4 + length <= received.count else { break }
+                #expect(received[offset + 5] == 0x07 && received[offset + 7] == 0, "a SNAPSHOT reply with status OK")
+                replies.append(received[offset + 11])
+                offset += 4 + length
+            }
+            #expect(replies == (1...requests).map { UInt8($0) }, "\(received.count) bytes received")
+            #expect(offset == received.count, "nothing after the last reply")
+            // The read above ended at the server's close, not at the socket's read timeout.
+            #expect(try await socket.isClosedByPeer())
+        }
+    }
+
     @Test func connectionsOverTheCapAreTurnedAway() async throws {
         try await self.withBundledServer(configure: { $0.tcpMaximumConnections = 2 }) { server in
             let first = try RawSocket(port: server.tcpPort)
