@@ -76,6 +76,9 @@ import Testing
         ("/v1/releases?container=unknown", 404, "not_found"),
         ("/v1/releases/unknown", 404, "not_found"),
         ("/v1/releases/unknown/dev", 404, "not_found"),
+        // An unknown channel is a bad request whatever the container, as in the binary protocol.
+        ("/v1/releases/unknown/qa", 400, "bad_parameter"),
+        ("/v1/releases?container=unknown&channel=qa", 400, "bad_parameter"),
         ("/v1/nothing-here", 404, "not_found"),
     ])
     func errorsAreJSONWithTheRightStatus(path: String, status: Int, code: String) async throws {

@@ -29,6 +29,21 @@ import Testing
         }
     }
 
+    /// Once the coordinator has stopped (the server is shutting down), a reload is refused at once with
+    /// nil, which HTTP answers with 503, rather than waiting for a build that never comes.
+    @Test func aReloadAfterShutdownIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 2), to: path)
+        let coordinator = ReloadCoordinator(file: DatabaseFile(path: path), store: SnapshotStore(), logger: Fixtures.logger, metrics: Fixtures.metrics)
+        try coordinator.loadInitial()
+        let running = Task { await coordinator.run() }
+        #expect(await coordinator.reload(trigger: .api) != nil)
+        running.cancel()
+        await running.value
+        #expect(await coordinator.reload(trigger: .api) == nil)
+    }
+
     @Test func loadsChangesAndIgnoresIdenticalContent() async throws {
         try await self.withCoordinator(initial: Fixtures.bytes(containers: 2)) { coordinator, path in
             let first = try #require(coordinator.store.current)

@@ -36,6 +36,21 @@ public struct ReleaseRoutes: Sendable {
         router.rejectOtherMethods(on: ["/v1/releases", "/v1/releases/{container}", "/v1/releases/{container}/{channel}", "/v1/channels"], allowed: [.get, .head])
     }
 
+    private static func entry(_ snapshot: Snapshot, _ container: String) throws(APIError) -> ContainerEntry {
+        guard let entry = snapshot.container(container) else {
+            throw APIError.notFound("no releases for container \"\(container)\"")
+        }
+        return entry
+    }
+
+    private static func checkName(_ container: String) throws(APIError) {
+        do {
+            try FieldRules.checkContainer(container)
+        } catch {
+            throw APIError.badParameter(error.message)
+        }
+    }
+
     /// Hummingbird's router skips empty path segments, so `/v1/releases//prod` would be answered as the
     /// container "prod" and `/v1/releases/my-app//prod` as my-app's prod release: a client that left a
     /// name out gets a 400 naming the path instead of someone else's answer.
@@ -99,24 +114,20 @@ public struct ReleaseRoutes: Sendable {
     }
 
     func lookup(_ snapshot: Snapshot, container: String) throws(APIError) -> ContainerEntry {
-        do {
-            try FieldRules.checkContainer(container)
-        } catch {
-            throw APIError.badParameter(error.message)
-        }
-        guard let entry = snapshot.container(container) else {
-            throw APIError.notFound("no releases for container \"\(container)\"")
-        }
-        return entry
+        try Self.checkName(container)
+        return try Self.entry(snapshot, container)
     }
 
+    /// A bad request is told apart from a missing release first, as the binary protocol does (§7.4):
+    /// an unknown channel is 400 whether or not the container is known.
     func lookup(_ snapshot: Snapshot, container: String, channel: String) throws(APIError) -> ReleaseEntry {
-        let entry = try self.lookup(snapshot, container: container)
+        try Self.checkName(container)
         guard let index = snapshot.channelIndex(channel) else {
             throw APIError.badParameter(
                 "unknown channel \(String(reflecting: String(channel.prefix(64)))) (channels: \(snapshot.channels.joined(separator: ", ")))"
             )
         }
+        let entry = try Self.entry(snapshot, container)
         guard let release = entry.release(channel: index) else {
             throw APIError.notFound("container \"\(container)\" has no release on channel \"\(channel)\"")
         }
