@@ -58,6 +58,34 @@ import Testing
         }
     }
 
+    /// A request larger than the server's max_frame (64 KiB by default, from its HELLO reply) is refused by
+    /// the SDK before it is sent: sent, the server would answer FRAME_TOO_LARGE and close the connection,
+    /// failing the other requests in flight on it. Those complete, and the connection stays up.
+    @Test func aRequestOverTheServersMaximumFrameIsRefusedBeforeItIsSent() async throws {
+        try await withTestServer(configure: { $0.watchFile = false }) { server in
+            try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
+                let oversized = String(repeating: "a", count: 70_000)
+                async let others = withThrowingTaskGroup(of: ChannelRelease?.self) { group in
+                    for _ in 0..<50 { group.addTask { try await client.release(container: "my-app", channel: "prod") } }
+                    return try await group.reduce(into: 0) { count, release in count += release == nil ? 0 : 1 }
+                }
+                do {
+                    _ = try await client.release(container: oversized, channel: "prod")
+                    Issue.record("an oversized request was sent")
+                } catch let error as ReleaseChannelClientError {
+                    guard case .invalidRequest(let message) = error else {
+                        Issue.record("\(error)")
+                        return
+                    }
+                    #expect(message.contains("larger than the server's maximum frame (65536 bytes)"), "\(message)")
+                }
+                #expect(try await others == 50)
+                #expect(try await client.release(container: "my-app", channel: "prod") != nil)
+                #expect(client.state == .ready)
+            }
+        }
+    }
+
     @Test func tenThousandPipelinedRequestsOnOneConnection() async throws {
         try await withTestServer { server in
             var configuration = self.configuration(server.tcpPort)

@@ -73,8 +73,17 @@ final class ProtocolConnection: Sendable {
     var isActive: Bool { self.channel.isActive }
 
     /// Sends one request and waits for its reply; a non-OK status is thrown as a server error.
+    ///
+    /// A request larger than the server's `max_frame` is refused here: the server would answer it with
+    /// FRAME_TOO_LARGE and close the connection, failing every other request in flight on it.
     func request(_ opcode: ProtocolOpcode, body: ByteBuffer = ByteBuffer(), timeout: Duration) async throws -> Frame {
-        try await Self.request(channel: self.channel, handler: self.handler, opcode: opcode, body: body, timeout: timeout)
+        let size = Frame.headerSize + body.readableBytes
+        guard size <= Int(self.hello.maximumFrameBytes) else {
+            throw ReleaseChannelClientError.invalidRequest(
+                "a \(opcode.name) request of \(size) bytes is larger than the server's maximum frame (\(self.hello.maximumFrameBytes) bytes)"
+            )
+        }
+        return try await Self.request(channel: self.channel, handler: self.handler, opcode: opcode, body: body, timeout: timeout)
     }
 
     private static func request(
