@@ -7,14 +7,26 @@ public struct Frame: Sendable, Equatable {
     /// The protocol version this build speaks.
     public static let currentVersion: UInt8 = 1
 
+    /// Protocol version of the frame (byte 4): 1 for HELLO and its reply, the negotiated version afterwards.
     public var version: UInt8
+    /// What the frame is (docs/protocol.md §7), as the raw byte so that undefined opcodes can be carried
+    /// (``knownOpcode`` names a defined one). A reply carries the opcode of its request.
     public var opcode: UInt8
+    /// REPLY, PUSH and COMPRESSED bits (§4); empty in requests.
     public var flags: FrameFlags
+    /// The result of a reply or ERROR frame (§5); OK in requests and pushes.
     public var status: ProtocolStatus
+    /// Chosen by the client for a request and echoed unchanged in its reply; 0 in pushes and ERROR frames.
     public var requestID: UInt32
+    /// In replies and ERROR frames the revision of the snapshot that answered, in a push the new revision;
+    /// ``Revision/none`` in requests and while the server serves no snapshot.
     public var revision: Revision
+    /// The opcode-specific body (§7) after the 16-byte header, 0 or more bytes; still gzip data when
+    /// ``flags`` contains ``FrameFlags/compressed``.
     public var body: ByteBuffer
 
+    /// Creates a frame; the defaults describe a version 1 request: no flags, status OK, no revision, an
+    /// empty body.
     public init(
         version: UInt8 = Frame.currentVersion,
         opcode: UInt8,

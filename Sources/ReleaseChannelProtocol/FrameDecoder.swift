@@ -8,6 +8,8 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
     /// Largest whole frame (length prefix included) accepted.
     public let maximumFrameBytes: Int
 
+    /// Creates a decoder that accepts frames of up to `maximumFrameBytes` bytes, the 4-byte length prefix
+    /// included; a larger one is rejected with FRAME_TOO_LARGE from its length prefix alone.
     public init(maximumFrameBytes: Int) {
         self.maximumFrameBytes = maximumFrameBytes
     }
@@ -29,6 +31,8 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
         return buffer.readableBytes >= total ? total : nil
     }
 
+    /// Takes the next complete frame off the front of `buffer`; nil until all of its bytes have arrived.
+    /// - Throws: ``ProtocolError`` as ``completeFrameSize(in:)`` does.
     public mutating func decode(buffer: inout ByteBuffer) throws -> Frame? {
         guard let total = try self.completeFrameSize(in: buffer) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
@@ -38,6 +42,7 @@ public struct FrameDecoder: NIOSingleStepByteToMessageDecoder, Sendable {
         return frame
     }
 
+    /// At the end of the stream: the next complete frame, if any, like ``decode(buffer:)``.
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> Frame? {
         // A partial frame at the end of the stream is dropped: its sender is gone.
         try self.decode(buffer: &buffer)

@@ -10,6 +10,8 @@ public struct FrameReassembler {
     private var decoder: FrameDecoder
     private var buffered = ByteBuffer()
 
+    /// Creates an empty reassembler that accepts frames of up to `maximumFrameBytes` bytes, the 4-byte
+    /// length prefix included.
     public init(maximumFrameBytes: Int) {
         self.decoder = FrameDecoder(maximumFrameBytes: maximumFrameBytes)
     }

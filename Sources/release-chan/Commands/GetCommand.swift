@@ -7,7 +7,7 @@ struct GetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "get",
         abstract: "Print the image of a container on a channel, or all its channels as a table.",
-        discussion: "Exit status: 0 found, 1 not found or invalid, 4 the file cannot be read."
+        discussion: "Exit status: 0 found, 1 not found, unknown channel or invalid db file, 2 usage (including an invalid container name), 4 the file cannot be read."
     )
 
     @OptionGroup var file: DatabaseFileOptions

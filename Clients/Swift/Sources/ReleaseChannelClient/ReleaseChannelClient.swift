@@ -48,6 +48,7 @@ public final class ReleaseChannelClient: Sendable {
         var nextSubscriber = 0
     }
 
+    /// The configuration the client was created with; it stays the same for the client's lifetime.
     public let configuration: ReleaseChannelClientConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
@@ -423,8 +424,9 @@ public final class ReleaseChannelClient: Sendable {
         let subscribers = self.shared.withLock { shared -> [AsyncStream<RevisionChange>.Continuation] in
             let previous = shared.lastRevision
             shared.lastRevision = revision
-            // The first revision seen is the starting point, not a change; a push always is one.
-            guard releases != nil || (previous != nil && previous != revision) else { return [] }
+            // The first revision seen is the starting point, not a change; a push is one, unless the WATCH
+            // reply already named its revision (a swap as the client subscribed, docs/protocol.md §7.9).
+            guard previous != revision, releases != nil || previous != nil else { return [] }
             if cached {
                 shared.unannounced.append(change)
                 return []

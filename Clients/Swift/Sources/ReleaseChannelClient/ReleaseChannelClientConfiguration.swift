@@ -2,9 +2,13 @@
 public struct ReleaseChannelClientConfiguration: Sendable {
     /// A server address.
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        /// Host name or IP address of the server; an IPv6 address without brackets.
         public var host: String
+        /// TCP port of the server's binary protocol, 1–65535 (8090 by default).
         public var port: Int
 
+        /// Creates an endpoint from a host name or IP address (IPv6 without brackets) and a port, 8090 unless
+        /// given; the port is not checked here (a port outside 1–65535 fails to connect).
         public init(host: String, port: Int = 8090) {
             self.host = host
             self.port = port
@@ -46,14 +50,21 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     public var endpoints: [Endpoint]
     /// Connections kept open; requests are spread over them and pipelined on each.
     public var connections: Int = 2
+    /// Longest wait for the TCP connect to one endpoint, and then separately for its HELLO reply;
+    /// ``ReleaseChannelClient/withClient(configuration:eventLoopGroup:logger:_:)`` also waits this long for the
+    /// first connection.
     public var connectTimeout: Duration = .seconds(5)
     /// Longest a call takes: waiting for a usable connection and then for the reply share it.
     public var requestTimeout: Duration = .seconds(5)
     /// First delay before reconnecting; doubles per failed attempt, with ±50 % jitter.
     public var reconnectInitialDelay: Duration = .milliseconds(100)
+    /// Cap of the reconnect backoff before jitter, so an actual delay reaches at most 1.5 × this value; the same
+    /// backoff paces retries of a failed cache refresh.
     public var reconnectMaximumDelay: Duration = .seconds(10)
-    /// Give up (state ``ReleaseChannelClient/State/failed``) after this many failed attempts in a row;
-    /// nil retries forever.
+    /// A pool slot stops reconnecting after this many failed rounds (every endpoint tried) in a row; nil
+    /// retries forever. The client stays open until closed; while no connection is up after a slot gave up,
+    /// the state is ``ReleaseChannelClient/State/failed`` and calls throw
+    /// ``ReleaseChannelClientError/notConnected(_:)``.
     public var maximumReconnectAttempts: Int?
     /// Interval of the keep-alive PING sent on every connection (the server closes idle ones).
     public var pingInterval: Duration = .seconds(30)
@@ -64,6 +75,7 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     /// Sent in HELLO; shows up in the server's logs.
     public var clientName: String = "release-chan-swift"
 
+    /// Creates a configuration for these servers (list at least one), every other property at its default.
     public init(endpoints: [Endpoint]) {
         self.endpoints = endpoints
     }

@@ -3,6 +3,7 @@ public import ReleaseChannelProtocol
 /// A db revision served by the server: the one it serves now (``ReleaseChannelClient/revision()``) or a
 /// new one (``ReleaseChannelClient/revisionChanges()``).
 public struct RevisionChange: Sendable, Equatable {
+    /// The revision: for ``ReleaseChannelClient/revision()`` the one served now, for a change the new one.
     public let revision: Revision
     /// When the server started serving it, milliseconds since 1970.
     public let loadedAtMilliseconds: UInt64
