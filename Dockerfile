@@ -34,7 +34,9 @@ COPY Clients ./Clients
 COPY Tests ./Tests
 
 # --static-swift-stdlib links the Swift runtime, Foundation, Dispatch and ICU data into the binary;
-# what stays dynamic is glibc, libstdc++, libgcc_s and libz (CompressNIO), all present in ubuntu:jammy.
+# what stays dynamic is glibc, libstdc++, libgcc_s, libz (CompressNIO) and libcurl with its own
+# dependencies (FoundationNetworking, for `release-chan dispatch`): the runtime stage installs libcurl4,
+# the rest is part of ubuntu:jammy. scripts/check-image.sh checks this list against ldd.
 # swift-backtrace-static prints a symbolicated backtrace on a crash (SWIFT_BACKTRACE below).
 RUN swift build -c release --static-swift-stdlib --product release-chan \
  && mkdir -p /staging/db \

@@ -29,6 +29,9 @@
 # On a rejected push the script does not rebase: it fetches, resets to the remote branch and runs the
 # same `db set` again on the new tip, so concurrent updates to other keys are never lost and an older
 # update that lost the race to a newer one is refused by the CLI's stale guard (exit 3).
+# A push that reported an error may still have reached the remote (the server took it, the answer was
+# lost): when the fetched branch contains that commit, the script ends `changed` with it (exit 0), also
+# after the last attempt, so that publish still runs for it.
 set -euo pipefail
 export LC_ALL=C
 
@@ -191,14 +194,28 @@ backoff() {
     sleep "$delay"
 }
 
+# finish_if_landed COMMIT ATTEMPT — when the fetched remote branch contains COMMIT, whose push reported
+# an error, the update is stored by that commit: finish as changed with it (publish must run for it).
+finish_if_landed() {
+    [[ -n "$1" ]] || return 0
+    if git merge-base --is-ancestor "$1" "$remote_ref" 2>/dev/null; then
+        log "the push of $1 reported an error, but $RC_REMOTE/$RC_BRANCH contains it (attempt $2)"
+        output commit "$1"
+        finish 0 changed "changed (commit ${1:0:12}, attempt $2)" "$set_out"
+    fi
+}
+
 log "update: $RC_CONTAINER/$RC_CHANNEL -> $RC_IMAGE"
 
 attempt=1
+unconfirmed="" # the commit of the last failed push: it may have reached the remote all the same
 while :; do
     if ! sync_to_remote; then
         err "could not fetch and check out $RC_REMOTE/$RC_BRANCH"
         finish 4 error "failed (git fetch/checkout)" "could not fetch and check out $RC_REMOTE/$RC_BRANCH"
     fi
+    finish_if_landed "$unconfirmed" "$((attempt - 1))"
+    unconfirmed=""
 
     # Apply the update with the CLI (also on every retry: the same update on the new tip).
     if set_out=$("$RELEASE_CHAN_BIN" "${set_args[@]}" 2>&1); then set_rc=0; else set_rc=$?; fi
@@ -248,8 +265,13 @@ while :; do
         finish 0 changed "changed (commit ${commit:0:12}, attempt $attempt)" "$set_out"
     fi
     printf '%s\n' "$push_out" >&2
+    unconfirmed="$commit"
 
     if ((attempt >= RC_MAX_ATTEMPTS)); then
+        # The last push, too, may have landed: look once more before giving up.
+        if git fetch --quiet --no-tags "$RC_REMOTE" "+refs/heads/$RC_BRANCH:$remote_ref"; then
+            finish_if_landed "$unconfirmed" "$attempt"
+        fi
         err "push to $RC_REMOTE/$RC_BRANCH still rejected after $attempt attempts; giving up"
         finish 5 error "FAILED (push rejected $attempt times)" "$push_out"
     fi

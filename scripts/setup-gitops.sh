@@ -7,14 +7,17 @@
 #                          a source repository that will send updates (repeatable); with --token-file
 #                          and gh, its secret RELEASE_API_PAT is set
 #   --token-file FILE      file holding the token for RELEASE_API_PAT (first line is used)
-#   --out DIR              where to write test-dispatch.sh (default: the current directory)
+#   --out DIR              where to write test-dispatch.sh and argocd-application.yaml (default: the
+#                          current directory)
 #   --dry-run              print what would be done, change nothing
 #   --non-interactive      never ask; fail instead of prompting (also when stdin is not a terminal)
 #   -h, --help             this text
 #
 # Steps: check prerequisites (git, curl, jq; gh optional), set RELEASE_API_PAT on the source repos,
-# write test-dispatch.sh (a copy of scripts/test-dispatch.sh), print the Argo CD Application to apply
-# (deployment/argocd/application.yaml when present, else a built-in one) and the next steps.
+# write test-dispatch.sh (a copy of scripts/test-dispatch.sh), write the Argo CD Application to
+# argocd-application.yaml (deployment/argocd/application.yaml when present, else a built-in one, with
+# repoURL set to --repo; apply it with `kubectl apply -n argocd -f DIR/argocd-application.yaml`), and
+# print the next steps.
 # Exit 0 done, 1 a step failed, 2 usage.
 set -euo pipefail
 
@@ -163,13 +166,21 @@ else
 fi
 
 # --- 4. Argo CD Application ------------------------------------------------------------------------
-say "== Argo CD Application (apply with: kubectl apply -n argocd -f -)"
+say "== Argo CD Application"
 app_file="$repo_root/deployment/argocd/application.yaml"
+app_target="$out_dir/argocd-application.yaml"
+app_url="https://github.com/$repo.git"
 if [[ -f "$app_file" ]]; then
-    say "# from deployment/argocd/application.yaml"
-    cat -- "$app_file"
+    app_origin="deployment/argocd/application.yaml"
+    # Its repoURL names the example repository: point it at this one ($repo is OWNER/NAME, checked above).
+    app_yaml=$(awk -v url="$app_url" '
+        /^[[:space:]]*repoURL:/ { sub(/repoURL:.*/, "repoURL: " url); n++ }
+        { print }
+        END { if (n == 0) exit 3 }' "$app_file") || die "no repoURL found in $app_file"
 else
-    cat <<YAML
+    app_origin="built-in"
+    app_yaml=$(
+        cat <<YAML
 apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
@@ -178,9 +189,9 @@ metadata:
 spec:
   project: default
   source:
-    repoURL: https://github.com/$repo.git
+    repoURL: $app_url
     targetRevision: HEAD
-    path: deployment
+    path: deployment/overlays/prod
   destination:
     server: https://kubernetes.default.svc
     namespace: release-chan
@@ -190,8 +201,29 @@ spec:
       selfHeal: true
     syncOptions:
       - CreateNamespace=true
+      - ServerSideApply=true
+      - RespectIgnoreDifferences=true
+  # The HorizontalPodAutoscaler owns the replica count; selfHeal must not reset it.
+  ignoreDifferences:
+    - group: apps
+      kind: Deployment
+      name: release-chan
+      jsonPointers:
+        - /spec/replicas
 YAML
+    )
 fi
+if ((dry_run)); then
+    say "[dry-run] would write $app_target (from $app_origin, repoURL $app_url)"
+else
+    mkdir -p -- "$out_dir"
+    if [[ -e "$app_target" ]] && ! cmp -s -- "$app_target" <(printf '%s\n' "$app_yaml"); then
+        confirm "$app_target exists and differs; overwrite?" || die "not overwriting $app_target"
+    fi
+    printf '%s\n' "$app_yaml" >"$app_target"
+    say "  wrote $app_target (from $app_origin, repoURL $app_url)"
+fi
+say "  apply it with: kubectl apply -n argocd -f $app_target"
 
 # --- 5. next steps ---------------------------------------------------------------------------------
 cat <<TEXT
@@ -202,5 +234,7 @@ cat <<TEXT
 2. Try one update by hand:
      RC_REPOSITORY=$repo $target - my-app dev ghcr.io/acme/my-app:v1.0.0 <TOKEN_FILE
 3. Watch it: https://github.com/$repo/actions/workflows/update-database.yml
+4. Hand the manifests to Argo CD: kubectl apply -n argocd -f $app_target
+   (several clusters: deployment/argocd/applicationset.yaml instead, after editing its repoURL).
 TEXT
 if ((dry_run)); then say "(dry run: nothing was changed)"; fi

@@ -5,7 +5,7 @@
 #   EVENT_TYPE           the repository_dispatch event type (github.event.action)
 #   PAYLOAD_JSON         the raw client_payload as JSON (toJSON(github.event.client_payload))
 #   EXPECTED_EVENT_TYPE  optional: the event type must equal it
-#   DEFAULT_ACTOR        optional: used as actor when the payload carries none (e.g. github.triggering_actor)
+#   DEFAULT_ACTOR        optional: used as actor when the payload carries none (e.g. github.actor)
 #   RC_DB                optional: db file whose "channels" the channel must be one of (default db/db.json;
 #                        skipped when the file is missing or unreadable: the CLI checks again)
 #
