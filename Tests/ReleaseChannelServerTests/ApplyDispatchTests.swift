@@ -41,6 +41,40 @@ import Testing
         #expect(database.release(container: "my-app", channel: "prod") != nil, "nothing already stored is lost")
     }
 
+    /// A push whose answer is lost (the remote took the commit, git reported an error) ends `changed`
+    /// with that commit, so that publish still runs for it; the retry had ended `unchanged`. The first
+    /// `git push` goes through a wrapper that pushes, then reports the failure a dropped connection gives.
+    @Test func aPushThatLandedButReportedAnErrorEndsChanged() async throws {
+        let repository = try await GitRepository(database: Fixtures.bytes(containers: 1))
+        let clone = try await repository.clone("runner")
+        let tools = try TemporaryDirectory()
+        let mark = tools.file("push-answered")
+        try Fixtures.write(Array("""
+            #!/bin/bash
+            if [ "$1" = push ] && [ ! -e '\(mark)' ]; then
+                touch '\(mark)'
+                /usr/bin/git "$@" >/dev/null 2>&1 || exit 1
+                echo "fatal: the remote end hung up unexpectedly" >&2
+                exit 128
+            fi
+            exec /usr/bin/git "$@"
+
+            """.utf8), to: tools.file("git"))
+        #expect(chmod(tools.file("git"), 0o755) == 0)
+        let outputs = tools.file("outputs")
+        var payload = Self.payload(container: "my-app", image: "ghcr.io/acme/my-app:v9", runID: 90)
+        payload["PATH"] = "\(tools.path):" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        payload["GITHUB_OUTPUT"] = outputs
+        let result = try await applyDispatch(in: clone, payload: payload)
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(FileManager.default.fileExists(atPath: mark), "the wrapper was not used")
+        let log = try await repository.log("%H")
+        #expect(log.count == 2, "one commit, pushed once")
+        let lines = String(decoding: try Data(contentsOf: URL(fileURLWithPath: outputs)), as: UTF8.self).split(separator: "\n")
+        #expect(lines.contains("result=changed"), "\(lines)")
+        #expect(lines.contains("commit=\(log[0])"), "\(lines)")
+    }
+
     @Test func concurrentUpdatesOfOneKeyEndWithTheHighestRunID() async throws {
         let repository = try await GitRepository(database: Fixtures.bytes(containers: 1))
         var clones: [String] = []
