@@ -186,7 +186,14 @@ public final class ReleaseChannelClient: Sendable {
         ProtocolMessages.writeBatch(keys, to: &body)
         let frame = try await self.request(.batchGet, body: body)
         var reply = frame.body
-        return try Self.decode { () throws(ProtocolError) in try ProtocolMessages.readBatchReply(from: &reply) }
+        return try Self.decode { () throws(ProtocolError) in
+            let results = try ProtocolMessages.readBatchReply(from: &reply)
+            // One item per key, in order (§7.6): any other count would pair results with the wrong keys.
+            guard results.count == keys.count else {
+                throw ProtocolError(.badFrame, "BATCH_GET reply holds \(results.count) items for \(keys.count) keys")
+            }
+            return results
+        }
     }
 
     /// The revision the server is serving now.

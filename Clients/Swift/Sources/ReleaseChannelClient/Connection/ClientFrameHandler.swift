@@ -58,6 +58,14 @@ final class ClientFrameHandler: ChannelInboundHandler {
             return
         }
         if frame.flags.contains(.push) {
+            // A push the client knows must decode exactly (§11.3); one it does not know is ignored.
+            if frame.opcode == ProtocolOpcode.revisionChanged.rawValue {
+                var body = frame.body
+                guard (try? ProtocolMessages.RevisionInfo.read(from: &body)) != nil, body.readableBytes == 0 else {
+                    self.violated("REVISION_CHANGED push with a malformed body of \(frame.body.readableBytes) bytes", context: context)
+                    return
+                }
+            }
             self.onPush(frame)
             return
         }
@@ -67,7 +75,11 @@ final class ClientFrameHandler: ChannelInboundHandler {
             self.failAll(.server(status: frame.status, message: ProtocolMessages.readMessage(from: &body)))
             return
         }
-        guard frame.flags.contains(.reply), let entry = self.pending.removeValue(forKey: frame.requestID) else {
+        guard frame.flags.contains(.reply) else {
+            self.violated("frame with opcode \(Self.hex(frame.opcode)) has neither REPLY nor PUSH set", context: context)
+            return
+        }
+        guard let entry = self.pending.removeValue(forKey: frame.requestID) else {
             // A reply to a request that already timed out: dropped, as the protocol prescribes.
             return
         }
