@@ -8,23 +8,32 @@ import Testing
 /// the client must close the connection rather than carry on. The server here is a real listener on
 /// 127.0.0.1 that answers HELLO, then sends one bad frame.
 @Suite struct ClientProtocolViolationTests {
-    /// Answers each connection's HELLO, then writes `badFrame`; reports each connection's close.
+    /// Answers each connection's HELLO, then writes `badFrame`; answers every other request with an OK
+    /// reply whose body is `replyBody(opcode)`; reports each connection's close.
     final class MisbehavingHandler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = Frame
-        let badFrame: @Sendable (ByteBufferAllocator) -> ByteBuffer
+        let badFrame: @Sendable (ByteBufferAllocator) -> ByteBuffer?
+        let replyBody: @Sendable (UInt8) -> [UInt8]
         let closed: AsyncStream<Void>.Continuation
 
-        init(badFrame: @escaping @Sendable (ByteBufferAllocator) -> ByteBuffer, closed: AsyncStream<Void>.Continuation) {
+        init(
+            badFrame: @escaping @Sendable (ByteBufferAllocator) -> ByteBuffer?,
+            replyBody: @escaping @Sendable (UInt8) -> [UInt8] = { _ in [] },
+            closed: AsyncStream<Void>.Continuation
+        ) {
             self.badFrame = badFrame
+            self.replyBody = replyBody
             self.closed = closed
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = self.unwrapInboundIn(data)
             guard frame.opcode == ProtocolOpcode.hello.rawValue else {
-                // Every other request (WATCH, PING) gets an empty OK reply: nothing else ends the connection.
-                var reply = context.channel.allocator.buffer(capacity: 20)
-                reply.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: Revision(value: 1)) { _ in }
+                // WATCH and PING get empty OK replies: nothing but the bad frame ends the connection.
+                var reply = context.channel.allocator.buffer(capacity: 64)
+                reply.writeFrame(opcode: frame.opcode, flags: .reply, requestID: frame.requestID, revision: Revision(value: 1)) {
+                    $0.writeBytes(self.replyBody(frame.opcode))
+                }
                 context.writeAndFlush(NIOAny(reply), promise: nil)
                 return
             }
@@ -33,7 +42,8 @@ import Testing
                 ProtocolMessages.HelloReply(version: Frame.currentVersion, maximumFrameBytes: 65536, serverID: "misbehaving", loadedAtMilliseconds: 0).write(to: &$0)
             }
             context.write(NIOAny(reply), promise: nil)
-            context.writeAndFlush(NIOAny(self.badFrame(context.channel.allocator)), promise: nil)
+            if let bad = self.badFrame(context.channel.allocator) { context.write(NIOAny(bad), promise: nil) }
+            context.flush()
         }
 
         func channelInactive(context: ChannelHandlerContext) {
@@ -43,7 +53,7 @@ import Testing
 
     @Test(arguments: ["neither REPLY nor PUSH", "malformed REVISION_CHANGED push"])
     func theClientClosesAConnectionThatBreaksTheProtocol(violation: String) async throws {
-        let badFrame: @Sendable (ByteBufferAllocator) -> ByteBuffer = { allocator in
+        let badFrame: @Sendable (ByteBufferAllocator) -> ByteBuffer? = { allocator in
             var buffer = allocator.buffer(capacity: 32)
             if violation == "neither REPLY nor PUSH" {
                 buffer.writeFrame(opcode: ProtocolOpcode.get.rawValue, flags: [], requestID: 7, revision: Revision(value: 1)) { _ in }
@@ -56,15 +66,7 @@ import Testing
             return buffer
         }
         let (closed, continuation) = AsyncStream<Void>.makeStream()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: 65536)))
-                    try channel.pipeline.syncOperations.addHandler(MisbehavingHandler(badFrame: badFrame, closed: continuation))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
+        let server = try await Self.listen { MisbehavingHandler(badFrame: badFrame, closed: continuation) }
         defer { server.close(promise: nil) }
         let port = try #require(server.localAddress?.port)
         var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
@@ -91,6 +93,57 @@ import Testing
             #expect(closedInTime, "the client kept a connection that sent a \(violation)")
             client.close()
             try await group.waitForAll()
+        }
+    }
+
+    /// A listener on 127.0.0.1 whose connections are served by `handler`.
+    static func listen(_ handler: @escaping @Sendable () -> MisbehavingHandler) async throws -> any Channel {
+        try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: 65536)))
+                    try channel.pipeline.syncOperations.addHandler(handler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+    }
+
+    /// A reply body must decode exactly: trailing bytes after a REVISION reply's 16, or a BATCH_GET reply
+    /// with another number of items than keys asked for, fail the call as a protocol violation instead of
+    /// being read as an answer (a wrong item count would pair results with the wrong keys).
+    @Test func aReplyThatDoesNotDecodeExactlyFailsTheCall() async throws {
+        let (_, continuation) = AsyncStream<Void>.makeStream()
+        let server = try await Self.listen {
+            MisbehavingHandler(
+                badFrame: { _ in nil },
+                replyBody: { opcode in
+                    switch opcode {
+                    case ProtocolOpcode.revision.rawValue: [UInt8](repeating: 0, count: 16) + [0xFF]
+                    case ProtocolOpcode.batchGet.rawValue: [0, 0]
+                    default: []
+                    }
+                },
+                closed: continuation
+            )
+        }
+        defer { server.close(promise: nil) }
+        let port = try #require(server.localAddress?.port)
+        var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+        configuration.requestTimeout = .seconds(60)
+        try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+            do {
+                _ = try await client.revision()
+                Issue.record("a REVISION reply with a trailing byte was accepted")
+            } catch let error as ReleaseChannelClientError {
+                #expect(error == .protocolViolation("REVISION body: 1 unexpected trailing bytes"), "\(error)")
+            }
+            do {
+                _ = try await client.releases(for: [.init(container: "my-app", channel: "prod")])
+                Issue.record("a BATCH_GET reply without items was accepted")
+            } catch let error as ReleaseChannelClientError {
+                #expect(error == .protocolViolation("BATCH_GET reply holds 0 items for 1 keys"), "\(error)")
+            }
         }
     }
 }
