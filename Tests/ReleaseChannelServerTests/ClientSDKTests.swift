@@ -86,6 +86,52 @@ import Testing
         }
     }
 
+    /// With maximumReconnectAttempts, a client that reaches no server gives up: the state becomes
+    /// .failed and a call fails at once with .notConnected("gave up …"), while the client stays open.
+    @Test func aClientThatReachesNoServerGivesUp() async throws {
+        // A port that was just free: nothing listens there.
+        var port = 0
+        try await withTestServer { port = $0.tcpPort }
+        var configuration = self.configuration(port)
+        configuration.maximumReconnectAttempts = 2
+        let client = ReleaseChannelClient(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            #expect(try await eventually { client.state == .failed }, "state \(client.state)")
+            await #expect(throws: ReleaseChannelClientError.self) { _ = try await client.release(container: "my-app", channel: "prod") }
+            do {
+                _ = try await client.revision()
+            } catch let error as ReleaseChannelClientError {
+                guard case .notConnected(let message) = error else { throw error }
+                #expect(message.hasPrefix("gave up reconnecting to 127.0.0.1:\(port)"), "\(message)")
+            }
+            client.close()
+            try await group.waitForAll()
+        }
+    }
+
+    /// A slot that cannot connect while another connection is up does not give up: here the server takes
+    /// one connection (its cap) and turns the client's second slot away with BUSY, again and again, past
+    /// maximumReconnectAttempts (2), as its rejected-connections counter shows; the slot that gave up had
+    /// stopped at 2, and, were it slot 0, the client had lost its WATCH while it still worked.
+    @Test func aSlotKeepsTryingWhileAnotherConnectionIsUp() async throws {
+        try await withTestServer(configure: { $0.tcpMaximumConnections = 1 }) { server in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.connections = 2
+            configuration.maximumReconnectAttempts = 2
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                let rejectedSeveralTimes = try await eventually {
+                    let metrics = String(decoding: try await server.request("/metrics").body, as: UTF8.self)
+                    let line = metrics.split(separator: "\n").first { $0.hasPrefix("release_chan_tcp_rejected_connections_total ") }
+                    return (line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) >= 4
+                }
+                #expect(rejectedSeveralTimes)
+                #expect(client.state == .ready)
+                #expect(try await client.release(container: "my-app", channel: "prod") != nil)
+            }
+        }
+    }
+
     @Test func tenThousandPipelinedRequestsOnOneConnection() async throws {
         try await withTestServer { server in
             var configuration = self.configuration(server.tcpPort)

@@ -327,7 +327,10 @@ public final class ReleaseChannelClient: Sendable {
             }
             guard let connection = connected else {
                 failures += 1
-                if let limit = self.configuration.maximumReconnectAttempts, failures >= limit {
+                // A slot gives up only while no other connection is up: one that cannot connect while others
+                // can (the server's connection cap, say) keeps trying, and slot 0's WATCH is not lost
+                // while the client still works.
+                if let limit = self.configuration.maximumReconnectAttempts, failures >= limit, !self.hasConnections {
                     self.updateState(failedSlot: slot, gaveUp: true)
                     return
                 }
@@ -356,6 +359,8 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     private var isClosed: Bool { self.shared.withLock { $0.closed } }
+
+    private var hasConnections: Bool { self.shared.withLock { !$0.connections.isEmpty } }
 
     private func backoff(_ failures: Int) -> Duration {
         let initial = Double(self.configuration.reconnectInitialDelay.components.seconds) + Double(self.configuration.reconnectInitialDelay.components.attoseconds) / 1e18

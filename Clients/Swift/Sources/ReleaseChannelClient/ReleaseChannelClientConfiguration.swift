@@ -61,8 +61,8 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     /// Cap of the reconnect backoff before jitter, so an actual delay reaches at most 1.5 × this value; the same
     /// backoff paces retries of a failed cache refresh.
     public var reconnectMaximumDelay: Duration = .seconds(10)
-    /// A pool slot stops reconnecting after this many failed rounds (every endpoint tried) in a row; nil
-    /// retries forever. The client stays open until closed; while no connection is up after a slot gave up,
+    /// A pool slot stops reconnecting after this many failed rounds (every endpoint tried) in a row, once
+    /// no other connection is up either; nil retries forever. The client stays open until closed; while no connection is up after a slot gave up,
     /// the state is ``ReleaseChannelClient/State/failed`` and calls throw
     /// ``ReleaseChannelClientError/notConnected(_:)``.
     public var maximumReconnectAttempts: Int?
