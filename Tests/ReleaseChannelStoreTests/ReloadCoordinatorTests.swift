@@ -142,7 +142,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["missing", "directory", "empty", "json", "schema", "too-large"])
+    @Test(arguments: ["missing", "directory", "fifo", "empty", "json", "schema", "too-large"])
     func aBadFileNeverReplacesTheServedSnapshot(kind: String) async throws {
         try await self.withCoordinator(initial: Fixtures.bytes(containers: 2), maximumBytes: 4096) { coordinator, path in
             let served = try #require(coordinator.store.current)
@@ -154,6 +154,11 @@ import Testing
             case "directory":
                 try FileManager.default.removeItem(atPath: path)
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                expectedCode = "database_unreadable"
+            case "fifo":
+                // Opening a FIFO for reading waits for a writer: the reload must not (nor every one after it).
+                try FileManager.default.removeItem(atPath: path)
+                #expect(mkfifo(path, 0o644) == 0)
                 expectedCode = "database_unreadable"
             case "empty":
                 try Fixtures.write([], to: path)

@@ -77,16 +77,23 @@ public struct DatabaseFile: Sendable {
     /// snapshot then serves as the whole db (going through `Data` and an array had copied a large db
     /// twice more).
     public func readBuffer() throws(DatabaseLoadError) -> ByteBuffer {
-        let descriptor = open(self.path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO put in the file's place would otherwise wait for a writer forever,
+        // and with it every later reload (reads of a regular file are not affected by the flag).
+        let descriptor = open(self.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw .unreadable(path: self.path, reason: Self.describe(errno: errno)) }
         defer { close(descriptor) }
         var info = stat()
-        let expected = fstat(descriptor, &info) == 0 ? max(Int(info.st_size), 0) : 0
+        guard fstat(descriptor, &info) == 0 else { throw .unreadable(path: self.path, reason: Self.describe(errno: errno)) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a regular file"
+            throw .unreadable(path: self.path, reason: kind)
+        }
+        let expected = max(Int(info.st_size), 0)
         guard expected <= self.maximumBytes else {
             throw .tooLarge(path: self.path, size: expected, limit: self.maximumBytes)
         }
         // One byte past the expected size (and past the limit) shows a file that grew while being read.
-        let limit = self.maximumBytes + 1
+        let limit = self.maximumBytes < Int.max ? self.maximumBytes + 1 : Int.max
         var buffer = ByteBuffer()
         buffer.reserveCapacity(min(expected + 1, limit))
         var failure: Int32?
