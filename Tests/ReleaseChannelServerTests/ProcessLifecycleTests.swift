@@ -55,6 +55,20 @@ import Testing
         let threads = try await Subprocess.run(Fixtures.executable.path, ["serve", "--event-loop-threads", "0"])
         #expect(threads.status == 2)
         #expect(threads.standardError.contains("--event-loop-threads"))
+        // Numbers too large to count in are refused, not a crash (they had trapped: exit 132).
+        for (option, value) in [
+            ("--reload-interval", "1e30s"), ("--drain-delay", "99999999999999999h"), ("--tcp-idle-timeout", "1e300"),
+            ("--max-db-bytes", "99999999999999G"),
+        ] {
+            let huge = try await Subprocess.run(Fixtures.executable.path, ["serve", option, value])
+            #expect(huge.status == 2, "\(option) \(value): \(huge.standardError.prefix(300))")
+            #expect(huge.standardError.contains("\(option) has an invalid value \"\(value)\""), "\(huge.standardError.prefix(300))")
+        }
+        environment["RELEASE_CHAN_HTTP_PORT"] = nil
+        environment["RELEASE_CHAN_SHUTDOWN_TIMEOUT"] = "1e20m"
+        let hugeVariable = try await Subprocess.run(Fixtures.executable.path, ["serve"], environment: environment)
+        #expect(hugeVariable.status == 2)
+        #expect(hugeVariable.standardError.contains("RELEASE_CHAN_SHUTDOWN_TIMEOUT"))
     }
 
     @Test func optionsComeFromTheEnvironment() async throws {

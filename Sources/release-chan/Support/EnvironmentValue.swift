@@ -16,26 +16,26 @@ enum EnvironmentValue {
         return value
     }
 
-    /// `30s`, `500ms`, `2m`, `1h`, or plain seconds.
+    /// `30s`, `500ms`, `2m`, `1h`, or plain seconds; at most ``maximumDurationSeconds``.
     static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let number = Double(text.dropLast(suffix.count)), number >= 0, number.isFinite else { return nil }
-            return .milliseconds(Int64(number * scale * 1000))
-        }
-        guard let seconds = Double(text), seconds >= 0, seconds.isFinite else { return nil }
-        return .milliseconds(Int64(seconds * 1000))
+        let (digits, scale) = units.first { text.hasSuffix($0.0) }.map { (text.dropLast($0.0.count), $0.1) } ?? (Substring(text), 1)
+        guard let number = Double(digits), number >= 0, number.isFinite, number * scale <= Self.maximumDurationSeconds else { return nil }
+        return .milliseconds(Int64(number * scale * 1000))
     }
 
-    /// `1048576`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G` as binary units).
+    /// The longest duration an option takes, ten years: longer is a typo, and far longer would not fit
+    /// the milliseconds it is counted in.
+    static let maximumDurationSeconds: Double = 10 * 365 * 24 * 3600
+
+    /// `1048576`, `64KiB`, `64MiB`, `1GiB` (also `K`/`M`/`G` as binary units); nil when it does not fit
+    /// an `Int`.
     static func parseByteCount(_ text: String) -> Int? {
         let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let number = Int(text.dropLast(suffix.count)), number > 0 else { return nil }
-            return number * scale
-        }
-        guard let number = Int(text), number > 0 else { return nil }
-        return number
+        let (digits, scale) = units.first { text.hasSuffix($0.0) }.map { (text.dropLast($0.0.count), $0.1) } ?? (Substring(text), 1)
+        guard let number = Int(digits), number > 0 else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : bytes
     }
 
     static func parseBool(_ text: String) -> Bool? {
