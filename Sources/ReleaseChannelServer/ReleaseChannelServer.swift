@@ -40,6 +40,8 @@ public struct ReleaseChannelServer: Sendable {
             logger: self.logger,
             metrics: metrics
         )
+        // Trapped before the first load, which can take seconds: SIGHUP's default action ends the process.
+        let hangups = configuration.handleSignals ? await UnixSignalsSequence(trapping: .sighup) : nil
         // Not kept in a local: this function runs as long as the server, and a local here would keep the
         // first snapshot (its memory) alive after every reload.
         self.logLoaded(try coordinator.loadInitial(), path: configuration.databasePath)
@@ -84,8 +86,8 @@ public struct ReleaseChannelServer: Sendable {
             services.append(DatabaseFileWatcher(path: configuration.databasePath, coordinator: coordinator, logger: self.logger))
         }
         services.append(DatabasePoller(coordinator: coordinator, interval: configuration.reloadInterval, logger: self.logger))
-        if configuration.handleSignals {
-            services.append(SignalReloadService(coordinator: coordinator))
+        if let hangups {
+            services.append(SignalReloadService(coordinator: coordinator, signals: hangups))
         }
         var protocolConfiguration = ProtocolServerConfiguration()
         protocolConfiguration.host = configuration.host
