@@ -32,6 +32,31 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
     }
 
+    /// A db path that is a symlink is written through: the file it points to changes and the link stays
+    /// (a rename onto the link had replaced it with a file and left the target, which a server or git
+    /// follows, unchanged). The same for `db fmt`.
+    @Test func aSymlinkedDbIsUpdatedThroughTheLink() async throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("real"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: directory.file("link"), withIntermediateDirectories: false)
+        let target = directory.file("real/db.json")
+        let link = directory.file("link/db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: target)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let set = try await self.run(["db", "set", "--db", link, "--container", "via-link", "--channel", "dev", "--image", "ghcr.io/acme/via-link:v1"])
+        #expect(set.status == 0, "\(set.standardError)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target, "the link stays a link")
+        #expect(try self.database(target).release(container: "via-link", channel: "dev")?.image == "ghcr.io/acme/via-link:v1")
+
+        // Not canonical (indented by a tab), then formatted through the link.
+        let text = String(decoding: Fixtures.bytes(containers: 1), as: UTF8.self).replacingOccurrences(of: "\n  ", with: "\n\t")
+        try Fixtures.write(Array(text.utf8), to: target)
+        let format = try await self.run(["db", "fmt", link])
+        #expect(format.status == 0, "\(format.standardError)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: target))) == Fixtures.bytes(containers: 1))
+    }
+
     @Test func staleRunsAreRefusedUnlessForced() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("db.json")

@@ -4,7 +4,8 @@ import Glibc
 
 /// Replaces a file so that readers (the server's watcher, a concurrent `git`) only ever see the old or
 /// the new content: write a temporary file in the same directory, fsync it, rename it over the target,
-/// fsync the directory.
+/// fsync the directory. A symlink is followed: the file it points to is replaced and the link stays (a
+/// rename onto the link would have replaced the link with a file, leaving its target unchanged).
 public enum AtomicFileWriter {
     /// What failed, named by the file the caller asked for (the temporary file beside it is an
     /// implementation detail, and is gone by the time this is thrown).
@@ -19,11 +20,12 @@ public enum AtomicFileWriter {
     }
 
     public static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let target = Self.followingSymlink(path)
+        let directory = target.lastIndex(of: "/").map { String(target[..<$0]) } ?? "."
+        let temporary = "\(target).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var mode: mode_t = 0o644
         var info = stat()
-        if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
+        if stat(target, &info) == 0 { mode = info.st_mode & 0o7777 }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw WriteError(path: path, operation: "create a temporary file beside it", errno: errno) }
         var written = 0
@@ -47,7 +49,7 @@ public enum AtomicFileWriter {
             throw WriteError(path: path, operation: "fsync", errno: code)
         }
         close(descriptor)
-        guard rename(temporary, path) == 0 else {
+        guard rename(temporary, target) == 0 else {
             let code = errno
             unlink(temporary)
             throw WriteError(path: path, operation: "rename", errno: code)
@@ -57,5 +59,13 @@ public enum AtomicFileWriter {
             _ = fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
+    }
+
+    /// The file a symlink at `path` points to (all links resolved), else `path` itself.
+    static func followingSymlink(_ path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -4,10 +4,12 @@ import Glibc
 
 /// An exclusive `flock` on `PATH.lock`, so concurrent update commands on one checkout serialize.
 /// The lock file is never removed: removing it would let two processes lock different inodes.
-struct FileLock: ~Copyable {
+public struct FileLock: ~Copyable {
     private let descriptor: Int32
 
-    init(for path: String) throws(UpdateError) {
+    /// Waits for the lock of the db at `path`; it is released when the value goes away.
+    /// - Throws: ``UpdateError/io(_:)`` naming the lock file when it cannot be opened or locked.
+    public init(for path: String) throws(UpdateError) {
         let lockPath = "\(path).lock"
         let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

@@ -1,6 +1,6 @@
 import ArgumentParser
+import NIOCore
 import ReleaseChannelModel
-import ReleaseChannelStore
 import ReleaseChannelStore
 
 /// `release-chan db fmt [PATH] [--check]`
@@ -18,16 +18,25 @@ struct FormatCommand: ParsableCommand {
     var check = false
 
     func run() throws {
-        let file = DatabaseFile(path: self.path)
-        let contents = try DatabaseLoading.load(self.path)
-        let current: [UInt8]
+        guard !self.check else { return try self.format() }
+        // Under the update commands' lock: a `db set` landing between this read and the write would
+        // otherwise be overwritten by the formatted old content.
+        let lock: FileLock
         do {
-            current = try file.readBytes()
+            lock = try FileLock(for: self.path)
         } catch {
-            FileHandleOutput.standardError(error.summary)
+            FileHandleOutput.standardError(error.description)
             throw ExitCode(4)
         }
-        if current == contents.canonicalBytes {
+        try self.format()
+        _ = consume lock
+    }
+
+    /// One read of the file: canonical when its digest is the canonical encoding's.
+    private func format() throws {
+        let contents = try DatabaseLoading.load(self.path)
+        let canonicalDigest = contents.canonical.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
+        if canonicalDigest == contents.fileDigest {
             FileHandleOutput.standardOutput("\(self.path): already canonical")
             return
         }
