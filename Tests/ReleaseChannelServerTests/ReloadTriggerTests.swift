@@ -48,6 +48,29 @@ import Testing
         }
     }
 
+    /// The db's directory replaced by another (moved away, another moved into its place), then the file
+    /// in the new one rewritten: the watch follows the path. It had stayed on the moved directory, so only
+    /// the periodic check (an hour here) would have seen either change.
+    @Test func aReplacedDirectoryIsWatchedAgain() async throws {
+        let directory = try TemporaryDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory.file("db"), withIntermediateDirectories: false)
+        try Fixtures.write(Fixtures.bytes(containers: 3), to: directory.file("db/db.json"))
+        try await withTestServer(configure: {
+            $0.databasePath = directory.file("db/db.json")
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            #expect(try await self.servedImage(server) == "ghcr.io/acme/app-0:v1-dev")
+            try fm.createDirectory(atPath: directory.file("next"), withIntermediateDirectories: false)
+            try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v6"), to: directory.file("next/db.json"))
+            #expect(rename(directory.file("db"), directory.file("previous")) == 0)
+            #expect(rename(directory.file("next"), directory.file("db")) == 0)
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v6-dev" })
+            try Fixtures.writeInPlace(Fixtures.bytes(containers: 3, tag: "v7"), to: directory.file("db/db.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v7-dev" })
+        }
+    }
+
     @Test func thePeriodicCheckCatchesChangesWithoutInotify() async throws {
         try await withTestServer(configure: {
             $0.watchFile = false

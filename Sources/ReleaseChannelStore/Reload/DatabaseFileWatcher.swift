@@ -10,9 +10,13 @@ public import ServiceLifecycle
 /// The directory is watched, not the file's inode: editors and `mv` replace the file by a rename (a new
 /// inode), and a Kubernetes ConfigMap update swaps the `..data` symlink in the directory. Events for the
 /// file's name or `..data` start a short debounce window; the reload reads the file after the window,
-/// so one burst of writes costs one reload.
+/// so one burst of writes costs one reload. When the directory itself goes (moved away, or deleted and
+/// made again), the watch follows the path: it is set again on whatever directory is there, at once or,
+/// while there is none, every second; a reload is asked for either way.
 public final class DatabaseFileWatcher: Service, Sendable {
-    static let watchedEvents = UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)
+    static let watchedEvents =
+        UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)
+        | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
 
     private let path: String
     private let coordinator: ReloadCoordinator
@@ -55,7 +59,7 @@ public final class DatabaseFileWatcher: Service, Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            InotifyEventHandler(names: [name, "..data"], debounce: debounce) {
+                            InotifyEventHandler(descriptor: descriptor, directory: directory, names: [name, "..data"], debounce: debounce) {
                                 coordinator.requestReload(trigger: .fileWatch)
                             }
                         )
@@ -88,16 +92,23 @@ public final class DatabaseFileWatcher: Service, Sendable {
     }
 }
 
-/// Parses `struct inotify_event` records and calls `onChange` once per debounce window.
+/// Parses `struct inotify_event` records and calls `onChange` once per debounce window; sets the
+/// directory's watch again when the directory it was on goes away.
 private final class InotifyEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
+    /// The inotify instance (owned by the channel this handler is in).
+    private let descriptor: Int32
+    private let directory: String
     private let names: Set<String>
     private let debounce: TimeAmount
     private let onChange: @Sendable () -> Void
     private var scheduled: Scheduled<Void>?
+    private var rewatch: Scheduled<Void>?
 
-    init(names: Set<String>, debounce: TimeAmount, onChange: @escaping @Sendable () -> Void) {
+    init(descriptor: Int32, directory: String, names: Set<String>, debounce: TimeAmount, onChange: @escaping @Sendable () -> Void) {
+        self.descriptor = descriptor
+        self.directory = directory
         self.names = names
         self.debounce = debounce
         self.onChange = onChange
@@ -106,13 +117,21 @@ private final class InotifyEventHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         var relevant = false
+        var directoryGone = false
         // struct inotify_event { int wd; uint32_t mask; uint32_t cookie; uint32_t len; char name[len]; }
         while let header = buffer.readMultipleIntegers(endianness: .host, as: (Int32, UInt32, UInt32, UInt32).self) {
-            let (_, mask, _, length) = header
+            let (watch, mask, _, length) = header
             guard let nameBytes = buffer.readBytes(length: Int(length)) else { break }
             let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
             if mask & UInt32(IN_Q_OVERFLOW) != 0 || self.names.contains(name) { relevant = true }
+            if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)) != 0 {
+                // A moved directory is still watched where it went: that watch is of no use any more.
+                if mask & UInt32(IN_MOVE_SELF) != 0 { _ = inotify_rm_watch(self.descriptor, watch) }
+                directoryGone = true
+                relevant = true
+            }
         }
+        if directoryGone { self.watchAgain(context: context) }
         guard relevant, self.scheduled == nil else { return }
         let onChange = self.onChange
         self.scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: self.debounce) {
@@ -121,9 +140,27 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         }
     }
 
+    /// Sets the watch on the directory now at the path; while there is none, tries again every second
+    /// (the periodic check reloads meanwhile).
+    private func watchAgain(context: ChannelHandlerContext) {
+        self.rewatch?.cancel()
+        self.rewatch = nil
+        guard inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) < 0 else { return }
+        self.rewatch = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
+            self.rewatch = nil
+            if inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) >= 0 {
+                self.onChange()
+            } else {
+                self.watchAgain(context: context)
+            }
+        }
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.scheduled?.cancel()
         self.scheduled = nil
+        self.rewatch?.cancel()
+        self.rewatch = nil
     }
 }
 
