@@ -21,9 +21,15 @@ public struct FrameReassembler {
         if self.buffered.readableBytes == 0 {
             self.buffered = bytes
         } else {
+            // The frames cut so far are handled: drop their bytes before adding more, or a connection
+            // whose reads keep ending inside a frame would grow this buffer for as long as it lasts.
+            self.buffered.discardReadBytes()
             self.buffered.writeImmutableBuffer(bytes)
         }
     }
+
+    /// Bytes this reassembler holds storage for, consumed or not (the tests' measure of what it keeps).
+    var storedBytes: Int { self.buffered.writerIndex }
 
     /// The next complete frame, or nil until more bytes arrive.
     /// - Throws: ``ProtocolError`` for a frame that is too large or shorter than its header.

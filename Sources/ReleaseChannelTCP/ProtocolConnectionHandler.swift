@@ -115,12 +115,23 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.closing else { return }
         self.frames.append(self.unwrapInboundIn(data))
-        // One snapshot per read, not per frame: the frames of one read are answered from one revision.
+        self.answerFrames(context: context)
+    }
+
+    /// Answers the complete frames received, until the replies waiting to be sent pass the high-water
+    /// mark: one read of small requests (20-byte SNAPSHOTs, say) could otherwise queue a reply each, of
+    /// any size, at once. The frames left wait in the reassembler until the channel is writable again.
+    private func answerFrames(context: ChannelHandlerContext) {
+        // One snapshot per pass, not per frame: the frames answered together come from one revision.
         let snapshot = self.store.current
         do {
             while !self.closing, let frame = try self.frames.next() {
                 self.framesInBatch = true
                 self.handle(context: context, frame: frame, snapshot: snapshot)
+                if let output = self.output, output.readableBytes >= Self.outputHighWaterMark {
+                    self.flushOutput(context: context)
+                    guard context.channel.isWritable else { return }
+                }
             }
         } catch let error as ProtocolError {
             self.fail(context: context, error)
@@ -128,6 +139,10 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             context.close(promise: nil)
         }
     }
+
+    /// Replies held before they are handed to the channel, whose own high-water mark (set by
+    /// ``ProtocolServer``) then decides whether more frames are answered.
+    static let outputHighWaterMark = 256 * 1024
 
     private func handle(context: ChannelHandlerContext, frame: Frame, snapshot: Snapshot?) {
         self.pendingMetrics.bytesIn += Frame.headerSize + frame.body.readableBytes
@@ -350,6 +365,16 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, !self.closing {
+            // Frames held back while the replies before them drained (see answerFrames).
+            self.answerFrames(context: context)
+            if self.framesInBatch {
+                self.framesInBatch = false
+                self.lastFrameAt = .now()
+            }
+            self.flushOutput(context: context)
+            self.pendingMetrics.flush(to: self.metrics)
+        }
         if context.channel.isWritable, self.readPending {
             self.readPending = false
             context.read()

@@ -69,6 +69,39 @@ import Testing
         return connection
     }
 
+    /// One read of many small requests whose replies are large (SNAPSHOT) is not answered all at once:
+    /// past the high-water mark the handler hands the replies to the channel and, while the channel is
+    /// not writable, leaves the other frames waiting; it answers them when the channel drains. Before,
+    /// 13,000 SNAPSHOTs in one write queued 13,000 copies of the db.
+    @Test func repliesPastTheHighWaterMarkWaitForTheChannelToDrain() throws {
+        let snapshot = Self.snapshot(containers: 1000)
+        let store = SnapshotStore()
+        store.swap(snapshot)
+        let handler = ProtocolConnectionHandler(
+            store: store, configuration: ProtocolServerConfiguration(), metrics: ProtocolMetrics(factory: Fixtures.metrics),
+            limiter: ConnectionLimiter(maximum: 8), logger: Logger(label: "test")
+        )
+        let channel = EmbeddedChannel(handler: handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+        let connection = Connection(channel: channel, snapshot: snapshot, store: store)
+        try connection.send(.hello, id: 1) { ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: "test").write(to: &$0) }
+        _ = try connection.written()
+        #expect(snapshot.wholeDatabase.identityLength >= ProtocolConnectionHandler.outputHighWaterMark, "each reply alone passes the mark")
+
+        channel.isWritable = false
+        var requests = channel.allocator.buffer(capacity: 200)
+        for id in 2...11 { requests.writeFrame(opcode: ProtocolOpcode.snapshot.rawValue, flags: [], requestID: UInt32(id), revision: .none) { _ in } }
+        try channel.writeInbound(requests)
+        #expect(try #require(Frame.parse(try connection.written())).requestID == 2)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil, "the other nine wait while the channel is not writable")
+
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        var answered: [UInt32] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self), let frame = Frame.parse(buffer) { answered.append(frame.requestID) }
+        #expect(answered == Array(3...11))
+    }
+
     /// PING is answered while no db is loaded yet (§10.2), with revision none, so that a client's
     /// keep-alive does not fail; a lookup then is BUSY.
     @Test func pingIsAnsweredBeforeAnyDbIsLoaded() throws {
