@@ -110,6 +110,27 @@ import Testing
         #expect(try connection.passedOn() == "")
     }
 
+    /// While the channel is full, requests are not answered (nor more bytes read): a client sending
+    /// requests without reading the answers had grown the write queue without limit, and with whole-db
+    /// answers the open file descriptors, one each. They are answered, in order, once it drains.
+    @Test func aFullChannelHoldsTheAnswersUntilItDrains() throws {
+        let connection = try self.connection()
+        connection.channel.isWritable = false
+        try connection.send(Self.get("/v1/releases/my-app/dev") + Self.get("/v1/releases/app-1/prod") + Self.get("/v1/releases/app-2/stage"))
+        #expect(try connection.answered() == "")
+        #expect(try connection.passedOn() == "")
+
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        let text = try connection.answered()
+        let answers = text.components(separatedBy: "HTTP/1.1 200 OK\r\n").dropFirst().map { "HTTP/1.1 200 OK\r\n" + $0 }
+        #expect(answers.count == 3)
+        for (answer, (container, channel)) in zip(answers, [("my-app", "dev"), ("app-1", "prod"), ("app-2", "stage")]) {
+            try self.expectAnswer(answer, for: container, channel, in: connection)
+        }
+        #expect(try connection.passedOn() == "")
+    }
+
     /// The whole db: as it is before compression; its gzip form, from its file, for a client that
     /// accepts gzip; the router's to inflate for one that does not.
     @Test func answersTheWholeDatabase() throws {

@@ -28,9 +28,10 @@ import Musl
 /// decoder from there on. Requests the router answers differently (unknown names, percent-encoding, a
 /// query, `If-None-Match`, HTTP/1.0, `Connection: close`, the whole db for a client without gzip once
 /// only its gzip form is held) are passed on too.
-final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
     private let store: SnapshotStore
@@ -48,6 +49,8 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     private var toldWritable = true
     /// File writes under way while `TCP_CORK` is set (see ``holdPartialSegments(context:)``).
     private var corkedWrites = 0
+    /// A read asked for while this handler's answers filled the channel (see ``read(context:)``).
+    private var readHeld = false
     private var dates = HTTPDateCache()
     /// The buffer of the last read batch's answers, for the next batch's: written and flushed by then
     /// (unless the socket was full), it is only referenced here, so its memory is reused rather than a
@@ -104,8 +107,35 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
     /// of its own to write, cost 5% of the server's CPU on that load. A change back to writable always
     /// goes through, so the handlers behind are never left believing the channel is full.
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, !self.passingThrough {
+            // Requests left unanswered while the channel was full (see process), then the read held back.
+            if var input = self.buffered {
+                self.buffered = nil
+                self.process(&input, context: context)
+                if self.needsFlush {
+                    self.needsFlush = false
+                    context.flush()
+                }
+            }
+            if self.readHeld, context.channel.isWritable {
+                self.readHeld = false
+                context.read()
+            }
+        }
         if !context.channel.isWritable, self.ownsConnection { return }
         self.tellWritability(context: context)
+    }
+
+    /// Holds reading while the answers written here fill the channel: a client that sends requests
+    /// without reading the answers then blocks in TCP instead of growing the server's write queue (and
+    /// its open file descriptors, one per whole-db answer) without limit. While requests are passed on,
+    /// the decoder and Hummingbird's channel do their own holding.
+    func read(context: ChannelHandlerContext) {
+        if self.ownsConnection, !context.channel.isWritable {
+            self.readHeld = true
+        } else {
+            context.read()
+        }
     }
 
     /// True while nothing behind this handler has a response to write: no request passed on is
@@ -140,6 +170,12 @@ final class RawReleaseLookupHandler: ChannelInboundHandler, RemovableChannelHand
                 if passOnStart == nil { passOnStart = input.readerIndex }
                 input.moveReaderIndex(to: input.writerIndex)
             case .request(let request):
+                // A full channel (a whole-db answer's file passes the high-water mark) stops answering
+                // here: this request and the rest wait in `buffered` until it drains
+                // (channelWritabilityChanged). Requests for the router go on; it holds its own writes.
+                if passOnStart == nil, self.ordering.outstanding == 0, request.target != nil, !context.channel.isWritable {
+                    break scanning
+                }
                 var answered = false
                 if passOnStart == nil, self.ordering.outstanding == 0, let target = request.target, let snapshot {
                     answered = self.answer(target, in: input, snapshot: snapshot, to: &output, context: context)
