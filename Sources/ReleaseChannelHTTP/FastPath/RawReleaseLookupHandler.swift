@@ -126,12 +126,14 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.tellWritability(context: context)
     }
 
-    /// Holds reading while the answers written here fill the channel: a client that sends requests
-    /// without reading the answers then blocks in TCP instead of growing the server's write queue (and
-    /// its open file descriptors, one per whole-db answer) without limit. While requests are passed on,
-    /// the decoder and Hummingbird's channel do their own holding.
+    /// Holds reading while the answers written here fill the channel and requests already wait unanswered
+    /// (``process(_:context:)`` stopped at one): a client that sends requests without reading the
+    /// answers then blocks in TCP instead of growing the server's write queue (and its open file
+    /// descriptors, one per whole-db answer) without limit. A client that waits for each answer is read
+    /// on: holding its reads would cost two `epoll_ctl` per whole-db answer for nothing. While requests
+    /// are passed on, the decoder and Hummingbird's channel do their own holding.
     func read(context: ChannelHandlerContext) {
-        if self.ownsConnection, !context.channel.isWritable {
+        if self.ownsConnection, self.buffered != nil, !context.channel.isWritable {
             self.readHeld = true
         } else {
             context.read()
