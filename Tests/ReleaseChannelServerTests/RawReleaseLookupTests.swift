@@ -110,6 +110,24 @@ import Testing
         #expect(try connection.passedOn() == "")
     }
 
+    /// After a request that ends the connection (Connection: close, or HTTP/1.0 without keep-alive) is
+    /// passed on, nothing more is answered here, even once the router has answered it: a lookup that
+    /// arrived behind it had been answered before the router closed the connection.
+    @Test(arguments: [
+        "GET /v1/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Self.get("/v1/releases/my-app/dev", "Connection: close\r\n"),
+        "GET /v1/releases/my-app/dev HTTP/1.0\r\nHost: t\r\n\r\n",
+    ])
+    func nothingIsAnsweredAfterARequestThatEndsTheConnection(closing: String) throws {
+        let connection = try self.connection()
+        try connection.send(closing)
+        #expect(try connection.passedOn() == closing)
+        try connection.routerAnswers(1)
+        try connection.send(Self.get("/v1/releases/my-app/dev"))
+        #expect(try connection.answered() == "")
+        #expect(try connection.passedOn() == Self.get("/v1/releases/my-app/dev"))
+    }
+
     /// While the channel is full, requests are not answered (nor more bytes read): a client sending
     /// requests without reading the answers had grown the write queue without limit, and with whole-db
     /// answers the open file descriptors, one each. They are answered, in order, once it drains.
@@ -205,10 +223,9 @@ import Testing
         Self.get("/v1/releasesx"),
         Self.get("/v1/releases", "Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n"),  // one list: the router joins it
         Self.get("/v1/releases/my-app/dev", "If-None-Match: \"x\"\r\n"),
-        Self.get("/v1/releases/my-app/dev", "Connection: close\r\n"),
         Self.get("/v1/releases/my-app/dev", "connection: keep-alive, upgrade\r\n"),
         "HEAD /v1/releases/my-app/dev HTTP/1.1\r\nHost: t\r\n\r\n",
-        "GET /v1/releases/my-app/dev HTTP/1.0\r\nHost: t\r\n\r\n",
+        "GET /v1/releases/my-app/dev HTTP/1.0\r\nHost: t\r\nConnection: keep-alive\r\n\r\n",
         "POST /v1/reload HTTP/1.1\r\nHost: t\r\n\r\n",
     ])
     func passesOnWhatTheRouterMustAnswer(request: String) throws {

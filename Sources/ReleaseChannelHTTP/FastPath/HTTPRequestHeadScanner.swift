@@ -25,6 +25,9 @@ enum HTTPRequestHeadScanner {
         /// What a keep-alive HTTP/1.1 GET without a header that changes its answer asks for; nil for
         /// any other request.
         var target: Target?
+        /// Whether the connection ends with this request's response (HTTP/1.0 without keep-alive, or
+        /// `Connection: close`): nothing after it may be answered (RFC 9112 §9.6).
+        var closesConnection = false
     }
 
     /// The requests the raw path may answer; ranges are byte ranges within the scanned bytes.
@@ -63,6 +66,8 @@ enum HTTPRequestHeadScanner {
         var mayAnswer = isHTTP11 && Self.matches(Self.releasesPrefix, in: bytes, at: 0)
         var acceptEncoding: Range<Int>?
         var acceptEncodingFields = 0
+        var closes = false
+        var keepAlive = false
         var position = lineEndIndex + 2
         while true {
             guard let fieldEnd = Self.lineEnd(in: bytes, from: position) else { return Self.incompleteOrTooLong(bytes) }
@@ -80,7 +85,12 @@ enum HTTPRequestHeadScanner {
             case .transferEncoding, .expect, .upgrade:
                 return .unsupported
             case .connection:
-                if !Self.equalsIgnoringCase(bytes, value, "keep-alive") { mayAnswer = false }
+                if Self.equalsIgnoringCase(bytes, value, "keep-alive") {
+                    keepAlive = true
+                } else {
+                    mayAnswer = false
+                    if Self.containsIgnoringCase(bytes, value, "close") { closes = true }
+                }
             case .ifNoneMatch:
                 mayAnswer = false
             case .acceptEncoding:
@@ -93,7 +103,9 @@ enum HTTPRequestHeadScanner {
         }
         let length = position + 2
         guard length <= Self.maximumHeadBytes else { return .unsupported }
-        guard mayAnswer else { return .request(Request(length: length, target: nil)) }
+        guard mayAnswer else {
+            return .request(Request(length: length, target: nil, closesConnection: closes || !(isHTTP11 || keepAlive)))
+        }
         let target = Self.target(
             bytes,
             after: Self.releasesPrefix.count,
@@ -195,6 +207,15 @@ enum HTTPRequestHeadScanner {
     private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
         range.count == literal.utf8CodeUnitCount
             && (0..<range.count).allSatisfy { bytes[range.lowerBound + $0] | 0x20 == literal.utf8Start[$0] }
+    }
+
+    /// Whether `literal` (lowercase) occurs in the range, whatever the case of its letters.
+    private static func containsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard range.count >= count else { return false }
+        return (range.lowerBound...(range.upperBound - count)).contains { start in
+            Self.equalsIgnoringCase(bytes, start..<(start + count), literal)
+        }
     }
 
     private static func isUppercaseLetter(_ byte: UInt8) -> Bool {

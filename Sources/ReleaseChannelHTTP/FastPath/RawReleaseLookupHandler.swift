@@ -185,6 +185,9 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
                 if !answered {
                     if passOnStart == nil { passOnStart = input.readerIndex }
                     passedOn += 1
+                    // The connection ends with this request's response: the decoder and the router see
+                    // everything after it, and answer none of it (RFC 9112 §9.6).
+                    if request.closesConnection { self.passingThrough = true }
                 }
                 input.moveReaderIndex(forwardBy: request.length)
             }
