@@ -130,6 +130,8 @@ import Testing
         defer { server.close(promise: nil) }
         let port = try #require(server.localAddress?.port)
         var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+        // Generous: the whole suite runs in parallel on 2 cores (as in ClientSDKTests).
+        configuration.connectTimeout = .seconds(30)
         configuration.requestTimeout = .seconds(60)
         try await ReleaseChannelClient.withClient(configuration: configuration) { client in
             do {
