@@ -147,6 +147,19 @@ import Testing
             try self.expectAnswer(answer, for: container, channel, in: connection)
         }
         #expect(try connection.passedOn() == "")
+
+        // A request for the router that waited behind them is passed on once the channel drains, with a
+        // read completion, as after a read: Hummingbird's channel hands reads on at their completion.
+        let recorder = WritabilityRecorder()
+        try connection.channel.pipeline.syncOperations.addHandler(recorder)
+        connection.channel.isWritable = false
+        try connection.send(Self.get("/v1/releases/my-app/dev") + "POST /v1/reload HTTP/1.1\r\nHost: t\r\n\r\n")
+        let completedBefore = recorder.readsCompleted
+        connection.channel.isWritable = true
+        connection.channel.pipeline.fireChannelWritabilityChanged()
+        try self.expectAnswer(try connection.answered(), for: "my-app", "dev", in: connection)
+        #expect(try connection.passedOn() == "POST /v1/reload HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(recorder.readsCompleted == completedBefore + 1)
     }
 
     /// The whole db: as it is before compression; its gzip form, from its file, for a client that
@@ -383,10 +396,17 @@ final class CorkRecorder: ChannelOutboundHandler, RemovableChannelHandler {
 final class WritabilityRecorder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     var seen: [String] = []
+    /// Read completions seen, kept apart from ``seen``.
+    var readsCompleted = 0
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.seen.append("read")
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.readsCompleted += 1
+        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

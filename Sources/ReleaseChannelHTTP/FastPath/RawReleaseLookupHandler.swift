@@ -116,6 +116,9 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
                     self.needsFlush = false
                     context.flush()
                 }
+                // Requests passed on here reach the router as after a read: Hummingbird's channel hands
+                // what it read on at the read's completion.
+                if !self.ownsConnection { context.fireChannelReadComplete() }
             }
             if self.readHeld, context.channel.isWritable {
                 self.readHeld = false
