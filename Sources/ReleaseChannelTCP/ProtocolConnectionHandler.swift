@@ -203,13 +203,19 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        self.endBatch(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    /// After a batch of frames was answered (a read, or frames held back until the channel drained):
+    /// the idle clock, one write of the replies, the metrics.
+    private func endBatch(context: ChannelHandlerContext) {
         if self.framesInBatch {
             self.framesInBatch = false
             self.lastFrameAt = .now()
         }
         self.flushOutput(context: context)
         self.pendingMetrics.flush(to: self.metrics)
-        context.fireChannelReadComplete()
     }
 
     // MARK: Idle timeout (docs/protocol.md §10.6)
@@ -368,12 +374,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         if context.channel.isWritable, !self.closing {
             // Frames held back while the replies before them drained (see answerFrames).
             self.answerFrames(context: context)
-            if self.framesInBatch {
-                self.framesInBatch = false
-                self.lastFrameAt = .now()
-            }
-            self.flushOutput(context: context)
-            self.pendingMetrics.flush(to: self.metrics)
+            self.endBatch(context: context)
         }
         if context.channel.isWritable, self.readPending {
             self.readPending = false

@@ -141,18 +141,18 @@ private final class InotifyEventHandler: ChannelInboundHandler {
     }
 
     /// Sets the watch on the directory now at the path; while there is none, tries again every second
-    /// (the periodic check reloads meanwhile).
-    private func watchAgain(context: ChannelHandlerContext) {
+    /// (the periodic check reloads meanwhile), and asks for a reload once a later try sets it (the
+    /// event that started this asked for one already).
+    private func watchAgain(context: ChannelHandlerContext, reloadWhenSet: Bool = false) {
         self.rewatch?.cancel()
         self.rewatch = nil
-        guard inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) < 0 else { return }
+        guard inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) < 0 else {
+            if reloadWhenSet { self.onChange() }
+            return
+        }
         self.rewatch = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
             self.rewatch = nil
-            if inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) >= 0 {
-                self.onChange()
-            } else {
-                self.watchAgain(context: context)
-            }
+            self.watchAgain(context: context, reloadWhenSet: true)
         }
     }
 
