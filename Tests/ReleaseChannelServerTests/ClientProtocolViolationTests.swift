@@ -77,22 +77,27 @@ import Testing
             group.addTask { await client.run() }
             // The first connection is closed by the client, not kept open with the bad frame ignored
             // (bounded: a client that ignores the frame would keep it open for good).
-            let closedInTime = await withTaskGroup(of: Bool.self) { race in
-                race.addTask {
-                    var closes = closed.makeAsyncIterator()
-                    return await closes.next() != nil
-                }
-                race.addTask {
-                    try? await Task.sleep(for: .seconds(10))
-                    return false
-                }
-                let first = await race.next() ?? false
-                race.cancelAll()
-                return first
-            }
-            #expect(closedInTime, "the client kept a connection that sent a \(violation)")
+            #expect(await Self.nextClose(closed), "the client kept a connection that sent a \(violation)")
             client.close()
             try await group.waitForAll()
+        }
+    }
+
+    /// Whether the next connection close comes within 10 s (a client that ignores a violation keeps the
+    /// connection open for good). One wait at a time: the stream has a single consumer.
+    static func nextClose(_ closes: AsyncStream<Void>) async -> Bool {
+        await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                var iterator = closes.makeAsyncIterator()
+                return await iterator.next() != nil
+            }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = await race.next() ?? false
+            race.cancelAll()
+            return first
         }
     }
 
@@ -111,9 +116,10 @@ import Testing
 
     /// A reply body must decode exactly: trailing bytes after a REVISION reply's 16, or a BATCH_GET reply
     /// with another number of items than keys asked for, fail the call as a protocol violation instead of
-    /// being read as an answer (a wrong item count would pair results with the wrong keys).
-    @Test func aReplyThatDoesNotDecodeExactlyFailsTheCall() async throws {
-        let (_, continuation) = AsyncStream<Void>.makeStream()
+    /// being read as an answer (a wrong item count would pair results with the wrong keys), and the client
+    /// closes the connection (§11.3); the next call goes out on a new one.
+    @Test func aReplyThatDoesNotDecodeExactlyFailsTheCallAndClosesTheConnection() async throws {
+        let (closed, continuation) = AsyncStream<Void>.makeStream()
         let server = try await Self.listen {
             MisbehavingHandler(
                 badFrame: { _ in nil },
@@ -133,6 +139,7 @@ import Testing
         // Generous: the whole suite runs in parallel on 2 cores (as in ClientSDKTests).
         configuration.connectTimeout = .seconds(30)
         configuration.requestTimeout = .seconds(60)
+        configuration.reconnectInitialDelay = .milliseconds(50)
         try await ReleaseChannelClient.withClient(configuration: configuration) { client in
             do {
                 _ = try await client.revision()
@@ -140,12 +147,14 @@ import Testing
             } catch let error as ReleaseChannelClientError {
                 #expect(error == .protocolViolation("REVISION body: 1 unexpected trailing bytes"), "\(error)")
             }
+            #expect(await Self.nextClose(closed), "the client kept the connection after a REVISION reply it could not decode")
             do {
                 _ = try await client.releases(for: [.init(container: "my-app", channel: "prod")])
                 Issue.record("a BATCH_GET reply without items was accepted")
             } catch let error as ReleaseChannelClientError {
                 #expect(error == .protocolViolation("BATCH_GET reply holds 0 items for 1 keys"), "\(error)")
             }
+            #expect(await Self.nextClose(closed), "the client kept the connection after a BATCH_GET reply it could not decode")
         }
     }
 }

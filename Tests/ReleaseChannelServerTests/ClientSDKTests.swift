@@ -113,7 +113,7 @@ import Testing
     /// A slot that cannot connect while another connection is up does not give up: here the server takes
     /// one connection (its cap) and turns the client's second slot away with BUSY, again and again, past
     /// maximumReconnectAttempts (2), as its rejected-connections counter shows; the slot that gave up had
-    /// stopped at 2, and, were it slot 0, the client had lost its WATCH while it still worked.
+    /// stopped at 2, leaving the pool smaller for good.
     @Test func aSlotKeepsTryingWhileAnotherConnectionIsUp() async throws {
         try await withTestServer(configure: { $0.tcpMaximumConnections = 1 }) { server in
             var configuration = self.configuration(server.tcpPort)
@@ -121,14 +121,60 @@ import Testing
             configuration.maximumReconnectAttempts = 2
             try await ReleaseChannelClient.withClient(configuration: configuration) { client in
                 let rejectedSeveralTimes = try await eventually {
-                    let metrics = String(decoding: try await server.request("/metrics").body, as: UTF8.self)
-                    let line = metrics.split(separator: "\n").first { $0.hasPrefix("release_chan_tcp_rejected_connections_total ") }
-                    return (line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) >= 4
+                    (metric("release_chan_tcp_rejected_connections_total", in: try await server.request("/metrics").body) ?? 0) >= 4
                 }
                 #expect(rejectedSeveralTimes)
                 #expect(client.state == .ready)
                 #expect(try await client.release(container: "my-app", channel: "prod") != nil)
             }
+        }
+    }
+
+    /// The WATCH is carried by a connection that is up, whichever slot it is. Two servers that take one
+    /// connection each (their cap) hold the client's two slots; the server whose connection watches is
+    /// killed, and its slot cannot connect again (the other server is full), so the watch moves to the
+    /// connection left, and a change of that server's file still arrives. When only slot 0 watched, nothing
+    /// arrived while slot 0 was down.
+    @Test func theWatchMovesToAConnectionThatIsUp() async throws {
+        let directories = try [TemporaryDirectory(), TemporaryDirectory()]
+        var servers: [ServerProcess] = []
+        for directory in directories {
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: "first"), to: directory.file("db.json"))
+            servers.append(try await ServerProcess(arguments: ["--db", directory.file("db.json"), "--tcp-max-connections", "1"], directory: directory))
+        }
+        var configuration = self.configuration(servers[0].tcpPort, servers[1].tcpPort)
+        configuration.connections = 2
+        let client = ReleaseChannelClient(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let changes = client.revisionChanges()
+            // One connection on each server (each slot starts at its own endpoint), one of the two watching.
+            var watched: Int?
+            #expect(try await eventually {
+                var connections: [Double?] = []
+                var watchers: [Double?] = []
+                for server in servers {
+                    let metrics = try await server.request("/metrics").body
+                    connections.append(metric("release_chan_tcp_connections", in: metrics))
+                    watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
+                }
+                watched = watchers.firstIndex(of: 1)
+                return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
+            })
+            let killed = try #require(watched)
+            let survivor = 1 - killed
+            servers[killed].signal(SIGKILL)
+            #expect(try await servers[killed].waitForExit() != nil)
+            #expect(try await eventually(timeout: .seconds(30)) {
+                metric("release_chan_tcp_watch_subscribers", in: try await servers[survivor].request("/metrics").body) == 1
+            }, "no connection watches once server \(killed)'s is gone")
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: "second"), to: directories[survivor].file("db.json"))
+            let change = try await Self.firstChange(of: changes, closing: client, within: .seconds(30))
+            #expect(change?.revision.hex == Fixtures.revision(containers: 2, tag: "second"))
+            client.close()
+            servers[survivor].signal(SIGTERM)
+            _ = try await servers[survivor].waitForExit()
+            group.cancelAll()
         }
     }
 
@@ -208,10 +254,6 @@ import Testing
             try await client.waitUntilReady(timeout: .seconds(30))
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:first-dev")
             let changes = client.revisionChanges()
-            let firstChange = Task { () -> RevisionChange? in
-                for await change in changes { return change }
-                return nil
-            }
             // The first revision is known once slot 0's WATCH is answered; a change needs one to differ from.
             #expect(try await eventually {
                 String(decoding: try await server?.request("/metrics").body ?? Data(), as: UTF8.self).contains("release_chan_tcp_watch_subscribers 1")
@@ -225,17 +267,7 @@ import Testing
             #expect(try await eventually(timeout: .seconds(30)) { client.state == .ready })
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:second-dev")
             // The swap happened while the client was away: noticed on reconnecting, without counts.
-            let change = try await withThrowingTaskGroup(of: RevisionChange?.self) { race in
-                race.addTask { await firstChange.value }
-                race.addTask {
-                    // Ends the stream, and with it the wait, if the change never comes.
-                    try await Task.sleep(for: .seconds(30))
-                    client.close()
-                    return nil
-                }
-                defer { race.cancelAll() }
-                return try await race.next() ?? nil
-            }
+            let change = try await Self.firstChange(of: changes, closing: client, within: .seconds(30))
             #expect(change?.revision.hex == Fixtures.revision(containers: 2, tag: "second"))
             #expect(change != nil && change?.releases == nil && change?.containers == nil)
             client.close()
@@ -285,6 +317,28 @@ import Testing
         }
         #expect(answered == 2000, "every request read before the shutdown is answered, then the connection closes")
         #expect(try await server.waitForExit() == 0)
+    }
+
+    /// The first change `changes` delivers, or nil when none comes within `timeout` (then `client` is
+    /// closed, which ends the stream and with it the wait).
+    static func firstChange(
+        of changes: AsyncStream<RevisionChange>,
+        closing client: ReleaseChannelClient,
+        within timeout: Duration
+    ) async throws -> RevisionChange? {
+        try await withThrowingTaskGroup(of: RevisionChange?.self) { race in
+            race.addTask {
+                for await change in changes { return change }
+                return nil
+            }
+            race.addTask {
+                try await Task.sleep(for: timeout)
+                client.close()
+                return nil
+            }
+            defer { race.cancelAll() }
+            return try await race.next() ?? nil
+        }
     }
 
     static func freePort() throws -> Int {

@@ -61,6 +61,14 @@ func withTestServer(
     }
 }
 
+/// The value of an unlabelled metric in a /metrics body, nil when it is not there.
+func metric(_ name: String, in body: Data) -> Double? {
+    let prefix = name + " "
+    return String(decoding: body, as: UTF8.self).split(separator: "\n")
+        .first { $0.hasPrefix(prefix) }
+        .flatMap { Double($0.dropFirst(prefix.count)) }
+}
+
 struct TestServer: Sendable {
     let port: Int
     let tcpPort: Int

@@ -55,6 +55,8 @@ public final class ReleaseChannelClient: Sendable {
     private let shared = Mutex(Shared())
     private let closeSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let refreshSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    /// Yielded when a slot connects, for the watch loop waiting for a connection to subscribe on.
+    private let connectedSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
     /// Creates a client; ``run()`` (or ``withClient(configuration:eventLoopGroup:logger:_:)``) connects it.
     public init(
@@ -67,6 +69,7 @@ public final class ReleaseChannelClient: Sendable {
         self.logger = logger
         self.closeSignal = AsyncStream.makeStream()
         self.refreshSignal = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.connectedSignal = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Runs a client for the duration of `body`: connects, waits until it is ready (or the connect
@@ -98,6 +101,10 @@ public final class ReleaseChannelClient: Sendable {
                     await self.maintain(slot: slot)
                     return .other
                 }
+            }
+            group.addTask {
+                await self.watchLoop()
+                return .other
             }
             if self.configuration.cached {
                 group.addTask {
@@ -134,6 +141,7 @@ public final class ReleaseChannelClient: Sendable {
         for subscriber in subscribers { subscriber.finish() }
         self.closeSignal.continuation.finish()
         self.refreshSignal.continuation.finish()
+        self.connectedSignal.continuation.finish()
     }
 
     /// Current connection health.
@@ -152,10 +160,9 @@ public final class ReleaseChannelClient: Sendable {
         if let cache = self.cache { return cache.release(container: container, channel: channel) }
         var body = ByteBuffer()
         ProtocolMessages.Key(container: container, channel: channel).write(to: &body)
-        let frame = try await self.request(.get, body: body)
-        guard frame.status == .ok else { return nil }
-        var reply = frame.body
-        return try Self.decode { () throws(ProtocolError) in
+        return try await self.request(.get, body: body) { frame throws(ProtocolError) in
+            guard frame.status == .ok else { return nil }
+            var reply = frame.body
             let release = try ChannelRelease.read(from: &reply)
             try reply.requireFullyRead("GET reply")
             return release
@@ -167,10 +174,11 @@ public final class ReleaseChannelClient: Sendable {
         if let cache = self.cache { return cache.releases(container: container) }
         var body = ByteBuffer()
         body.writeWireString(container)
-        let frame = try await self.request(.getContainer, body: body)
-        guard frame.status == .ok else { return [] }
-        var reply = frame.body
-        return try Self.decode { () throws(ProtocolError) in try ProtocolMessages.readReleases(from: &reply) }
+        return try await self.request(.getContainer, body: body) { frame throws(ProtocolError) in
+            guard frame.status == .ok else { return [] }
+            var reply = frame.body
+            return try ProtocolMessages.readReleases(from: &reply)
+        }
     }
 
     /// Looks up many (container, channel) pairs in one round trip (at most
@@ -184,9 +192,8 @@ public final class ReleaseChannelClient: Sendable {
         }
         var body = ByteBuffer()
         ProtocolMessages.writeBatch(keys, to: &body)
-        let frame = try await self.request(.batchGet, body: body)
-        var reply = frame.body
-        return try Self.decode { () throws(ProtocolError) in
+        return try await self.request(.batchGet, body: body) { frame throws(ProtocolError) in
+            var reply = frame.body
             let results = try ProtocolMessages.readBatchReply(from: &reply)
             // One item per key, in order (§7.6): any other count would pair results with the wrong keys.
             guard results.count == keys.count else {
@@ -198,30 +205,34 @@ public final class ReleaseChannelClient: Sendable {
 
     /// The revision the server is serving now.
     public func revision() async throws -> RevisionChange {
-        let frame = try await self.request(.revision)
-        var reply = frame.body
-        let info = try Self.decode { () throws(ProtocolError) in try ProtocolMessages.RevisionInfo.read(from: &reply) }
-        return RevisionChange(revision: frame.revision, loadedAtMilliseconds: info.loadedAtMilliseconds, releases: Int(info.releases), containers: Int(info.containers))
+        try await self.request(.revision) { frame throws(ProtocolError) in
+            var reply = frame.body
+            let info = try ProtocolMessages.RevisionInfo.read(from: &reply)
+            return RevisionChange(revision: frame.revision, loadedAtMilliseconds: info.loadedAtMilliseconds, releases: Int(info.releases), containers: Int(info.containers))
+        }
     }
 
     /// The whole db as canonical JSON, and the revision it is.
     public func snapshot() async throws -> (revision: Revision, json: Data) {
-        let frame = try await self.request(.snapshot)
-        var body = frame.body
-        if frame.flags.contains(.compressed) {
-            do {
-                body = try body.decompress(with: .gzip(), maxSize: self.configuration.maximumFrameBytes * 16)
-            } catch {
-                throw ReleaseChannelClientError.protocolViolation("SNAPSHOT body is not valid gzip: \(error)")
+        let maximumBytes = self.configuration.maximumFrameBytes * 16
+        return try await self.request(.snapshot) { frame throws(ProtocolError) in
+            var body = frame.body
+            if frame.flags.contains(.compressed) {
+                do {
+                    body = try body.decompress(with: .gzip(), maxSize: maximumBytes)
+                } catch {
+                    throw ProtocolError(.badFrame, "SNAPSHOT body is not valid gzip: \(error)")
+                }
             }
+            return (frame.revision, Data(body.readableBytesView))
         }
-        return (frame.revision, Data(body.readableBytesView))
     }
 
     /// Round-trip time of a PING.
     public func ping() async throws -> Duration {
         let start = ContinuousClock.now
-        _ = try await self.request(.ping)
+        // The reply echoes the payload, and this one is empty.
+        try await self.request(.ping) { frame throws(ProtocolError) in try frame.body.requireFullyRead("PING reply") }
         return ContinuousClock.now - start
     }
 
@@ -252,13 +263,32 @@ public final class ReleaseChannelClient: Sendable {
 
     private var cache: CachedDatabase? { self.shared.withLock { $0.cache } }
 
-    private func request(_ opcode: ProtocolOpcode, body: ByteBuffer = ByteBuffer()) async throws -> Frame {
+    /// Sends a request on a pool connection and decodes its reply with `decode`.
+    ///
+    /// A reply that does not decode exactly is a protocol violation (docs/protocol.md §11.3): the call
+    /// fails with ``ReleaseChannelClientError/protocolViolation(_:)`` and the connection is closed, so its
+    /// slot reconnects rather than read further replies from a server it no longer understands.
+    private func request<Reply>(
+        _ opcode: ProtocolOpcode,
+        body: ByteBuffer = ByteBuffer(),
+        decode: (Frame) throws(ProtocolError) -> Reply
+    ) async throws -> Reply {
         // One budget for the whole call: the wait for a connection and the wait for the reply.
         let deadline = ContinuousClock.now + self.configuration.requestTimeout
         let connection = try await self.connection(deadline: deadline)
         let remaining = deadline - ContinuousClock.now
         guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
-        return try await connection.request(opcode, body: body, timeout: remaining)
+        let frame = try await connection.request(opcode, body: body, timeout: remaining)
+        do {
+            return try decode(frame)
+        } catch {
+            self.logger.warning(
+                "protocol violation, closing the connection",
+                metadata: ["endpoint": "\(connection.endpoint)", "opcode": "\(opcode.name)", "error": "\(error.message)"]
+            )
+            connection.close()
+            throw ReleaseChannelClientError.protocolViolation(error.message)
+        }
     }
 
     /// A connection, round-robin; waits for one (reconnecting) until the deadline.
@@ -288,27 +318,15 @@ public final class ReleaseChannelClient: Sendable {
         }
     }
 
-    private static func decode<T>(_ body: () throws(ProtocolError) -> T) throws(ReleaseChannelClientError) -> T {
-        do {
-            return try body()
-        } catch {
-            throw .protocolViolation(error.message)
-        }
-    }
-
     // MARK: Connections
 
     /// Keeps one pool slot connected: connect (failing over across endpoints), serve, reconnect with
-    /// jittered exponential backoff. Slot 0 also carries the WATCH subscription.
+    /// jittered exponential backoff.
     private func maintain(slot: Int) async {
         var failures = 0
         var endpointIndex = slot % max(1, self.configuration.endpoints.count)
-        let onPush: @Sendable (Frame) -> Void
-        if slot == 0 {
-            onPush = { [weak self] frame in self?.handlePush(frame) }
-        } else {
-            onPush = { _ in }
-        }
+        // Pushes come only on the connection the watch loop subscribed on.
+        let onPush: @Sendable (Frame) -> Void = { [weak self] frame in self?.handlePush(frame) }
         while !Task.isCancelled, !self.isClosed {
             var connected: ProtocolConnection?
             for offset in 0..<self.configuration.endpoints.count where connected == nil && !Task.isCancelled {
@@ -328,8 +346,7 @@ public final class ReleaseChannelClient: Sendable {
             guard let connection = connected else {
                 failures += 1
                 // A slot gives up only while no other connection is up: one that cannot connect while others
-                // can (the server's connection cap, say) keeps trying, and slot 0's WATCH is not lost
-                // while the client still works.
+                // can (the server's connection cap, say) keeps trying, so the pool stays as large as it can be.
                 if let limit = self.configuration.maximumReconnectAttempts, failures >= limit, !self.hasConnections {
                     self.updateState(failedSlot: slot, gaveUp: true)
                     return
@@ -343,7 +360,6 @@ public final class ReleaseChannelClient: Sendable {
                 connection.close()
                 return
             }
-            if slot == 0 { await self.subscribe(connection) }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await connection.closed() }
                 group.addTask { await self.keepAlive(connection) }
@@ -382,12 +398,14 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     private func register(_ connection: ProtocolConnection, slot: Int) -> Bool {
-        self.shared.withLock { shared in
+        let registered = self.shared.withLock { shared in
             guard !shared.closed else { return false }
             shared.connections[slot] = connection
             shared.state = .ready
             return true
         }
+        if registered { self.connectedSignal.continuation.yield() }
+        return registered
     }
 
     private func unregister(slot: Int) {
@@ -406,8 +424,23 @@ public final class ReleaseChannelClient: Sendable {
 
     // MARK: Revision changes and the cache
 
-    /// Subscribes on a fresh watch connection; a revision that changed while disconnected is reported
-    /// (and refreshes the cache) as if it had been pushed.
+    /// Keeps one WATCH subscription on a connection that is up (the lowest slot that is): when that
+    /// connection goes away, the next one up subscribes, so revision changes, and cached mode, follow the
+    /// server for as long as any connection works.
+    private func watchLoop() async {
+        var connected = self.connectedSignal.stream.makeAsyncIterator()
+        while !Task.isCancelled {
+            if let connection = self.shared.withLock({ $0.pool.first(where: \.isActive) }) {
+                await self.subscribe(connection)
+                await connection.closed()
+            } else if await connected.next() == nil {
+                return
+            }
+        }
+    }
+
+    /// Subscribes on a connection; a revision that changed while no connection watched is reported (and
+    /// refreshes the cache) as if it had been pushed.
     private func subscribe(_ connection: ProtocolConnection) async {
         let pushesBefore = self.shared.withLock { $0.pushes }
         do {
