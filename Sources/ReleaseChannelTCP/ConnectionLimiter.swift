@@ -1,27 +1,39 @@
+import Metrics
 import Synchronization
 
-/// Counts open connections so the one over the cap can be turned away.
+/// Counts open connections so the one over the cap can be turned away, and keeps the connections gauge
+/// at that count.
+///
+/// Connections open and close on every event loop; the gauge is set inside the same lock as the count,
+/// so the last value it was set to is the count (set after an update, a count read on one loop could
+/// land after a newer one from another and leave the gauge off until the next connect or close).
+/// Taken once per connection, never per frame.
 final class ConnectionLimiter: Sendable {
-    private let open = Atomic<Int>(0)
+    private let open = Mutex<Int>(0)
+    private let gauge: Gauge
     let maximum: Int
 
-    init(maximum: Int) {
+    init(maximum: Int, gauge: Gauge) {
         self.maximum = maximum
+        self.gauge = gauge
     }
 
     /// Registers a connection; false when that would exceed the cap (the count is not kept then).
     func acquire() -> Bool {
-        let count = self.open.add(1, ordering: .relaxed).newValue
-        guard count <= self.maximum else {
-            self.open.subtract(1, ordering: .relaxed)
-            return false
+        self.open.withLock { open in
+            guard open < self.maximum else { return false }
+            open += 1
+            self.gauge.record(open)
+            return true
         }
-        return true
     }
 
     func release() {
-        self.open.subtract(1, ordering: .relaxed)
+        self.open.withLock { open in
+            open -= 1
+            self.gauge.record(open)
+        }
     }
 
-    var current: Int { self.open.load(ordering: .relaxed) }
+    var current: Int { self.open.withLock { $0 } }
 }

@@ -66,7 +66,6 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             return
         }
         self.admitted = true
-        self.metrics.connections.record(self.limiter.current)
         self.lastFrameAt = .now()
         self.scheduleIdleCheck(context: context)
         context.fireChannelActive()
@@ -79,7 +78,6 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         if self.admitted {
             self.admitted = false
             self.limiter.release()
-            self.metrics.connections.record(self.limiter.current)
         }
         context.fireChannelInactive()
     }

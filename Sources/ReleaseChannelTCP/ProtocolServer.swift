@@ -38,7 +38,7 @@ public struct ProtocolServer: Service {
         let store = self.store
         let configuration = self.configuration
         let metrics = ProtocolMetrics(factory: self.metrics)
-        let limiter = ConnectionLimiter(maximum: configuration.maximumConnections)
+        let limiter = ConnectionLimiter(maximum: configuration.maximumConnections, gauge: metrics.connections)
         let logger = self.logger
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)

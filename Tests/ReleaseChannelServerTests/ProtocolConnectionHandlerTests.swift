@@ -53,11 +53,12 @@ import Testing
         let snapshot = Self.snapshot(containers: 3)
         let store = SnapshotStore()
         if loaded { store.swap(snapshot) }
+        let metrics = ProtocolMetrics(factory: Fixtures.metrics)
         let handler = ProtocolConnectionHandler(
             store: store,
             configuration: ProtocolServerConfiguration(),
-            metrics: ProtocolMetrics(factory: Fixtures.metrics),
-            limiter: ConnectionLimiter(maximum: 8),
+            metrics: metrics,
+            limiter: ConnectionLimiter(maximum: 8, gauge: metrics.connections),
             logger: Logger(label: "test")
         )
         let channel = EmbeddedChannel(handler: handler)
@@ -77,9 +78,10 @@ import Testing
         let snapshot = Self.snapshot(containers: 1000)
         let store = SnapshotStore()
         store.swap(snapshot)
+        let metrics = ProtocolMetrics(factory: Fixtures.metrics)
         let handler = ProtocolConnectionHandler(
-            store: store, configuration: ProtocolServerConfiguration(), metrics: ProtocolMetrics(factory: Fixtures.metrics),
-            limiter: ConnectionLimiter(maximum: 8), logger: Logger(label: "test")
+            store: store, configuration: ProtocolServerConfiguration(), metrics: metrics,
+            limiter: ConnectionLimiter(maximum: 8, gauge: metrics.connections), logger: Logger(label: "test")
         )
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()

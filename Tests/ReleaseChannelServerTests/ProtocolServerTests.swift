@@ -232,6 +232,25 @@ import Testing
         }
     }
 
+    /// The connections gauge is the number of connections open after waves of connections opening and
+    /// closing at once on every event loop: the limiter sets it under the lock of the count. (Set from a
+    /// count read after the update, a late write of an older count stayed until the next connect or close.)
+    @Test func theConnectionsGaugeIsTheNumberOfOpenConnections() async throws {
+        try await self.withBundledServer { server in
+            func gauge() async throws -> Double? {
+                metric("release_chan_tcp_connections", in: try await server.request("/metrics").body)
+            }
+            for _ in 0..<5 {
+                var sockets = try (0..<40).map { _ in try RawSocket(port: server.tcpPort) }
+                #expect(try await eventually { try await gauge() == 40 })
+                sockets.removeLast(30)
+                #expect(try await eventually { try await gauge() == 10 })
+                sockets.removeAll()
+                #expect(try await eventually { try await gauge() == 0 })
+            }
+        }
+    }
+
     @Test func idleConnectionsAreClosed() async throws {
         try await self.withBundledServer(configure: { $0.tcpIdleTimeout = .milliseconds(300) }) { server in
             // No frame at all: the server closes the connection after the idle timeout, sending nothing.
