@@ -70,7 +70,8 @@ public struct ReleaseChannelServer: Sendable {
                 store: store,
                 metrics: requestMetrics,
                 accessLogger: configuration.accessLog ? accessLogger : nil,
-                serverName: serverName
+                serverName: serverName,
+                idleTimeout: configuration.httpIdleTimeout
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: serverName),
             onServerRunning: { channel in

@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
     public var httpPort: Int = 8089
     /// Port of the binary lookup protocol; 0 picks a free port (tests).
     public var tcpPort: Int = 8090
+    /// An HTTP connection that sends nothing in this time, with no response left to write, is closed.
+    public var httpIdleTimeout: Duration = .seconds(75)
     /// A protocol connection that completes no frame in this time is closed.
     public var tcpIdleTimeout: Duration = .seconds(300)
     /// Protocol connections over this number are turned away with ERROR BUSY.

@@ -58,7 +58,7 @@ import Testing
         // Numbers too large to count in are refused, not a crash (they had trapped: exit 132).
         for (option, value) in [
             ("--reload-interval", "1e30s"), ("--drain-delay", "99999999999999999h"), ("--tcp-idle-timeout", "1e300"),
-            ("--max-db-bytes", "99999999999999G"),
+            ("--max-db-bytes", "99999999999999G"), ("--http-idle-timeout", "1e300"), ("--http-idle-timeout", "0"),
         ] {
             let huge = try await Subprocess.run(Fixtures.executable.path, ["serve", option, value])
             #expect(huge.status == 2, "\(option) \(value): \(huge.standardError.prefix(300))")

@@ -29,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Binary lookup protocol port (0 picks a free one). [RELEASE_CHAN_TCP_PORT, default 8090]")
     var tcpPort: Int?
 
+    @Option(help: "Close HTTP connections that send nothing this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
+    var httpIdleTimeout: String?
+
     @Option(help: "Close protocol connections idle this long, e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
     var tcpIdleTimeout: String?
 
@@ -75,6 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard configuration.httpPort != configuration.tcpPort || configuration.httpPort == 0 else {
             throw ValidationError("the HTTP and binary protocol ports must differ (both are \(configuration.httpPort))")
         }
+        configuration.httpIdleTimeout = try Self.value(
+            self.httpIdleTimeout, "--http-idle-timeout", "RELEASE_CHAN_HTTP_IDLE_TIMEOUT", default: .seconds(75)
+        ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
         configuration.tcpIdleTimeout = try Self.value(
             self.tcpIdleTimeout, "--tcp-idle-timeout", "RELEASE_CHAN_TCP_IDLE_TIMEOUT", default: .seconds(300)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }

@@ -1,0 +1,72 @@
+import Foundation
+import ReleaseChannelServer
+import ReleaseChannelTestSupport
+import Testing
+
+/// The HTTP idle timeout (`--http-idle-timeout`) against a real server: a connection that sends nothing
+/// is closed, one whose lookups are all answered on the fast path is not (Hummingbird's own idle
+/// timeout, behind the fast path, would take it for idle), and a response still being written to a
+/// client that reads slowly is never cut off.
+@Suite struct HTTPIdleTimeoutTests {
+    static let lookup = "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: t\r\n\r\n"
+
+    @Test func aConnectionThatSendsNothingIsClosedAfterTheTimeout() async throws {
+        try await withTestServer(configure: { $0.httpIdleTimeout = .milliseconds(500) }) { server in
+            let socket = try RawSocket(port: server.port)
+            let started = ContinuousClock.now
+            try await socket.send(Self.lookup)
+            // The answer, then the end of the stream once the connection has been idle for the timeout.
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            let elapsed = ContinuousClock.now - started
+            #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(received.prefix(200))")
+            #expect(received.components(separatedBy: "HTTP/1.1 ").count == 2, "one answer")
+            #expect(elapsed >= .milliseconds(500), "closed after \(elapsed), before the timeout")
+            // Well before the socket's own 30 s receive timeout: the server closed it.
+            #expect(elapsed < .seconds(20))
+        }
+    }
+
+    /// Forty lookups 100 ms apart (curl's `--rate`), twice the timeout in all, each answered by the fast
+    /// path, go over one connection: the idle clock sees every byte read, whichever handler answers it.
+    /// curl rather than a socket of the test's: its pace is its own, not that of a thread pool shared with
+    /// the rest of the suite.
+    @Test func lookupsAnsweredOnTheFastPathKeepTheConnectionOpen() async throws {
+        try await withTestServer(configure: { $0.httpIdleTimeout = .seconds(2) }) { server in
+            let url = "\(server.baseURL)/v1/releases/my-app/prod"
+            let transfers = (0..<40).flatMap { _ in [url, "-o", "/dev/null"] }
+            let result = try await Subprocess.run(
+                "/usr/bin/curl",
+                ["-sS", "--max-time", "60", "--rate", "10/s", "-w", "%{num_connects} %{http_code}\\n"] + transfers
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            // One connection made for the first transfer, none for the other 39.
+            let lines = result.standardOutput.split(separator: "\n")
+            #expect(lines == ["1 200"] + Array(repeating: "0 200", count: 39), "\(result.standardOutput)")
+        }
+    }
+
+    /// A whole db of about 15 MB, more than the sockets hold, asked for by a client that then reads
+    /// nothing for six timeouts: the server's channel still holds bytes to write (the fast path's or the
+    /// router's), so the connection is not idle, and the client gets the whole answer. Without
+    /// `Connection: close` the connection is closed by the idle timeout once the answer is out.
+    @Test(arguments: ["", "Connection: close\r\n"])
+    func aResponseStillBeingWrittenIsNotCutOff(header: String) async throws {
+        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .milliseconds(250) }) { server in
+            let socket = try RawSocket(port: server.port)
+            try await socket.send("GET /v1/releases HTTP/1.1\r\nHost: t\r\n\(header)\r\n")
+            // The slow reader, which is the point of the test: no event marks "a while later".
+            try await Task.sleep(for: .milliseconds(1500))
+            let received = try await socket.readToEnd()
+            let headEnd = try #require(received.firstRange(of: Array("\r\n\r\n".utf8)), "no complete head in \(received.count) bytes")
+            let head = String(decoding: received[..<headEnd.lowerBound], as: UTF8.self)
+            let length = try #require(Self.contentLength(head), "\(head)")
+            #expect(length > 8 << 20, "the answer must not fit in the sockets' buffers for the test to mean anything")
+            #expect(received.count - headEnd.upperBound == length, "received \(received.count - headEnd.upperBound) of \(length) body bytes")
+        }
+    }
+
+    static func contentLength(_ head: String) -> Int? {
+        head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+    }
+}
