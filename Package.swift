@@ -51,7 +51,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // MARK: C shims: libc functions Swift does not import (malloc_trim)
+        // MARK: C shims: libc functions Swift does not import (malloc_trim), the kernel's tcp_info
         .target(name: "CSystemShims"),
         // MARK: The system zlib (zlib1g-dev), for the whole db's segmented gzip form
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -93,6 +93,7 @@ let package = Package(
             name: "ReleaseChannelHTTP",
             dependencies: [
                 "ReleaseChannelStore",
+                "CSystemShims",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -107,6 +108,7 @@ let package = Package(
             name: "ReleaseChannelServer",
             dependencies: [
                 "ReleaseChannelHTTP",
+                "ReleaseChannelProtocol",
                 "ReleaseChannelTCP",
                 "ReleaseChannelStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -123,6 +125,7 @@ let package = Package(
                 "ReleaseChannelModel",
                 "ReleaseChannelServer",
                 "ReleaseChannelClient",
+                "ReleaseChannelProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

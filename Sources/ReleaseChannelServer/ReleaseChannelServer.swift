@@ -95,6 +95,7 @@ public struct ReleaseChannelServer: Sendable {
         protocolConfiguration.port = configuration.tcpPort
         protocolConfiguration.idleTimeout = TimeAmount(configuration.tcpIdleTimeout)
         protocolConfiguration.maximumConnections = configuration.tcpMaximumConnections
+        protocolConfiguration.maximumFrameBytes = configuration.tcpMaximumFrameBytes
         services.append(
             ListenerService(
                 listener: "binary protocol",

@@ -1,3 +1,4 @@
+import ReleaseChannelProtocol
 import ReleaseChannelStore
 
 /// Everything `release-chan serve` can be told; the CLI fills it from flags and `RELEASE_CHAN_*`.
@@ -10,12 +11,16 @@ public struct ServerConfiguration: Sendable {
     public var httpPort: Int = 8089
     /// Port of the binary lookup protocol; 0 picks a free port (tests).
     public var tcpPort: Int = 8090
-    /// An HTTP connection that sends nothing in this time, with no response left to write, is closed.
+    /// An HTTP connection that sends nothing in this time, with no response left to write, is closed; so is
+    /// one whose client takes none of a response in this time.
     public var httpIdleTimeout: Duration = .seconds(75)
     /// A protocol connection that completes no frame in this time is closed.
     public var tcpIdleTimeout: Duration = .seconds(300)
     /// Protocol connections over this number are turned away with ERROR BUSY.
     public var tcpMaximumConnections: Int = 1024
+    /// Largest frame a protocol client may send, length prefix included; announced as `max_frame` in the
+    /// HELLO reply. The CLI accepts 1 KiB to 16 MiB.
+    public var tcpMaximumFrameBytes: Int = ProtocolMessages.defaultMaximumRequestFrame
     /// Fallback check of the db file when no inotify event arrives.
     public var reloadInterval: Duration = .seconds(30)
     /// Largest db file accepted.

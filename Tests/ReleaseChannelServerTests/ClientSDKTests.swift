@@ -64,7 +64,8 @@ import Testing
     @Test func aRequestOverTheServersMaximumFrameIsRefusedBeforeItIsSent() async throws {
         try await withTestServer(configure: { $0.watchFile = false }) { server in
             try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
-                let oversized = String(repeating: "a", count: 70_000)
+                // As long as a `str` may be (65535 bytes), so that the frame (65563 bytes) is what is too large.
+                let oversized = String(repeating: "a", count: 65_535)
                 async let others = withThrowingTaskGroup(of: ChannelRelease?.self) { group in
                     for _ in 0..<50 { group.addTask { try await client.release(container: "my-app", channel: "prod") } }
                     return try await group.reduce(into: 0) { count, release in count += release == nil ? 0 : 1 }
@@ -80,6 +81,35 @@ import Testing
                     #expect(message.contains("larger than the server's maximum frame (65536 bytes)"), "\(message)")
                 }
                 #expect(try await others == 50)
+                #expect(try await client.release(container: "my-app", channel: "prod") != nil)
+                #expect(client.state == .ready)
+            }
+        }
+    }
+
+    /// Whatever the server's max_frame, a name longer than a `str` holds (65535 bytes) is refused before it is
+    /// sent, by every call that would send it: written, it would be cut at 65535 bytes and looked up as
+    /// another name (here the server would answer that cut name BAD_REQUEST).
+    @Test func aNameLongerThanAProtocolStringIsRefusedBeforeItIsSent() async throws {
+        try await withTestServer(configure: { $0.watchFile = false; $0.tcpMaximumFrameBytes = 1 << 20 }) { server in
+            try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
+                let long = String(repeating: "a", count: 65_536)
+                let calls: [(field: String, call: () async throws -> Void)] = [
+                    ("container", { _ = try await client.release(container: long, channel: "prod") }),
+                    ("channel", { _ = try await client.release(container: "my-app", channel: long) }),
+                    ("container", { _ = try await client.releases(container: long) }),
+                    ("keys[1].channel", {
+                        _ = try await client.releases(for: [.init(container: "my-app", channel: "prod"), .init(container: "my-app", channel: long)])
+                    }),
+                ]
+                for (field, call) in calls {
+                    do {
+                        try await call()
+                        Issue.record("a \(field) of 65536 bytes was sent")
+                    } catch let error as ReleaseChannelClientError {
+                        #expect(error == .invalidRequest("\(field) is 65536 bytes; a protocol string holds at most 65535"))
+                    }
+                }
                 #expect(try await client.release(container: "my-app", channel: "prod") != nil)
                 #expect(client.state == .ready)
             }

@@ -5,8 +5,8 @@ import Testing
 
 /// The HTTP idle timeout (`--http-idle-timeout`) against a real server: a connection that sends nothing
 /// is closed, one whose lookups are all answered on the fast path is not (Hummingbird's own idle
-/// timeout, behind the fast path, would take it for idle), and a response still being written to a
-/// client that reads slowly is never cut off.
+/// timeout, behind the fast path, would take it for idle), a response still being written to a client
+/// that reads slowly is not cut off, and one to a client that has stopped reading is.
 @Suite struct HTTPIdleTimeoutTests {
     static let lookup = "GET /v1/releases/my-app/prod HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -45,24 +45,52 @@ import Testing
         }
     }
 
-    /// A whole db of about 15 MB, more than the sockets hold, asked for by a client that then reads
-    /// nothing for six timeouts: the server's channel still holds bytes to write (the fast path's or the
-    /// router's), so the connection is not idle, and the client gets the whole answer. Without
-    /// `Connection: close` the connection is closed by the idle timeout once the answer is out.
+    /// A whole db of about 15 MB, more than the sockets hold (the client's receive buffer is fixed at
+    /// 256 KiB, the server's send buffer grows to 4 MiB at most), asked for by a client that then reads it
+    /// slowly: 256 KiB every 100 ms for three timeouts, then the rest. The server's channel holds bytes to
+    /// write (the fast path's or the router's) all along, so the connection is not idle, and as the
+    /// client takes some of them between any two checks it has not stopped either: the whole answer
+    /// arrives. Without `Connection: close` the connection is closed by the idle timeout once it is out.
     @Test(arguments: ["", "Connection: close\r\n"])
-    func aResponseStillBeingWrittenIsNotCutOff(header: String) async throws {
-        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .milliseconds(250) }) { server in
-            let socket = try RawSocket(port: server.port)
+    func anAnswerToASlowReaderIsNotCutOff(header: String) async throws {
+        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .seconds(1) }) { server in
+            let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
             try await socket.send("GET /v1/releases HTTP/1.1\r\nHost: t\r\n\(header)\r\n")
-            // The slow reader, which is the point of the test: no event marks "a while later".
-            try await Task.sleep(for: .milliseconds(1500))
-            let received = try await socket.readToEnd()
-            let headEnd = try #require(received.firstRange(of: Array("\r\n\r\n".utf8)), "no complete head in \(received.count) bytes")
-            let head = String(decoding: received[..<headEnd.lowerBound], as: UTF8.self)
-            let length = try #require(Self.contentLength(head), "\(head)")
+            // The slow reader's pace is the point of the test: no event marks "a while later".
+            var received = try await socket.readSlowly(chunks: 30, of: 256 << 10, pause: .milliseconds(100))
+            #expect(received.count == 30 << 18, "closed after \(received.count) bytes")
+            received += try await socket.readToEnd()
+            let (body, length) = try Self.body(of: received)
             #expect(length > 8 << 20, "the answer must not fit in the sockets' buffers for the test to mean anything")
-            #expect(received.count - headEnd.upperBound == length, "received \(received.count - headEnd.upperBound) of \(length) body bytes")
+            #expect(body == length, "received \(body) of \(length) body bytes")
         }
+    }
+
+    /// The same answer to a client that reads none of it: the connection is closed once the client has
+    /// taken nothing for a timeout (at most two timeouts after it stopped), with most of the answer never
+    /// sent, so that a client that stops reading does not hold the answer and the connection for good.
+    @Test(arguments: ["", "Connection: close\r\n"])
+    func aClientThatTakesNothingOfItsAnswerIsCutOff(header: String) async throws {
+        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .milliseconds(250) }) { server in
+            let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
+            try await socket.send("GET /v1/releases HTTP/1.1\r\nHost: t\r\n\(header)\r\n")
+            // Six timeouts of reading nothing: no event marks "a while later" on the client's side.
+            try await Task.sleep(for: .milliseconds(1500))
+            let started = ContinuousClock.now
+            let received = try await socket.readToEnd()
+            // What the sockets held, then the end of the stream: the server's close, not the socket's 30 s timeout.
+            #expect(ContinuousClock.now - started < .seconds(20))
+            let (body, length) = try Self.body(of: received)
+            #expect(body < length, "the whole answer (\(length) bytes) arrived")
+        }
+    }
+
+    /// The body bytes received after the head, and the head's Content-Length.
+    static func body(of received: [UInt8]) throws -> (received: Int, length: Int) {
+        let headEnd = try #require(received.firstRange(of: Array("\r\n\r\n".utf8)), "no complete head in \(received.count) bytes")
+        let head = String(decoding: received[..<headEnd.lowerBound], as: UTF8.self)
+        let length = try #require(Self.contentLength(head), "\(head)")
+        return (received.count - headEnd.upperBound, length)
     }
 
     static func contentLength(_ head: String) -> Int? {

@@ -59,6 +59,7 @@ import Testing
         for (option, value) in [
             ("--reload-interval", "1e30s"), ("--drain-delay", "99999999999999999h"), ("--tcp-idle-timeout", "1e300"),
             ("--max-db-bytes", "99999999999999G"), ("--http-idle-timeout", "1e300"), ("--http-idle-timeout", "0"),
+            ("--tcp-max-frame", "1023"), ("--tcp-max-frame", "17MiB"), ("--tcp-max-frame", "99999999999999G"),
         ] {
             let huge = try await Subprocess.run(Fixtures.executable.path, ["serve", option, value])
             #expect(huge.status == 2, "\(option) \(value): \(huge.standardError.prefix(300))")
@@ -77,10 +78,15 @@ import Testing
         let server = try await ServerProcess(
             arguments: [],
             directory: directory,
-            environment: ["RELEASE_CHAN_DB": directory.file("db.json"), "RELEASE_CHAN_EVENT_LOOP_THREADS": "3"]
+            environment: ["RELEASE_CHAN_DB": directory.file("db.json"), "RELEASE_CHAN_EVENT_LOOP_THREADS": "3", "RELEASE_CHAN_TCP_MAX_FRAME": "2KiB"]
         )
         let response = try await server.request("/v1/releases/my-app/prod")
         #expect(response.json["image"] as? String == "ghcr.io/acme/app-0:env-prod")
+        // The HELLO reply announces the configured max_frame (offset 21, after the header and version).
+        let socket = try RawSocket(port: server.tcpPort)
+        try await socket.send(try ProtocolServerTests.vector("hello-request"))
+        let hello = try #require(try await socket.readFrame())
+        #expect(Array(hello[21..<25]) == [0x00, 0x00, 0x08, 0x00], "max_frame 2048")
         // The shared event-loop group's threads are named NIO-SGLTN-<group>-#<n>.
         let threads = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/task").filter { task in
             let name = (try? String(contentsOfFile: "/proc/\(server.pid)/task/\(task)/comm", encoding: .utf8)) ?? ""

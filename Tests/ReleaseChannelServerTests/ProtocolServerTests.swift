@@ -216,6 +216,36 @@ import Testing
         }
     }
 
+    /// A GET frame: the 20-byte header (version 1, request id 9), then `container` and `channel` as `str`s.
+    static func getFrame(container: String, channel: String) -> [UInt8] {
+        func str(_ text: String) -> [UInt8] { [UInt8(text.utf8.count >> 8), UInt8(text.utf8.count & 0xFF)] + Array(text.utf8) }
+        let body = str(container) + str(channel)
+        let length = UInt32(16 + body.count)
+        return [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), 1, 0x03, 0, 0, 0, 0, 0, 9]
+            + [UInt8](repeating: 0, count: 8) + body
+    }
+
+    /// `tcpMaximumFrameBytes` (`--tcp-max-frame`) is the largest frame a client may send: the HELLO reply
+    /// announces it, a frame of exactly that size is read and answered, and one a byte larger is refused.
+    @Test func theMaximumFrameIsTheConfiguredOne() async throws {
+        try await self.withBundledServer(configure: { $0.tcpMaximumFrameBytes = 2048 }) { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await socket.send(try Self.vector("hello-request"))
+            let hello = try #require(try await socket.readFrame())
+            #expect(Array(hello[21..<25]) == [0x00, 0x00, 0x08, 0x00], "max_frame 2048")
+            // 20 header bytes + (2 + 2020) + (2 + 4) = 2048: read, and answered BAD_REQUEST (not a DNS label).
+            let largest = Self.getFrame(container: String(repeating: "a", count: 2020), channel: "prod")
+            #expect(largest.count == 2048)
+            try await socket.send(largest)
+            let answer = try #require(try await socket.readFrame())
+            #expect(answer[5] == 0x03 && answer[7] == 6, "GET reply BAD_REQUEST")
+            try await socket.send(Self.getFrame(container: String(repeating: "a", count: 2021), channel: "prod"))
+            let refusal = try #require(try await socket.readFrame())
+            #expect(refusal[5] == 0x00 && refusal[7] == 5, "ERROR FRAME_TOO_LARGE")
+            #expect(try await socket.isClosedByPeer())
+        }
+    }
+
     @Test func connectionsOverTheCapAreTurnedAway() async throws {
         try await self.withBundledServer(configure: { $0.tcpMaximumConnections = 2 }) { server in
             let first = try RawSocket(port: server.tcpPort)

@@ -20,11 +20,18 @@ let blockingCalls: NIOThreadPool = {
 final class RawSocket: Sendable {
     private let descriptor: Int32
 
-    init(port: Int, timeout: Duration = .seconds(30)) throws {
+    /// `receiveBuffer` sets SO_RCVBUF before connecting, which turns off the kernel's autotuning of it:
+    /// a test that needs an answer not to fit in the sockets' buffers cannot rely on their defaults (this
+    /// machine kind lets a receive buffer grow to 32 MiB).
+    init(port: Int, timeout: Duration = .seconds(30), receiveBuffer: Int? = nil) throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure("socket failed") }
         var timeoutValue = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeoutValue, socklen_t(MemoryLayout<timeval>.size))
+        if let receiveBuffer {
+            var size = Int32(receiveBuffer)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         // NIO's address rather than a `sockaddr_in` built here: which C module declares that struct
         // depends on the modules the target links, and a clean build once found it in NIO's own.
         let address = try SocketAddress(ipAddress: "127.0.0.1", port: port)
@@ -68,6 +75,29 @@ final class RawSocket: Sendable {
                 result += buffer[0..<received]
             }
             return result
+        }
+    }
+
+    /// Reads `chunks` pieces of `chunk` bytes, pausing `pause` before each, all in one job of the
+    /// blocking-call pool: the pace is then a thread's own, not that of the Swift tasks the whole suite
+    /// shares (which, on 2 cores, can be held up for longer than a test's timeout). Stops at end of stream.
+    func readSlowly(chunks: Int, of chunk: Int, pause: Duration) async throws -> [UInt8] {
+        let descriptor = self.descriptor
+        let microseconds = UInt32(pause.components.seconds * 1_000_000 + pause.components.attoseconds / 1_000_000_000_000)
+        return try await blockingCalls.runIfActive {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: chunk)
+            for _ in 0..<chunks {
+                usleep(microseconds)
+                var taken = 0
+                while taken < chunk {
+                    let count = recv(descriptor, &buffer, chunk - taken, 0)
+                    if count <= 0 { return received }
+                    received += buffer[0..<count]
+                    taken += count
+                }
+            }
+            return received
         }
     }
 

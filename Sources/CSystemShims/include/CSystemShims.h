@@ -23,4 +23,15 @@ const void *release_chan_map_file(int descriptor, long length, int populate);
 /// `munmap` of a mapping made by `release_chan_map_file`.
 void release_chan_unmap_file(const void *address, long length);
 
+/// Room for Linux's `struct tcp_info`, to be filled by getsockopt(IPPROTO_TCP, TCP_INFO) (the kernel copies
+/// at most its own struct's size, and the rest stays as passed in). Opaque: glibc's <netinet/tcp.h>
+/// declares an older, shorter struct, so its fields are read with the functions below.
+typedef struct {
+    _Alignas(8) unsigned char bytes[512];
+} release_chan_tcp_info;
+
+/// `tcpi_bytes_acked` of `info`: how many bytes of the connection the peer has acknowledged (Linux 4.1
+/// and later). 0 where the kernel does not report it, or off Linux.
+unsigned long long release_chan_tcp_bytes_acked(const release_chan_tcp_info *info);
+
 #endif

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NIOCore
+import ReleaseChannelProtocol
 import ReleaseChannelServer
 import ReleaseChannelStore
 
@@ -29,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Binary lookup protocol port (0 picks a free one). [RELEASE_CHAN_TCP_PORT, default 8090]")
     var tcpPort: Int?
 
-    @Option(help: "Close HTTP connections that send nothing this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
+    @Option(help: "Close HTTP connections that send nothing this long, or whose client takes none of a response this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
     var httpIdleTimeout: String?
 
     @Option(help: "Close protocol connections idle this long, e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
@@ -37,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Most simultaneous protocol connections. [RELEASE_CHAN_TCP_MAX_CONNECTIONS, default 1024]")
     var tcpMaxConnections: Int?
+
+    @Option(help: "Largest frame a protocol client may send, 1KiB to 16MiB, e.g. 65536, 1MiB. [RELEASE_CHAN_TCP_MAX_FRAME, default 64KiB]")
+    var tcpMaxFrame: String?
 
     @Option(help: "Interval of the fallback file check, e.g. 30s, 500ms, 2m. [RELEASE_CHAN_RELOAD_INTERVAL, default 30s]")
     var reloadInterval: String?
@@ -87,6 +91,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tcpMaximumConnections = try Self.value(
             self.tcpMaxConnections.map(String.init), "--tcp-max-connections", "RELEASE_CHAN_TCP_MAX_CONNECTIONS", default: 1024
         ) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        configuration.tcpMaximumFrameBytes = try Self.value(
+            self.tcpMaxFrame, "--tcp-max-frame", "RELEASE_CHAN_TCP_MAX_FRAME", default: ProtocolMessages.defaultMaximumRequestFrame
+        ) { EnvironmentValue.parseByteCount($0).flatMap { (1 << 10...1 << 24).contains($0) ? $0 : nil } }
         configuration.reloadInterval = try Self.value(
             self.reloadInterval, "--reload-interval", "RELEASE_CHAN_RELOAD_INTERVAL", default: .seconds(30)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 >= .milliseconds(100) ? $0 : nil } }

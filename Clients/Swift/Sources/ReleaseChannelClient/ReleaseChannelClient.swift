@@ -158,6 +158,8 @@ public final class ReleaseChannelClient: Sendable {
     /// memory read once the snapshot has arrived.
     public func release(container: String, channel: String) async throws -> ChannelRelease? {
         if let cache = self.cache { return cache.release(container: container, channel: channel) }
+        try Self.requireWireString(container, "container")
+        try Self.requireWireString(channel, "channel")
         var body = ByteBuffer()
         ProtocolMessages.Key(container: container, channel: channel).write(to: &body)
         return try await self.request(.get, body: body) { frame throws(ProtocolError) in
@@ -172,6 +174,7 @@ public final class ReleaseChannelClient: Sendable {
     /// Every release of a container in promotion order; empty when it has none.
     public func releases(container: String) async throws -> [ChannelRelease] {
         if let cache = self.cache { return cache.releases(container: container) }
+        try Self.requireWireString(container, "container")
         var body = ByteBuffer()
         body.writeWireString(container)
         return try await self.request(.getContainer, body: body) { frame throws(ProtocolError) in
@@ -190,6 +193,10 @@ public final class ReleaseChannelClient: Sendable {
         if let cache = self.cache {
             return keys.map { key in cache.release(container: key.container, channel: key.channel).map { .found($0) } ?? .notFound }
         }
+        for (index, key) in keys.enumerated() {
+            try Self.requireWireString(key.container, "keys[\(index)].container")
+            try Self.requireWireString(key.channel, "keys[\(index)].channel")
+        }
         var body = ByteBuffer()
         ProtocolMessages.writeBatch(keys, to: &body)
         return try await self.request(.batchGet, body: body) { frame throws(ProtocolError) in
@@ -200,6 +207,14 @@ public final class ReleaseChannelClient: Sendable {
                 throw ProtocolError(.badFrame, "BATCH_GET reply holds \(results.count) items for \(keys.count) keys")
             }
             return results
+        }
+    }
+
+    /// A `str` field holds at most 65535 bytes (§2); a longer name would go out cut, as another name.
+    private static func requireWireString(_ value: String, _ field: String) throws(ReleaseChannelClientError) {
+        let bytes = value.utf8.count
+        guard bytes <= Int(UInt16.max) else {
+            throw .invalidRequest("\(field) is \(bytes) bytes; a protocol string holds at most \(UInt16.max)")
         }
     }
 
