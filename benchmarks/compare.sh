@@ -8,8 +8,8 @@
 #
 # Environment:
 #   RELEASE_CHAN_BIN_DIR   use release-chan and release-chan-bench from this directory instead of
-#                          building them (`swift build -c release --product release-chan --product
-#                          release-chan-bench`).
+#                          building them (`swift build -c release --product release-chan`, then the
+#                          same for release-chan-bench: given twice, --product builds only the last).
 #   RELEASE_CHAN_EXAMPLE_BIN  the SDK example (release-chan-example, cached mode) used for the
 #                          "SDK cached mode updated" row; default: BIN_DIR/release-chan-example if present.
 #   DURATION WARMUP ROUNDS CONTAINERS BIG_CONTAINERS CHANGE_TRIALS RELOAD_TRIALS
@@ -152,7 +152,9 @@ if [[ -n ${RELEASE_CHAN_BIN_DIR:-} ]]; then
     BIN_DIR=$(cd "$RELEASE_CHAN_BIN_DIR" && pwd)
 else
     log "building release binaries (swift build -c release)"
-    (cd "$ROOT" && swift build -c release --product release-chan --product release-chan-bench)
+    # One product per build: swift build takes the last of several --product options and builds that alone.
+    (cd "$ROOT" && swift build -c release --product release-chan)
+    (cd "$ROOT" && swift build -c release --product release-chan-bench)
     # The SDK example (cached mode) is optional: the table says so when it is missing.
     (cd "$ROOT" && swift build -c release --product release-chan-example) ||
         log "could not build release-chan-example: the SDK cached-mode row will be skipped"
