@@ -119,10 +119,9 @@ import Testing
     /// With maximumReconnectAttempts, a client that reaches no server gives up: the state becomes
     /// .failed and a call fails at once with .notConnected("gave up …"), while the client stays open.
     @Test func aClientThatReachesNoServerGivesUp() async throws {
-        // A port that was just free: nothing listens there.
-        var port = 0
-        try await withTestServer { port = $0.tcpPort }
-        var configuration = self.configuration(port)
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        var configuration = self.configuration(refusing.port)
         configuration.maximumReconnectAttempts = 2
         let client = ReleaseChannelClient(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -133,7 +132,7 @@ import Testing
                 _ = try await client.revision()
             } catch let error as ReleaseChannelClientError {
                 guard case .notConnected(let message) = error else { throw error }
-                #expect(message.hasPrefix("gave up reconnecting to 127.0.0.1:\(port)"), "\(message)")
+                #expect(message.hasPrefix("gave up reconnecting to 127.0.0.1:\(refusing.port)"), "\(message)")
             }
             client.close()
             try await group.waitForAll()

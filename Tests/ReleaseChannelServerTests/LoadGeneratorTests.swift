@@ -211,12 +211,11 @@ import Testing
     @Test func aServerThatIsNotThereIsAnError() async throws {
         let directory = try TemporaryDirectory()
         try Fixtures.write(Fixtures.bytes(containers: 2), to: directory.file("db.json"))
-        // A port that was just free: nothing listens there.
-        let port = try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory).port
-        try await Task.sleep(for: .milliseconds(200))
-        let run = try await self.run("tcp", port: port, db: directory.file("db.json"))
+        let refusing = try RefusingPort()
+        let run = try await self.run("tcp", port: refusing.port, db: directory.file("db.json"))
         #expect(run.status != 0)
         #expect((run.report?.errors ?? 1) > 0, "\(run.output)")
+        withExtendedLifetime(refusing) {}
 
         let usage = try await Subprocess.run(Self.bench, ["tcp", "--db", directory.file("db.json"), "--pipeline", "0"])
         #expect(usage.status == 64)

@@ -134,6 +134,37 @@ final class RawSocket: Sendable {
     }
 }
 
+/// A port on 127.0.0.1 that nothing listens on while this lives: a socket bound to it without listen(2),
+/// so connections to it are refused, and no other test's server can be given the port meanwhile (one
+/// that was merely free a moment ago can be, with the whole suite binding ports in parallel).
+final class RefusingPort: Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw TestFailure("socket failed") }
+        let address = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
+            close(descriptor)
+            throw TestFailure("bind failed: \(errno)")
+        }
+        var bound = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else {
+            close(descriptor)
+            throw TestFailure("getsockname failed: \(errno)")
+        }
+        self.port = Int(UInt16(bigEndian: bound.sin_port))
+        self.descriptor = descriptor
+    }
+
+    deinit { close(self.descriptor) }
+}
+
 /// One HTTP/1.1 exchange on a fresh connection, read until the server closes it.
 enum RawHTTP {
     static func exchange(port: Int, request: String) async throws -> String {

@@ -50,6 +50,7 @@ final class HTTPIdleConnectionCloser: ChannelInboundHandler, RemovableChannelHan
             context.close(promise: nil)
             return
         }
+        #if os(Linux)
         guard let provider = context.channel as? any SocketOptionProvider else { return }
         // On the channel's own event loop, so the future is already complete.
         let info: EventLoopFuture<release_chan_tcp_info> = provider.unsafeGetSocketOption(
@@ -60,7 +61,8 @@ final class HTTPIdleConnectionCloser: ChannelInboundHandler, RemovableChannelHan
             var info = info
             let acknowledged = release_chan_tcp_bytes_acked(&info)
             defer { self.acknowledgedAtLastEvent = acknowledged }
-            // 0: a kernel that does not report it; the connection is then kept, as before.
+            // 0: a kernel that does not report it; the connection is then kept (as off Linux, where
+            // TCP_INFO is another struct).
             guard acknowledged > 0, acknowledged == self.acknowledgedAtLastEvent else { return }
             self.logger.notice(
                 "closing HTTP connection whose client took none of its answer for the idle timeout",
@@ -68,6 +70,7 @@ final class HTTPIdleConnectionCloser: ChannelInboundHandler, RemovableChannelHan
             )
             context.close(promise: nil)
         }
+        #endif
     }
 
     private static func remote(_ context: ChannelHandlerContext) -> String {
