@@ -53,6 +53,15 @@ let package = Package(
         ),
         // MARK: C shims: libc functions Swift does not import (malloc_trim), the kernel's tcp_info
         .target(name: "CSystemShims"),
+        // MARK: What both transports need of a connection beyond NIO: whether its peer takes what is sent
+        .target(
+            name: "ReleaseChannelTransportSupport",
+            dependencies: [
+                "CSystemShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: The system zlib (zlib1g-dev), for the whole db's segmented gzip form
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // MARK: Store: immutable snapshots, atomic swap, reload coordination, file watch
@@ -79,6 +88,7 @@ let package = Package(
                 "ReleaseChannelProtocol",
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
+                "ReleaseChannelTransportSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -93,7 +103,7 @@ let package = Package(
             name: "ReleaseChannelHTTP",
             dependencies: [
                 "ReleaseChannelStore",
-                "CSystemShims",
+                "ReleaseChannelTransportSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

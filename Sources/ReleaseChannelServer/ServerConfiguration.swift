@@ -14,7 +14,8 @@ public struct ServerConfiguration: Sendable {
     /// An HTTP connection that sends nothing in this time, with no response left to write, is closed; so is
     /// one whose client takes none of a response in this time.
     public var httpIdleTimeout: Duration = .seconds(75)
-    /// A protocol connection that completes no frame in this time is closed.
+    /// A protocol connection that completes no frame in this time is closed, unless a reply is still being
+    /// sent to it and its client took some of it in that time.
     public var tcpIdleTimeout: Duration = .seconds(300)
     /// Protocol connections over this number are turned away with ERROR BUSY.
     public var tcpMaximumConnections: Int = 1024

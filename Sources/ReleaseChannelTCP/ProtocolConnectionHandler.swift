@@ -4,6 +4,7 @@ import NIOCore
 import NIOExtras
 import ReleaseChannelProtocol
 import ReleaseChannelStore
+import ReleaseChannelTransportSupport
 
 /// One client connection: framing, handshake, request dispatch, WATCH pushes, backpressure, idle and
 /// quiesce.
@@ -46,6 +47,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     @exclusivity(unchecked) private var framesInBatch = false
     @exclusivity(unchecked) private var lastFrameAt = NIODeadline.now()
     private var idleCheck: Scheduled<Void>?
+    private var delivery = DeliveryProgress()
     @exclusivity(unchecked) private var pendingMetrics = PendingMetrics()
 
     init(store: SnapshotStore, configuration: ProtocolServerConfiguration, metrics: ProtocolMetrics, limiter: ConnectionLimiter, logger: Logger) {
@@ -218,17 +220,32 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Idle timeout (docs/protocol.md §10.6)
 
-    /// Checks at the moment the connection would become idle; a frame since then moves the check on.
-    private func scheduleIdleCheck(context: ChannelHandlerContext) {
-        let deadline = self.lastFrameAt + self.configuration.idleTimeout
+    /// Checks at the moment the connection would become idle; a frame since then moves the check on. A
+    /// connection with replies still queued is not idle while its client takes some of them (a large
+    /// SNAPSHOT read slowly: the client's PINGs are not read while replies wait, §10.5), and is checked
+    /// again a timeout later; one whose client took nothing since the previous check is closed.
+    private func scheduleIdleCheck(context: ChannelHandlerContext, at deadline: NIODeadline? = nil) {
+        let deadline = deadline ?? self.lastFrameAt + self.configuration.idleTimeout
         self.idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             guard !self.closing else { return }
-            if NIODeadline.now() - self.lastFrameAt >= self.configuration.idleTimeout {
-                // No complete frame for the whole idle timeout: close without a frame.
-                context.close(promise: nil)
-            } else {
+            let now = NIODeadline.now()
+            guard now - self.lastFrameAt >= self.configuration.idleTimeout else {
+                self.delivery.reset()
                 self.scheduleIdleCheck(context: context)
+                return
             }
+            let queuedBytes = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            if queuedBytes > 0 {
+                guard self.delivery.peerHasStopped(on: context.channel) else {
+                    self.scheduleIdleCheck(context: context, at: now + self.configuration.idleTimeout)
+                    return
+                }
+                self.logger.notice("closing protocol connection whose client took none of its replies for the idle timeout", metadata: ["queued_bytes": "\(queuedBytes)"])
+                self.metrics.stalledConnectionsClosed.increment()
+            }
+            // No complete frame for the whole idle timeout, and no reply the client is still taking:
+            // close without a frame.
+            context.close(promise: nil)
         }
     }
 

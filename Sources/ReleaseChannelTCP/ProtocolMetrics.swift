@@ -11,6 +11,8 @@ final class ProtocolMetrics: Sendable {
     let connections: Gauge
     let watchers: Meter
     let rejectedConnections: Counter
+    /// Connections closed by the idle timeout with replies their client had stopped taking.
+    let stalledConnectionsClosed: Counter
     private static let opcodes = ProtocolOpcode.allCases
     private static let statusCount = ProtocolStatus.allDefined.count
 
@@ -34,6 +36,7 @@ final class ProtocolMetrics: Sendable {
         self.connections = Gauge(label: "release_chan_tcp_connections", factory: factory)
         self.watchers = Meter(label: "release_chan_tcp_watch_subscribers", factory: factory)
         self.rejectedConnections = Counter(label: "release_chan_tcp_rejected_connections_total", factory: factory)
+        self.stalledConnectionsClosed = Counter(label: "release_chan_tcp_stalled_connections_closed_total", factory: factory)
     }
 
     /// Where the frames with this opcode and status are counted (see ``countFrames(slot:_:)``).

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import ReleaseChannelServer
 import ReleaseChannelTestSupport
 import Testing
@@ -53,7 +54,7 @@ import Testing
     /// arrives. Without `Connection: close` the connection is closed by the idle timeout once it is out.
     @Test(arguments: ["", "Connection: close\r\n"])
     func anAnswerToASlowReaderIsNotCutOff(header: String) async throws {
-        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .seconds(1) }) { server in
+        try await Self.withLargeServer(idleTimeout: "1s") { server in
             let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
             try await socket.send("GET /v1/releases HTTP/1.1\r\nHost: t\r\n\(header)\r\n")
             // The slow reader's pace is the point of the test: no event marks "a while later".
@@ -63,19 +64,23 @@ import Testing
             let (body, length) = try Self.body(of: received)
             #expect(length > 8 << 20, "the answer must not fit in the sockets' buffers for the test to mean anything")
             #expect(body == length, "received \(body) of \(length) body bytes")
+            #expect(metric("release_chan_http_stalled_connections_closed_total", in: try await server.request("/metrics").body) == 0)
         }
     }
 
     /// The same answer to a client that reads none of it: the connection is closed once the client has
     /// taken nothing for a timeout (at most two timeouts after it stopped), with most of the answer never
-    /// sent, so that a client that stops reading does not hold the answer and the connection for good.
+    /// sent, so that a client that stops reading does not hold the answer and the connection for good;
+    /// `release_chan_http_stalled_connections_closed_total` counts it.
     @Test(arguments: ["", "Connection: close\r\n"])
     func aClientThatTakesNothingOfItsAnswerIsCutOff(header: String) async throws {
-        try await withTestServer(database: Fixtures.bytes(containers: 20_000), configure: { $0.httpIdleTimeout = .milliseconds(250) }) { server in
+        try await Self.withLargeServer(idleTimeout: "250ms") { server in
             let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
             try await socket.send("GET /v1/releases HTTP/1.1\r\nHost: t\r\n\(header)\r\n")
-            // Six timeouts of reading nothing: no event marks "a while later" on the client's side.
-            try await Task.sleep(for: .milliseconds(1500))
+            // The server counts the close; until then the client reads nothing.
+            #expect(try await eventually {
+                (metric("release_chan_http_stalled_connections_closed_total", in: try await server.request("/metrics").body) ?? 0) == 1
+            })
             let started = ContinuousClock.now
             let received = try await socket.readToEnd()
             // What the sockets held, then the end of the stream: the server's close, not the socket's 30 s timeout.
@@ -83,6 +88,18 @@ import Testing
             let (body, length) = try Self.body(of: received)
             #expect(body < length, "the whole answer (\(length) bytes) arrived")
         }
+    }
+
+    /// A server process on a db of about 15 MB. A process of its own, and the db made on the blocking-call
+    /// pool: both take seconds in a debug build, which, on the 2 threads of the test process's Swift
+    /// concurrency pool, would hold up every other test's tasks (an SDK client once waited 30 s for its
+    /// first connection).
+    static func withLargeServer(idleTimeout: String, _ body: (ServerProcess) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try await blockingCalls.runIfActive { try Fixtures.write(Fixtures.bytes(containers: 20_000), to: path) }
+        let server = try await ServerProcess(arguments: ["--db", path, "--http-idle-timeout", idleTimeout, "--access-log", "false"], directory: directory)
+        try await body(server)
     }
 
     /// The body bytes received after the head, and the head's Content-Length.

@@ -281,6 +281,56 @@ import Testing
         }
     }
 
+    /// A connection that has sent HELLO and SNAPSHOT, with its receive buffer fixed at 256 KiB (this
+    /// machine kind lets one autotune to 32 MiB), so that most of a large reply waits in the server's
+    /// channel.
+    func requestSnapshot(tcpPort: Int) async throws -> RawSocket {
+        let socket = try RawSocket(port: tcpPort, receiveBuffer: 256 << 10)
+        try await self.handshake(socket)
+        try await socket.send(try Self.vector("snapshot-request"))
+        return socket
+    }
+
+    /// Two SNAPSHOTs of a db larger than the sockets hold, on two connections sending no frame after
+    /// them. One client reads slowly (256 KiB every 100 ms for three idle timeouts): it takes some of
+    /// the reply between any two checks, so the idle timeout does not cut it off, and the whole reply
+    /// arrives. (Its PINGs would not be read meanwhile: reads are held while replies wait, §10.5.) The
+    /// other reads nothing: it is closed a timeout or two after its last frame, with most of the reply
+    /// never sent, and counted in `release_chan_tcp_stalled_connections_closed_total`.
+    @Test func aSnapshotIsCutOffOnlyOnceItsClientTakesNoneOfIt() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        // `db generate`'s records carry digests, which do not compress (the test fixtures' records compress
+        // thirty-fold): its gzip form, the reply, is about 10 MB, more than the sockets hold. Made and served
+        // by processes of their own: both take seconds in a debug build, which, on the 2 threads of the test
+        // process's Swift concurrency pool, would hold up every other test's tasks.
+        let generated = try await Subprocess.run(Fixtures.executable.path, ["db", "generate", "--containers", "32000", "--seed", "1", "--output", path])
+        try #require(generated.status == 0, "\(generated.standardError)")
+        let server = try await ServerProcess(arguments: ["--db", path, "--tcp-idle-timeout", "1s", "--access-log", "false"], directory: directory)
+        let slow = try await self.requestSnapshot(tcpPort: server.tcpPort)
+        let stalled = try await self.requestSnapshot(tcpPort: server.tcpPort)
+        var received = try await slow.readSlowly(chunks: 30, of: 256 << 10, pause: .milliseconds(100))
+        #expect(received.count == 30 << 18, "closed after \(received.count) bytes")
+        let length = try Self.frameLength(received)
+        #expect(length > 9 << 20, "the reply (\(length) bytes) must not fit in the sockets' buffers for the test to mean anything")
+        if let rest = try await slow.read(exactly: 4 + length - received.count) { received += rest }
+        #expect(received.count == 4 + length, "received \(received.count) of \(4 + length) bytes")
+        #expect(received[5] == 0x07 && received[7] == 0, "a SNAPSHOT reply with status OK")
+
+        // Three timeouts have passed for the stalled client too: what the sockets held, then the end
+        // of the stream (the server's close, well before the socket's own 30 s timeout).
+        let started = ContinuousClock.now
+        let partial = try await stalled.readToEnd()
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(partial.count < 4 + (try Self.frameLength(partial)), "the whole reply arrived")
+        #expect(metric("release_chan_tcp_stalled_connections_closed_total", in: try await server.request("/metrics").body) == 1)
+    }
+
+    static func frameLength(_ bytes: [UInt8]) throws -> Int {
+        try #require(bytes.count >= 4, "\(bytes.count) bytes")
+        return Int(UInt32(bytes[0]) << 24 | UInt32(bytes[1]) << 16 | UInt32(bytes[2]) << 8 | UInt32(bytes[3]))
+    }
+
     @Test func idleConnectionsAreClosed() async throws {
         try await self.withBundledServer(configure: { $0.tcpIdleTimeout = .milliseconds(300) }) { server in
             // No frame at all: the server closes the connection after the idle timeout, sending nothing.

@@ -37,7 +37,8 @@ struct FastPathHTTP1Channel: ServerChildChannel {
             )
             try pipeline.addHandler(raw, position: .first)
             if let idleTimeout = self.idleTimeout {
-                try pipeline.addHandler(HTTPIdleConnectionCloser(ordering: ordering, logger: logger), position: .first)
+                let closer = HTTPIdleConnectionCloser(ordering: ordering, stalledConnectionsClosed: self.metrics.stalledConnectionsClosed, logger: logger)
+                try pipeline.addHandler(closer, position: .first)
                 try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout), position: .first)
             }
             return value

@@ -3,7 +3,8 @@ import Synchronization
 
 /// The request counters and timers (`release_chan_http_requests_total`,
 /// `release_chan_http_request_duration_seconds`), shared by the middleware and the fast path so that
-/// both count into the same series.
+/// both count into the same series; and the count of connections closed because their client took
+/// none of a response for the idle timeout (`release_chan_http_stalled_connections_closed_total`).
 ///
 /// Handles are created once per route, method and status: creating them through the factory per
 /// request would build label arrays and look them up in the registry every time.
@@ -16,9 +17,12 @@ public final class HTTPRequestMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let handles = Mutex<[Key: (Counter, Timer)]>([:])
+    /// Connections closed by ``HTTPIdleConnectionCloser`` with a response their client stopped taking.
+    let stalledConnectionsClosed: Counter
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        self.stalledConnectionsClosed = Counter(label: "release_chan_http_stalled_connections_closed_total", factory: factory)
     }
 
     /// Counts one request and records how long it took.

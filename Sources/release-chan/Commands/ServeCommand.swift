@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Close HTTP connections that send nothing this long, or whose client takes none of a response this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
     var httpIdleTimeout: String?
 
-    @Option(help: "Close protocol connections idle this long, e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
+    @Option(help: "Close protocol connections that complete no frame this long (and take none of a reply), e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
     var tcpIdleTimeout: String?
 
     @Option(help: "Most simultaneous protocol connections. [RELEASE_CHAN_TCP_MAX_CONNECTIONS, default 1024]")
