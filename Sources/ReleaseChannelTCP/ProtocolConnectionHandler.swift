@@ -230,16 +230,16 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             guard !self.closing else { return }
             let now = NIODeadline.now()
             guard now - self.lastFrameAt >= self.configuration.idleTimeout else {
-                self.delivery.reset()
                 self.scheduleIdleCheck(context: context)
                 return
             }
-            let queuedBytes = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-            if queuedBytes > 0 {
-                guard self.delivery.peerHasStopped(on: context.channel) else {
-                    self.scheduleIdleCheck(context: context, at: now + self.configuration.idleTimeout)
-                    return
-                }
+            switch self.delivery.check(context.channel) {
+            case .nothingQueued:
+                break
+            case .taking:
+                self.scheduleIdleCheck(context: context, at: now + self.configuration.idleTimeout)
+                return
+            case .stopped(let queuedBytes):
                 self.logger.notice("closing protocol connection whose client took none of its replies for the idle timeout", metadata: ["queued_bytes": "\(queuedBytes)"])
                 self.metrics.stalledConnectionsClosed.increment()
             }

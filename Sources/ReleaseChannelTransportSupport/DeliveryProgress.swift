@@ -14,24 +14,32 @@ import Glibc
 /// `FileRegion`, a whole-db answer, at its end), and the kernel takes more from it only once a third of
 /// the socket's buffer is free, however steadily a slow peer reads.
 public struct DeliveryProgress: Sendable {
+    /// What a check found.
+    public enum Finding: Sendable, Equatable {
+        /// Nothing waits to be written: whether the connection is idle is the caller's question.
+        case nothingQueued
+        /// Bytes wait, and the peer acknowledged some since the previous check (or this is the first
+        /// check with bytes waiting, or the count is unknown: off Linux, a kernel before 4.1).
+        case taking
+        /// `queuedBytes` wait, and the peer acknowledged none of what was sent since the previous check.
+        case stopped(queuedBytes: Int)
+    }
+
     private var acknowledgedAtLastCheck: UInt64?
 
     public init() {}
 
-    /// At a check that found bytes queued on `channel`: true when its peer acknowledged none of what was
-    /// sent to it since the previous such check. The first check only takes note, and so does every
-    /// check where the count is unknown (off Linux, a kernel before 4.1): the connection is then kept.
-    /// Must be called on the channel's event loop.
-    public mutating func peerHasStopped(on channel: any Channel) -> Bool {
+    /// Checks `channel`, on its event loop, at one of the caller's checks a timeout apart.
+    public mutating func check(_ channel: any Channel) -> Finding {
+        let queuedBytes = (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        guard queuedBytes > 0 else {
+            self.acknowledgedAtLastCheck = nil
+            return .nothingQueued
+        }
         let acknowledged = Self.acknowledgedBytes(on: channel)
         defer { self.acknowledgedAtLastCheck = acknowledged }
-        guard let acknowledged, acknowledged > 0 else { return false }
-        return acknowledged == self.acknowledgedAtLastCheck
-    }
-
-    /// Forgets the last check's count: called at a check that found nothing queued.
-    public mutating func reset() {
-        self.acknowledgedAtLastCheck = nil
+        guard let acknowledged, acknowledged > 0, acknowledged == self.acknowledgedAtLastCheck else { return .taking }
+        return .stopped(queuedBytes: queuedBytes)
     }
 
     private static func acknowledgedBytes(on channel: any Channel) -> UInt64? {

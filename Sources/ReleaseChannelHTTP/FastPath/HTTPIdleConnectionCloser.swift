@@ -38,21 +38,21 @@ final class HTTPIdleConnectionCloser: ChannelInboundHandler, RemovableChannelHan
             context.fireUserInboundEventTriggered(event)
             return
         }
-        let queuedBytes = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
-        guard queuedBytes > 0 else {
-            self.delivery.reset()
+        switch self.delivery.check(context.channel) {
+        case .nothingQueued:
             guard self.ordering.inRouter == 0, self.ordering.outstanding == 0 else { return }
             self.logger.debug("closing idle HTTP connection", metadata: ["remote": "\(Self.remote(context))"])
             context.close(promise: nil)
+        case .taking:
             return
+        case .stopped(let queuedBytes):
+            self.logger.notice(
+                "closing HTTP connection whose client took none of its answer for the idle timeout",
+                metadata: ["remote": "\(Self.remote(context))", "queued_bytes": "\(queuedBytes)"]
+            )
+            self.stalledConnectionsClosed.increment()
+            context.close(promise: nil)
         }
-        guard self.delivery.peerHasStopped(on: context.channel) else { return }
-        self.logger.notice(
-            "closing HTTP connection whose client took none of its answer for the idle timeout",
-            metadata: ["remote": "\(Self.remote(context))", "queued_bytes": "\(queuedBytes)"]
-        )
-        self.stalledConnectionsClosed.increment()
-        context.close(promise: nil)
     }
 
     private static func remote(_ context: ChannelHandlerContext) -> String {
