@@ -53,12 +53,14 @@ let package = Package(
         ),
         // MARK: C shims: libc functions Swift does not import (malloc_trim), the kernel's tcp_info
         .target(name: "CSystemShims"),
-        // MARK: What both transports need of a connection beyond NIO: whether its peer takes what is sent
+        // MARK: What both transports need of a connection beyond NIO: whether its peer takes what is
+        // sent, and a cap on how many are open
         .target(
             name: "ReleaseChannelTransportSupport",
             dependencies: [
                 "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -221,6 +223,7 @@ let package = Package(
                 "ReleaseChannelServer",
                 "ReleaseChannelHTTP",
                 "ReleaseChannelTCP",
+                "ReleaseChannelTransportSupport",
                 "ReleaseChannelStore",
                 "ReleaseChannelModel",
                 "ReleaseChannelClient",

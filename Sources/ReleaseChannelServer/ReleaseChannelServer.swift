@@ -71,7 +71,9 @@ public struct ReleaseChannelServer: Sendable {
                 metrics: requestMetrics,
                 accessLogger: configuration.accessLog ? accessLogger : nil,
                 serverName: serverName,
-                idleTimeout: configuration.httpIdleTimeout
+                idleTimeout: configuration.httpIdleTimeout,
+                requestHeadTimeout: configuration.httpRequestHeadTimeout,
+                maximumConnections: configuration.httpMaximumConnections
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: serverName),
             onServerRunning: { channel in

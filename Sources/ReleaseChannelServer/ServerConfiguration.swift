@@ -14,6 +14,12 @@ public struct ServerConfiguration: Sendable {
     /// An HTTP connection that sends nothing in this time, with no response left to write, is closed; so is
     /// one whose client takes none of a response in this time.
     public var httpIdleTimeout: Duration = .seconds(75)
+    /// An HTTP connection whose client takes longer than this to send a request head (counted from the
+    /// first read that leaves the head incomplete) is answered 408 and closed, as nginx's
+    /// `client_header_timeout`.
+    public var httpRequestHeadTimeout: Duration = .seconds(20)
+    /// HTTP connections over this number are answered 503 `too_many_connections` and closed.
+    public var httpMaximumConnections: Int = 4096
     /// A protocol connection that completes no frame in this time is closed, unless a reply is still being
     /// sent to it and its client took some of it in that time.
     public var tcpIdleTimeout: Duration = .seconds(300)

@@ -5,6 +5,7 @@ import NIOExtras
 import NIOPosix
 import ReleaseChannelProtocol
 public import ReleaseChannelStore
+import ReleaseChannelTransportSupport
 public import ServiceLifecycle
 
 /// The binary lookup protocol listener (docs/protocol.md), a `Service` beside the HTTP server.

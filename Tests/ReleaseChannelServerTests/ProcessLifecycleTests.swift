@@ -60,6 +60,7 @@ import Testing
             ("--reload-interval", "1e30s"), ("--drain-delay", "99999999999999999h"), ("--tcp-idle-timeout", "1e300"),
             ("--max-db-bytes", "99999999999999G"), ("--http-idle-timeout", "1e300"), ("--http-idle-timeout", "0"),
             ("--tcp-max-frame", "1023"), ("--tcp-max-frame", "17MiB"), ("--tcp-max-frame", "99999999999999G"),
+            ("--http-request-head-timeout", "0"), ("--http-request-head-timeout", "1e300"), ("--http-max-connections", "0"),
         ] {
             let huge = try await Subprocess.run(Fixtures.executable.path, ["serve", option, value])
             #expect(huge.status == 2, "\(option) \(value): \(huge.standardError.prefix(300))")

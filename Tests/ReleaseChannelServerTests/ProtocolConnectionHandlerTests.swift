@@ -4,6 +4,7 @@ import NIOEmbedded
 import ReleaseChannelModel
 import ReleaseChannelProtocol
 import ReleaseChannelStore
+import ReleaseChannelTransportSupport
 import ReleaseChannelTestSupport
 import Testing
 

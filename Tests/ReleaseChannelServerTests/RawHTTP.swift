@@ -59,6 +59,28 @@ final class RawSocket: Sendable {
 
     func send(_ text: String) async throws { try await self.send(Array(text.utf8)) }
 
+    /// Sends `pieces` one by one, pausing `pause` before each, all in one job of the blocking-call pool
+    /// (the pace is a thread's own; see ``readSlowly(chunks:of:pause:)``). Stops at the first send the
+    /// peer refuses (it closed the connection) and returns how many pieces it sent.
+    @discardableResult
+    func sendSlowly(_ pieces: [String], pause: Duration) async throws -> Int {
+        let descriptor = self.descriptor
+        let microseconds = Self.microseconds(pause)
+        return try await blockingCalls.runIfActive {
+            for (index, piece) in pieces.enumerated() {
+                usleep(microseconds)
+                let bytes = Array(piece.utf8)
+                let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard sent == bytes.count else { return index }
+            }
+            return pieces.count
+        }
+    }
+
+    private static func microseconds(_ duration: Duration) -> UInt32 {
+        UInt32(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)
+    }
+
     /// Shuts down the sending side (the server sees EOF after the bytes already sent).
     func finishSending() { shutdown(self.descriptor, Int32(SHUT_WR)) }
 
@@ -83,7 +105,7 @@ final class RawSocket: Sendable {
     /// shares (which, on 2 cores, can be held up for longer than a test's timeout). Stops at end of stream.
     func readSlowly(chunks: Int, of chunk: Int, pause: Duration) async throws -> [UInt8] {
         let descriptor = self.descriptor
-        let microseconds = UInt32(pause.components.seconds * 1_000_000 + pause.components.attoseconds / 1_000_000_000_000)
+        let microseconds = Self.microseconds(pause)
         return try await blockingCalls.runIfActive {
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: chunk)

@@ -1,10 +1,12 @@
 import NIOCore
 import NIOHTTP1
 
-/// Counts the requests NIO's decoder reads (``FastPathOrdering/decoded()``), every one the router gets,
-/// those passed on by ``RawReleaseLookupHandler`` and, once it passes the bytes through, all of them:
-/// with ``FastPathOrderingHandler`` counting their responses down, the idle timeout knows when the
-/// router has a request in hand (``HTTPIdleConnectionCloser``).
+/// Counts the requests NIO's decoder reads (``FastPathOrdering/decodedHead()``), every one the router
+/// gets, those passed on by ``RawReleaseLookupHandler`` and, once it passes the bytes through, all of
+/// them: with ``FastPathOrderingHandler`` counting their responses down, the idle timeout knows when the
+/// router has a request in hand (``HTTPIdleConnectionCloser``). The ends of their heads and of the
+/// requests tell the raw handler whether the bytes it passed on end inside a head (the request-head
+/// timeout, ``HTTPRequestHeadTimeoutHandler``).
 final class DecodedRequestCounter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -16,7 +18,11 @@ final class DecodedRequestCounter: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = self.unwrapInboundIn(data) { self.ordering.decoded() }
+        switch self.unwrapInboundIn(data) {
+        case .head: self.ordering.decodedHead()
+        case .end: self.ordering.decodedEnd()
+        case .body: break
+        }
         context.fireChannelRead(data)
     }
 }

@@ -66,11 +66,11 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = self.unwrapInboundIn(data)
         guard !self.passingThrough else {
-            context.fireChannelRead(data)
+            self.passToDecoder(input, context: context)
             return
         }
-        var input = self.unwrapInboundIn(data)
         if var buffered = self.buffered {
             self.buffered = nil
             buffered.writeBuffer(&input)
@@ -166,15 +166,18 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
         // The requests to pass on are contiguous: once one is, every later one waits for it.
         var passOnStart: Int?
         var passedOn = 0
+        var endsInsideHead = false
         scanning: while input.readableBytes > 0 {
             switch input.withUnsafeReadableBytes({ HTTPRequestHeadScanner.scan($0) }) {
             case .incomplete:
+                endsInsideHead = true
                 break scanning
             case .unsupported:
                 self.passingThrough = true
                 if passOnStart == nil { passOnStart = input.readerIndex }
                 input.moveReaderIndex(to: input.writerIndex)
             case .request(let request):
+                self.ordering.scannedHead()
                 // A full channel (a whole-db answer's file passes the high-water mark) stops answering
                 // here: this request and the rest wait in `buffered` until it drains
                 // (channelWritabilityChanged). Requests for the router go on; it holds its own writes.
@@ -207,12 +210,15 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
                 // Counted before the decoder runs: it may answer them at once, counting them down.
                 self.ordering.passedOn(requests: passedOn)
                 self.tellWritability(context: context)
-                context.fireChannelRead(self.wrapInboundOut(bytes))
+                self.passToDecoder(bytes, context: context)
             }
         }
         if input.readableBytes > 0 {
             self.buffered = input.slice()
         }
+        // Once passing through, the decoder's parts have told (passToDecoder). Requests kept while the
+        // channel is full are complete: waiting on the client's reading is the idle timeout's to judge.
+        if !self.passingThrough { self.ordering.readEndsInsideHead = endsInsideHead }
     }
 
     private func passBufferedOn(context: ChannelHandlerContext) {
@@ -220,7 +226,17 @@ final class RawReleaseLookupHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.buffered = nil
         self.passingThrough = true
         self.tellWritability(context: context)
-        context.fireChannelRead(self.wrapInboundOut(buffered))
+        self.passToDecoder(buffered, context: context)
+    }
+
+    /// Hands bytes to the decoder and notes whether they end inside a request head: the decoder read
+    /// neither a head's end nor a request's end from them, and is not inside a request's body. Bytes that
+    /// complete one request and start the next are taken as complete; the next read of the head's bytes,
+    /// if they come in pieces, starts its clock.
+    private func passToDecoder(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        let boundaries = self.ordering.boundaries
+        context.fireChannelRead(self.wrapInboundOut(bytes))
+        self.ordering.readEndsInsideHead = !self.ordering.decoderInsideRequest && self.ordering.boundaries == boundaries
     }
 
     /// Appends the answer to `output` (or writes it, with the whole db's file) and returns true, or

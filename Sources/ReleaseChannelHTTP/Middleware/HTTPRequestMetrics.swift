@@ -3,8 +3,11 @@ import Synchronization
 
 /// The request counters and timers (`release_chan_http_requests_total`,
 /// `release_chan_http_request_duration_seconds`), shared by the middleware and the fast path so that
-/// both count into the same series; and the count of connections closed because their client took
-/// none of a response for the idle timeout (`release_chan_http_stalled_connections_closed_total`).
+/// both count into the same series; and the counts of connections closed because their client took
+/// none of a response for the idle timeout (`release_chan_http_stalled_connections_closed_total`) or
+/// did not complete a request head within the request-head timeout
+/// (`release_chan_http_request_head_timeouts_total`); and the open connections and those turned away
+/// over the cap (`release_chan_http_connections`, `release_chan_http_rejected_connections_total`).
 ///
 /// Handles are created once per route, method and status: creating them through the factory per
 /// request would build label arrays and look them up in the registry every time.
@@ -19,10 +22,19 @@ public final class HTTPRequestMetrics: Sendable {
     private let handles = Mutex<[Key: (Counter, Timer)]>([:])
     /// Connections closed by ``HTTPIdleConnectionCloser`` with a response their client stopped taking.
     let stalledConnectionsClosed: Counter
+    /// Connections answered 408 and closed by ``HTTPRequestHeadTimeoutHandler``.
+    let requestHeadTimeouts: Counter
+    /// Open connections, kept by the connection cap's ``ConnectionLimiter``.
+    let connections: Gauge
+    /// Connections turned away by ``HTTPConnectionLimitHandler``.
+    let rejectedConnections: Counter
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
         self.stalledConnectionsClosed = Counter(label: "release_chan_http_stalled_connections_closed_total", factory: factory)
+        self.requestHeadTimeouts = Counter(label: "release_chan_http_request_head_timeouts_total", factory: factory)
+        self.connections = Gauge(label: "release_chan_http_connections", factory: factory)
+        self.rejectedConnections = Counter(label: "release_chan_http_rejected_connections_total", factory: factory)
     }
 
     /// Counts one request and records how long it took.

@@ -33,6 +33,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Close HTTP connections that send nothing this long, or whose client takes none of a response this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
     var httpIdleTimeout: String?
 
+    @Option(help: "Answer 408 and close HTTP connections whose client takes longer than this to send a request head, e.g. 20s. [RELEASE_CHAN_HTTP_REQUEST_HEAD_TIMEOUT, default 20s]")
+    var httpRequestHeadTimeout: String?
+
+    @Option(help: "Most simultaneous HTTP connections; the one over is answered 503. [RELEASE_CHAN_HTTP_MAX_CONNECTIONS, default 4096]")
+    var httpMaxConnections: Int?
+
     @Option(help: "Close protocol connections that complete no frame this long (and take none of a reply), e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
     var tcpIdleTimeout: String?
 
@@ -85,6 +91,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.httpIdleTimeout = try Self.value(
             self.httpIdleTimeout, "--http-idle-timeout", "RELEASE_CHAN_HTTP_IDLE_TIMEOUT", default: .seconds(75)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
+        configuration.httpRequestHeadTimeout = try Self.value(
+            self.httpRequestHeadTimeout, "--http-request-head-timeout", "RELEASE_CHAN_HTTP_REQUEST_HEAD_TIMEOUT", default: .seconds(20)
+        ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
+        configuration.httpMaximumConnections = try Self.value(
+            self.httpMaxConnections.map(String.init), "--http-max-connections", "RELEASE_CHAN_HTTP_MAX_CONNECTIONS", default: 4096
+        ) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
         configuration.tcpIdleTimeout = try Self.value(
             self.tcpIdleTimeout, "--tcp-idle-timeout", "RELEASE_CHAN_TCP_IDLE_TIMEOUT", default: .seconds(300)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }

@@ -1,4 +1,4 @@
-import Metrics
+public import Metrics
 import Synchronization
 
 /// Counts open connections so the one over the cap can be turned away, and keeps the connections gauge
@@ -8,18 +8,22 @@ import Synchronization
 /// so the last value it was set to is the count (set after an update, a count read on one loop could
 /// land after a newer one from another and leave the gauge off until the next connect or close).
 /// Taken once per connection, never per frame.
-final class ConnectionLimiter: Sendable {
+public final class ConnectionLimiter: Sendable {
     private let open = Mutex<Int>(0)
     private let gauge: Gauge
-    let maximum: Int
+    /// The most connections open at once.
+    public let maximum: Int
 
-    init(maximum: Int, gauge: Gauge) {
+    /// - Parameters:
+    ///   - maximum: The most connections open at once.
+    ///   - gauge: Set to the count of open connections at every change.
+    public init(maximum: Int, gauge: Gauge) {
         self.maximum = maximum
         self.gauge = gauge
     }
 
     /// Registers a connection; false when that would exceed the cap (the count is not kept then).
-    func acquire() -> Bool {
+    public func acquire() -> Bool {
         self.open.withLock { open in
             guard open < self.maximum else { return false }
             open += 1
@@ -28,12 +32,14 @@ final class ConnectionLimiter: Sendable {
         }
     }
 
-    func release() {
+    /// Unregisters a connection ``acquire()`` registered.
+    public func release() {
         self.open.withLock { open in
             open -= 1
             self.gauge.record(open)
         }
     }
 
-    var current: Int { self.open.withLock { $0 } }
+    /// The connections open now.
+    public var current: Int { self.open.withLock { $0 } }
 }

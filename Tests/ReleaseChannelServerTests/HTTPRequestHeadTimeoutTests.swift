@@ -1,0 +1,118 @@
+import Foundation
+import NIOPosix
+import ReleaseChannelServer
+import ReleaseChannelTestSupport
+import Testing
+
+/// The request-head timeout (`--http-request-head-timeout`) against a real server: a client that sends
+/// a head a few bytes at a time, each before the idle timeout would close the connection, is answered
+/// 408 and cut off once the head has taken longer than the timeout; each head has its own clock; and the
+/// 408 never cuts into a response still being written before it.
+///
+/// Every test runs twice: with the heads read by the fast path's scanner, and with the connection's
+/// bytes passed through to NIO's decoder (after a first request with a body, which the scanner leaves
+/// to the decoder from there on), where the decoder's parts tell where heads end.
+@Suite struct HTTPRequestHeadTimeoutTests {
+    /// A request the scanner reads (none), or one that sends the connection to the decoder, and what
+    /// its answer starts with.
+    static let openings: [String] = ["", "POST /v1/reload HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"]
+
+    @Test(arguments: Self.openings)
+    func aHeadSentAFewBytesAtATimeIsAnswered408AndClosed(opening: String) async throws {
+        try await withTestServer(configure: {
+            $0.httpRequestHeadTimeout = .seconds(1)
+            $0.httpIdleTimeout = .seconds(60)
+        }) { server in
+            let socket = try RawSocket(port: server.port)
+            try await socket.send(opening + "GET /v1/releases/my-app/prod HTTP/1.1\r\n")
+            // A header line every 200 ms for 20 s, each well within the idle timeout: without the head
+            // timeout the connection would outlive the trickle (and the socket's 30 s read timeout).
+            async let sent = socket.sendSlowly(Array(repeating: "X-Slow: 1\r\n", count: 100), pause: .milliseconds(200))
+            let started = ContinuousClock.now
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            let elapsed = ContinuousClock.now - started
+            let piecesSent = try await sent
+            #expect(piecesSent < 100, "the server took the whole trickle")
+            #expect(elapsed < .seconds(15), "closed after \(elapsed)")
+            let answers = received.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == (opening.isEmpty ? 1 : 2), "\(received)")
+            let timeout = try #require(answers.last)
+            #expect(timeout.hasPrefix("408 Request Timeout\r\n"), "\(received)")
+            #expect(timeout.contains("\r\nConnection: close\r\n"))
+            #expect(timeout.contains("\r\nContent-Type: application/json; charset=utf-8\r\n"))
+            let body = try #require(timeout.components(separatedBy: "\r\n\r\n").last)
+            #expect(body == #"{"error":{"code":"request_timeout","message":"the request head was not complete within 1s"}}"#)
+            #expect(HTTPIdleTimeoutTests.contentLength(timeout) == body.utf8.count)
+            if !opening.isEmpty { #expect(answers.first?.hasPrefix("200 OK\r\n") == true, "\(received)") }
+            let metrics = try await server.request("/metrics").body
+            #expect(metric("release_chan_http_request_head_timeouts_total", in: metrics) == 1)
+        }
+    }
+
+    /// Three requests on one connection, each head sent in two pieces 1.2 s apart: every head arrives
+    /// within the 2 s timeout, the three together take longer. All three are answered, none with a 408.
+    @Test(arguments: Self.openings)
+    func eachHeadHasItsOwnClock(opening: String) async throws {
+        try await withTestServer(configure: {
+            $0.httpRequestHeadTimeout = .seconds(2)
+            $0.httpIdleTimeout = .seconds(60)
+        }) { server in
+            let socket = try RawSocket(port: server.port)
+            var pieces = [opening + "GET /v1/releases/my-app/prod HTTP/1.1\r\n"]
+            for request in 0..<3 {
+                pieces.append("Host: t\r\n" + (request == 2 ? "Connection: close\r\n\r\n" : "\r\nGET /v1/releases/my-app/prod HTTP/1.1\r\n"))
+            }
+            let sent = try await socket.sendSlowly(pieces, pause: .milliseconds(1200))
+            #expect(sent == pieces.count)
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            let answers = received.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            let expected = (opening.isEmpty ? 0 : 1) + 3
+            #expect(answers.count == expected, "\(received)")
+            #expect(answers.allSatisfy { $0.hasPrefix("200 OK\r\n") }, "\(received)")
+            let metrics = try await server.request("/metrics").body
+            #expect(metric("release_chan_http_request_head_timeouts_total", in: metrics) == 0)
+        }
+    }
+
+    /// A whole db of about 15 MB, answered by the router (the client asks without gzip, so the router
+    /// inflates the gzip form as it writes), to a client that reads none of it while it sends its next
+    /// head a line at a time for longer than the timeout. The 408 waits until the client has read the
+    /// whole answer, then follows it: the body arrives whole and intact. Written as soon as the head
+    /// timed out, the 408's bytes would have landed inside the body.
+    @Test(arguments: Self.openings)
+    func the408FollowsTheResponseBeforeIt(opening: String) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        let database = try await blockingCalls.runIfActive { Fixtures.bytes(containers: 20_000) }
+        try Fixtures.write(database, to: path)
+        let server = try await ServerProcess(
+            arguments: ["--db", path, "--http-request-head-timeout", "500ms", "--http-idle-timeout", "60s", "--access-log", "false"],
+            directory: directory
+        )
+        let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
+        try await socket.send(opening + "GET /v1/releases HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/health HTTP/1.1\r\n")
+        // Three times the timeout of header lines, none of the answer read: the sockets hold far less.
+        try await socket.sendSlowly(Array(repeating: "X-Slow: 1\r\n", count: 15), pause: .milliseconds(100))
+        let received = try await socket.readToEnd()
+        // Ranges and counts are worked out before the expectations: one that printed a 15 MB array on
+        // failure would take minutes.
+        var rest = received[...]
+        if !opening.isEmpty {
+            let reload = rest.firstRange(of: Array("}HTTP/1.1 ".utf8))
+            let answerAfterReload = try #require(reload, "no answer after the reload's")
+            rest = rest[(answerAfterReload.lowerBound + 1)...]
+        }
+        let headEnd = try #require(rest.firstRange(of: Array("\r\n\r\n".utf8)) as Range<Int>?, "no complete head")
+        let head = String(decoding: rest[..<headEnd.lowerBound], as: UTF8.self)
+        #expect(head.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(head)")
+        let length = try #require(HTTPIdleTimeoutTests.contentLength(head), "\(head)")
+        #expect(length > 8 << 20, "the answer must not fit in the sockets' buffers for the test to mean anything")
+        let bodyBytes = rest.count - (headEnd.upperBound - rest.startIndex)
+        try #require(bodyBytes >= length, "received \(bodyBytes) bytes after the head of a \(length)-byte answer")
+        let intact = database.elementsEqual(rest[headEnd.upperBound...].prefix(length))
+        #expect(intact, "the body is not the db file, byte for byte")
+        let after = String(decoding: rest[(headEnd.upperBound + length)...], as: UTF8.self)
+        #expect(after.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(after.prefix(300))")
+        #expect(after.hasSuffix(#"{"error":{"code":"request_timeout","message":"the request head was not complete within 500ms"}}"#))
+    }
+}
