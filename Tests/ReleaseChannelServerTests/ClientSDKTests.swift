@@ -90,9 +90,15 @@ import Testing
     /// Whatever the server's max_frame, a name longer than a `str` holds (65535 bytes) is refused before it is
     /// sent, by every call that would send it: written, it would be cut at 65535 bytes and looked up as
     /// another name (here the server would answer that cut name BAD_REQUEST).
-    @Test func aNameLongerThanAProtocolStringIsRefusedBeforeItIsSent() async throws {
+    /// The same in cached mode, where no request is sent: a name no server can hold is the caller's
+    /// error in both modes, not "not found" in one of them.
+    @Test(arguments: [false, true])
+    func aNameLongerThanAProtocolStringIsRefusedBeforeItIsSent(cached: Bool) async throws {
         try await withTestServer(configure: { $0.watchFile = false; $0.tcpMaximumFrameBytes = 1 << 20 }) { server in
-            try await ReleaseChannelClient.withClient(configuration: self.configuration(server.tcpPort)) { client in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.cached = cached
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                if cached { #expect(try await eventually { client.cachedRevision != nil }) }
                 let long = String(repeating: "a", count: 65_536)
                 let calls: [(field: String, call: () async throws -> Void)] = [
                     ("container", { _ = try await client.release(container: long, channel: "prod") }),

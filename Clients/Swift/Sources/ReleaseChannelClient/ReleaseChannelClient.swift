@@ -157,9 +157,9 @@ public final class ReleaseChannelClient: Sendable {
     /// The release of a container on a channel, or nil when there is none. In cached mode this is a
     /// memory read once the snapshot has arrived.
     public func release(container: String, channel: String) async throws -> ChannelRelease? {
-        if let cache = self.cache { return cache.release(container: container, channel: channel) }
         try Self.requireWireString(container, "container")
         try Self.requireWireString(channel, "channel")
+        if let cache = self.cache { return cache.release(container: container, channel: channel) }
         var body = ByteBuffer()
         ProtocolMessages.Key(container: container, channel: channel).write(to: &body)
         return try await self.request(.get, body: body) { frame throws(ProtocolError) in
@@ -173,8 +173,8 @@ public final class ReleaseChannelClient: Sendable {
 
     /// Every release of a container in promotion order; empty when it has none.
     public func releases(container: String) async throws -> [ChannelRelease] {
-        if let cache = self.cache { return cache.releases(container: container) }
         try Self.requireWireString(container, "container")
+        if let cache = self.cache { return cache.releases(container: container) }
         var body = ByteBuffer()
         body.writeWireString(container)
         return try await self.request(.getContainer, body: body) { frame throws(ProtocolError) in
@@ -190,12 +190,12 @@ public final class ReleaseChannelClient: Sendable {
         guard (1...ProtocolMessages.maximumBatchCount).contains(keys.count) else {
             throw ReleaseChannelClientError.invalidRequest("a batch holds 1 to \(ProtocolMessages.maximumBatchCount) keys, not \(keys.count)")
         }
-        if let cache = self.cache {
-            return keys.map { key in cache.release(container: key.container, channel: key.channel).map { .found($0) } ?? .notFound }
-        }
         for (index, key) in keys.enumerated() {
             try Self.requireWireString(key.container, "keys[\(index)].container")
             try Self.requireWireString(key.channel, "keys[\(index)].channel")
+        }
+        if let cache = self.cache {
+            return keys.map { key in cache.release(container: key.container, channel: key.channel).map { .found($0) } ?? .notFound }
         }
         var body = ByteBuffer()
         ProtocolMessages.writeBatch(keys, to: &body)
@@ -211,6 +211,8 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     /// A `str` field holds at most 65535 bytes (§2); a longer name would go out cut, as another name.
+    /// Checked in cached mode too, so that both modes answer such a name alike (`utf8.count` of a native
+    /// string is stored, not counted).
     private static func requireWireString(_ value: String, _ field: String) throws(ReleaseChannelClientError) {
         let bytes = value.utf8.count
         guard bytes <= Int(UInt16.max) else {
