@@ -1,16 +1,11 @@
+import HTTPTypes
 import NIOCore
-import ReleaseChannelModel
 
 /// The last response of a connection the server ends on its own (a late request head, one connection
-/// too many): an error with the API's JSON body (docs/http-api.md §6) and `Connection: close`, written
+/// too many): an ``APIError`` with its JSON body (docs/http-api.md §6) and `Connection: close`, written
 /// from in front of NIO's HTTP encoder, which never sees it, and followed by the close.
 struct ClosingErrorResponse {
-    /// Status line's code and reason, e.g. `408 Request Timeout`.
-    let status: String
-    let code: String
-    let message: String
-    /// Header lines after the standard ones, each ending in CRLF.
-    var extraHeaders = ""
+    let error: APIError
 
     /// Writes the response and closes the channel once it is written, or after a grace period: written
     /// at once unless the socket is full (a client that also stopped reading), and then the grace
@@ -28,28 +23,30 @@ struct ClosingErrorResponse {
     static let closeGracePeriod: TimeAmount = .seconds(5)
 
     func bytes(serverName: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var body = JSONWriter()
-        body.raw("{\"error\":{\"code\":")
-        body.string(self.code)
-        body.raw(",\"message\":")
-        body.string(self.message)
-        body.raw("}}")
+        let body = self.error.body()
         var dates = HTTPDateCache()
-        var buffer = allocator.buffer(capacity: 256 + self.extraHeaders.utf8.count + body.bytes.count)
+        var buffer = allocator.buffer(capacity: 256 + body.count)
         buffer.writeStaticString("HTTP/1.1 ")
-        buffer.writeString(self.status)
+        buffer.writeString(String(self.error.status.code))
+        buffer.writeStaticString(" ")
+        buffer.writeString(self.error.status.reasonPhrase)
         buffer.writeStaticString("\r\nContent-Type: ")
         buffer.writeString(JSONBody.contentType)
         buffer.writeStaticString("\r\nCache-Control: no-store\r\nConnection: close\r\n")
-        buffer.writeString(self.extraHeaders)
+        for field in self.error.headers {
+            buffer.writeString(field.name.rawName)
+            buffer.writeStaticString(": ")
+            buffer.writeString(field.value)
+            buffer.writeStaticString("\r\n")
+        }
         buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(body.bytes.count))
+        buffer.writeString(String(body.count))
         buffer.writeStaticString("\r\nDate: ")
         buffer.writeString(dates.now())
         buffer.writeStaticString("\r\nServer: ")
         buffer.writeString(serverName)
         buffer.writeStaticString("\r\n\r\n")
-        buffer.writeBytes(body.bytes)
+        buffer.writeBytes(body)
         return buffer
     }
 }

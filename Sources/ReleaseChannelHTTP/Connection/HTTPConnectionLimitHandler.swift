@@ -54,12 +54,7 @@ final class HTTPConnectionLimitHandler: ChannelInboundHandler, RemovableChannelH
         }
         guard !self.answered else { return }
         self.answered = true
-        ClosingErrorResponse(
-            status: "503 Service Unavailable",
-            code: "too_many_connections",
-            message: "too many connections (limit \(self.limiter.maximum))",
-            extraHeaders: "Retry-After: 1\r\n"
-        ).send(context: context, serverName: self.serverName)
+        ClosingErrorResponse(error: .tooManyConnections(limit: self.limiter.maximum)).send(context: context, serverName: self.serverName)
     }
 
     /// How long a connection over the cap may take to send its first bytes before it is closed unanswered.

@@ -41,22 +41,18 @@ final class HTTPIdleConnectionCloser: ChannelInboundHandler, RemovableChannelHan
         switch self.delivery.check(context.channel) {
         case .nothingQueued:
             guard self.ordering.inRouter == 0, self.ordering.outstanding == 0 else { return }
-            self.logger.debug("closing idle HTTP connection", metadata: ["remote": "\(Self.remote(context))"])
+            self.logger.debug("closing idle HTTP connection", metadata: ["remote": "\(context.channel.remoteDescription)"])
             context.close(promise: nil)
         case .taking:
             return
         case .stopped(let queuedBytes):
             self.logger.notice(
                 "closing HTTP connection whose client took none of its answer for the idle timeout",
-                metadata: ["remote": "\(Self.remote(context))", "queued_bytes": "\(queuedBytes)"]
+                metadata: ["remote": "\(context.channel.remoteDescription)", "queued_bytes": "\(queuedBytes)"]
             )
             self.stalledConnectionsClosed.increment()
             context.close(promise: nil)
         }
-    }
-
-    private static func remote(_ context: ChannelHandlerContext) -> String {
-        context.channel.remoteAddress.map { "\($0)" } ?? "unknown"
     }
 }
 

@@ -78,13 +78,9 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
         self.timeouts.increment()
         self.logger.notice(
             "closing HTTP connection whose client did not complete a request head within the timeout",
-            metadata: ["remote": "\(context.channel.remoteAddress.map { "\($0)" } ?? "unknown")", "timeout": "\(Self.describe(self.timeout))"]
+            metadata: ["remote": "\(context.channel.remoteDescription)", "timeout": "\(Self.describe(self.timeout))"]
         )
-        ClosingErrorResponse(
-            status: "408 Request Timeout",
-            code: "request_timeout",
-            message: "the request head was not complete within \(Self.describe(self.timeout))"
-        ).send(context: context, serverName: self.serverName)
+        ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout))).send(context: context, serverName: self.serverName)
     }
 
     /// How often a timed-out head checks again whether the responses before it have been written.

@@ -33,6 +33,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = JSONBody.contentType
+        headers[.cacheControl] = "no-store"
+        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.body())))
+    }
+
+    /// The JSON body, for the router's responses and for those a connection ends with
+    /// (``ClosingErrorResponse``).
+    func body() -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{\"error\":{\"code\":")
         writer.string(self.code)
@@ -48,10 +57,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             writer.string(revision)
         }
         writer.raw("}")
-        var headers = self.headers
-        headers[.contentType] = JSONBody.contentType
-        headers[.cacheControl] = "no-store"
-        return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return writer.bytes
     }
 
     // MARK: Common errors
@@ -66,6 +72,16 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     static func notReady() -> APIError {
         APIError(.serviceUnavailable, code: "not_ready", message: "no db snapshot is being served yet")
+    }
+
+    /// A request head that took longer than `timeout` (as the flag is written, e.g. `20s`) to arrive.
+    static func requestTimeout(_ timeout: String) -> APIError {
+        APIError(.requestTimeout, code: "request_timeout", message: "the request head was not complete within \(timeout)")
+    }
+
+    /// A connection over the cap; the client may try again in a second.
+    static func tooManyConnections(limit: Int) -> APIError {
+        APIError(.serviceUnavailable, code: "too_many_connections", message: "too many connections (limit \(limit))", headers: [.retryAfter: "1"])
     }
 
     static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: String) -> APIError {
