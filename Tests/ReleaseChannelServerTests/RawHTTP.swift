@@ -100,15 +100,27 @@ final class RawSocket: Sendable {
         }
     }
 
-    /// Reads `chunks` pieces of `chunk` bytes, pausing `pause` before each, all in one job of the
-    /// blocking-call pool: the pace is then a thread's own, not that of the Swift tasks the whole suite
-    /// shares (which, on 2 cores, can be held up for longer than a test's timeout). Stops at end of stream.
-    func readSlowly(chunks: Int, of chunk: Int, pause: Duration) async throws -> [UInt8] {
+    /// What ``readSlowly(chunks:of:pause:then:)`` reads after its slow chunks, at full speed.
+    enum RestOfAnswer {
+        /// Nothing more.
+        case nothing
+        /// Everything until the peer closes.
+        case toEnd
+        /// The rest of the length-prefixed frame the bytes start with.
+        case restOfFrame
+    }
+
+    /// Reads `chunks` pieces of `chunk` bytes, pausing `pause` before each, then `rest` at full speed,
+    /// all in one job of the blocking-call pool: the pace is then a thread's own, not that of the Swift
+    /// tasks the whole suite shares (which, on 2 cores, can be held up for longer than a test's
+    /// timeout: a reader that waited for a task between the slow part and the rest once stopped
+    /// reading for over a second, and was cut off as a client that stopped). Stops at end of stream.
+    func readSlowly(chunks: Int, of chunk: Int, pause: Duration, then rest: RestOfAnswer = .nothing) async throws -> [UInt8] {
         let descriptor = self.descriptor
         let microseconds = Self.microseconds(pause)
         return try await blockingCalls.runIfActive {
             var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: chunk)
+            var buffer = [UInt8](repeating: 0, count: max(chunk, 1 << 16))
             for _ in 0..<chunks {
                 usleep(microseconds)
                 var taken = 0
@@ -119,7 +131,21 @@ final class RawSocket: Sendable {
                     taken += count
                 }
             }
-            return received
+            while true {
+                let wanted: Int
+                switch rest {
+                case .nothing: return received
+                case .toEnd: wanted = buffer.count
+                case .restOfFrame:
+                    guard received.count >= 4 else { return received }
+                    let length = Int(UInt32(received[0]) << 24 | UInt32(received[1]) << 16 | UInt32(received[2]) << 8 | UInt32(received[3]))
+                    wanted = min(buffer.count, 4 + length - received.count)
+                    if wanted <= 0 { return received }
+                }
+                let count = recv(descriptor, &buffer, wanted, 0)
+                if count <= 0 { return received }
+                received += buffer[0..<count]
+            }
         }
     }
 
