@@ -361,15 +361,9 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private func closeAfterFlush(context: ChannelHandlerContext) {
         guard !self.closing else { return }
         self.closing = true
+        // The batch's replies, then an empty write whose completion says that everything before it is out.
         self.flushOutput(context: context)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-        let channel = context.channel
-        let deadline = context.eventLoop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
-        promise.futureResult.whenComplete { _ in
-            deadline.cancel()
-            channel.close(promise: nil)
-        }
+        context.writeAndFlushThenClose(context.channel.allocator.buffer(capacity: 0), gracePeriod: Self.closeGracePeriod)
     }
 
     /// How long a closing connection may take to drain its replies to a slow reader.

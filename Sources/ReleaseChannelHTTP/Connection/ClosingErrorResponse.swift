@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import ReleaseChannelTransportSupport
 
 /// The last response of a connection the server ends on its own (a late request head, one connection
 /// too many): an ``APIError`` with its JSON body (docs/http-api.md §6) and `Connection: close`, written
@@ -7,17 +8,10 @@ import NIOCore
 struct ClosingErrorResponse {
     let error: APIError
 
-    /// Writes the response and closes the channel once it is written, or after a grace period: written
-    /// at once unless the socket is full (a client that also stopped reading), and then the grace
-    /// period bounds the wait, as for a protocol connection's last replies.
+    /// Writes the response and closes the channel once it is written, or after a grace period (a client
+    /// that also stopped reading), as for a protocol connection's last replies.
     func send(context: ChannelHandlerContext, serverName: String) {
-        let response = self.bytes(serverName: serverName, allocator: context.channel.allocator)
-        let channel = context.channel
-        let closeAnyway = context.eventLoop.scheduleTask(in: Self.closeGracePeriod) { channel.close(promise: nil) }
-        context.writeAndFlush(NIOAny(response)).whenComplete { _ in
-            closeAnyway.cancel()
-            channel.close(promise: nil)
-        }
+        context.writeAndFlushThenClose(self.bytes(serverName: serverName, allocator: context.channel.allocator), gracePeriod: Self.closeGracePeriod)
     }
 
     static let closeGracePeriod: TimeAmount = .seconds(5)
