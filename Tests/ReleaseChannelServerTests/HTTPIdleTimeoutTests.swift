@@ -97,7 +97,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let path = directory.file("db.json")
         try await blockingCalls.runIfActive { try Fixtures.write(Fixtures.bytes(containers: 20_000), to: path) }
-        let server = try await ServerProcess(arguments: ["--db", path, "--http-idle-timeout", idleTimeout, "--access-log", "false"], directory: directory)
+        let server = try await ServerProcess(arguments: ["--db", path, "--http-idle-timeout", idleTimeout, "--access-log", "false"], directory: directory, startTimeout: .seconds(240))
         try await body(server)
     }
 

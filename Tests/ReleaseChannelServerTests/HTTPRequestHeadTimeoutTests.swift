@@ -91,7 +91,8 @@ import Testing
         try Fixtures.write(database, to: path)
         let server = try await ServerProcess(
             arguments: ["--db", path, "--http-request-head-timeout", "500ms", "--http-idle-timeout", "60s", "--access-log", "false"],
-            directory: directory
+            directory: directory,
+            startTimeout: .seconds(240)
         )
         let socket = try RawSocket(port: server.port, receiveBuffer: 256 << 10)
         try await socket.send(opening + "GET /v1/releases HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/health HTTP/1.1\r\n")

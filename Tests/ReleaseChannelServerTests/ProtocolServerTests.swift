@@ -306,7 +306,11 @@ import Testing
         // process's Swift concurrency pool, would hold up every other test's tasks.
         let generated = try await Subprocess.run(Fixtures.executable.path, ["db", "generate", "--containers", "32000", "--seed", "1", "--output", path])
         try #require(generated.status == 0, "\(generated.standardError)")
-        let server = try await ServerProcess(arguments: ["--db", path, "--tcp-idle-timeout", "1s", "--access-log", "false"], directory: directory)
+        let server = try await ServerProcess(
+            arguments: ["--db", path, "--tcp-idle-timeout", "1s", "--access-log", "false"],
+            directory: directory,
+            startTimeout: .seconds(240)
+        )
         let slow = try await self.requestSnapshot(tcpPort: server.tcpPort)
         let stalled = try await self.requestSnapshot(tcpPort: server.tcpPort)
         // The rest of the reply in the same job as the slow part: a reader that waited for one of the

@@ -13,8 +13,9 @@ final class ServerProcess: Sendable {
     var pid: Int32 { self.process.processIdentifier }
     var output: String { (try? String(contentsOfFile: self.logFile, encoding: .utf8)) ?? "" }
 
-    /// Starts the server and waits until it listens.
-    init(arguments: [String], directory: TemporaryDirectory, environment: [String: String] = [:]) async throws {
+    /// Starts the server and waits until it listens, at most `startTimeout`: a debug build loading a db
+    /// of tens of MB beside the suite's other large tests has taken over a minute.
+    init(arguments: [String], directory: TemporaryDirectory, environment: [String: String] = [:], startTimeout: Duration = .seconds(60)) async throws {
         self.directory = directory
         self.logFile = directory.file("server-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: self.logFile, contents: nil)
@@ -40,7 +41,7 @@ final class ServerProcess: Sendable {
         var tcpPort: Int?
         // Generous: with the suite's process tests starting servers in parallel on a disturbed 2-core
         // machine, a start has taken over 20 s (every server logged "listening" just after that).
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + startTimeout
         while port == nil || tcpPort == nil, ContinuousClock.now < deadline, process.isRunning {
             let text = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
             port = listeningPort(after: "serving HTTP", in: text)
