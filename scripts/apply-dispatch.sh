@@ -15,7 +15,7 @@
 #   RC_MAX_ATTEMPTS       push attempts before giving up (default: 8)
 #   RC_BACKOFF_BASE       first retry delay in seconds (default: 0.2; doubles per attempt, jittered)
 #   RC_BACKOFF_CAP        longest retry delay in seconds (default: 5)
-#   RC_GIT_AUTHOR_NAME, RC_GIT_AUTHOR_EMAIL   commit identity (default: release-chan-bot)
+#   RC_GIT_AUTHOR_NAME, RC_GIT_AUTHOR_EMAIL   commit identity (default: github-actions[bot], as publish.yml)
 #   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT        written when set (GitHub Actions)
 #
 # Exit codes:
@@ -25,6 +25,8 @@
 #   3 refused as stale/conflicting (a newer update is already stored); no commit
 #   4 I/O or git failure (fetch, commit, CLI missing or unreadable db)
 #   5 push still rejected after RC_MAX_ATTEMPTS attempts
+#   6 the db on the remote branch itself does not pass `db validate` (a broken hand edit); no commit:
+#     the update is not stored and must be sent again once the branch is fixed
 #
 # On a rejected push the script does not rebase: it fetches, resets to the remote branch and runs the
 # same `db set` again on the new tip, so concurrent updates to other keys are never lost and an older
@@ -112,8 +114,8 @@ RC_BRANCH="${RC_BRANCH:-main}"
 RC_MAX_ATTEMPTS="${RC_MAX_ATTEMPTS:-8}"
 RC_BACKOFF_BASE="${RC_BACKOFF_BASE:-0.2}"
 RC_BACKOFF_CAP="${RC_BACKOFF_CAP:-5}"
-RC_GIT_AUTHOR_NAME="${RC_GIT_AUTHOR_NAME:-release-chan-bot}"
-RC_GIT_AUTHOR_EMAIL="${RC_GIT_AUTHOR_EMAIL:-release-chan-bot@users.noreply.github.com}"
+RC_GIT_AUTHOR_NAME="${RC_GIT_AUTHOR_NAME:-github-actions[bot]}"
+RC_GIT_AUTHOR_EMAIL="${RC_GIT_AUTHOR_EMAIL:-41898282+github-actions[bot]@users.noreply.github.com}"
 
 [[ "$RC_DB" != -* ]] || problems+=("RC_DB must not start with '-'")
 [[ "$RC_REMOTE" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || problems+=("RC_REMOTE is not a plain remote name")
@@ -216,6 +218,19 @@ while :; do
     fi
     finish_if_landed "$unconfirmed" "$((attempt - 1))"
     unconfirmed=""
+
+    # A broken db on the branch makes `db set` refuse any update; say that it is the branch, not the
+    # update (also on every retry: someone may have pushed a broken db meanwhile).
+    if validate_out=$("$RELEASE_CHAN_BIN" db validate "$RC_DB" 2>&1); then validate_rc=0; else validate_rc=$?; fi
+    if ((validate_rc == 1)); then
+        printf '%s\n' "$validate_out" >&2
+        err "$RC_BRANCH's db is invalid: $RC_DB on $RC_REMOTE/$RC_BRANCH does not pass db validate; update not applied (send it again once the branch is fixed)"
+        finish 6 error "refused ($RC_BRANCH's db is invalid; update not applied)" "$validate_out"
+    elif ((validate_rc != 0)); then
+        printf '%s\n' "$validate_out" >&2
+        err "db validate failed on $RC_REMOTE/$RC_BRANCH (exit $validate_rc)"
+        finish 4 error "failed (db validate exit $validate_rc)" "$validate_out"
+    fi
 
     # Apply the update with the CLI (also on every retry: the same update on the new tip).
     if set_out=$("$RELEASE_CHAN_BIN" "${set_args[@]}" 2>&1); then set_rc=0; else set_rc=$?; fi

@@ -33,6 +33,7 @@ token="$1" container="$2" channel="$3" image="$4"
 if [[ "$token" == - ]]; then
     IFS= read -r token || true
 fi
+token="${token%$'\r'}" # a token file saved with CRLF line endings
 [[ -n "$token" ]] || fail "TOKEN is empty"
 
 command -v curl >/dev/null 2>&1 || fail "curl is required"
@@ -59,7 +60,8 @@ for value in "$token" "$container" "$channel" "$image" "$repository" "$event_typ
     "${RC_RUN_ID:-}" "${RC_ACTOR:-}"; do
     [[ "$value" != *[[:cntrl:]]* ]] || fail "arguments and RC_* values must not contain control characters"
 done
-[[ "$repository" =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$ ]] ||
+[[ "$repository" =~ ^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$ &&
+    "${repository#*/}" != . && "${repository#*/}" != .. ]] ||
     fail "RC_REPOSITORY must be OWNER/NAME, got \"$repository\""
 if ! [[ "$event_type" =~ ^[a-z0-9][a-z0-9._-]*$ ]] || ((${#event_type} > 100)); then
     fail "invalid event type \"$event_type\""

@@ -13,7 +13,8 @@
 # 10 top-level keys, only container, channel, image, digest, repository, sha, ref, run_id, actor; every
 # value a string (run_id: integer or digit string) of at most 512 bytes without control characters;
 # container, channel and image present; each value by the db rules of docs/db-format.md (the CLI stays
-# the authority; these checks refuse garbage early). An empty string counts as absent for optional keys.
+# the authority; these checks refuse garbage early), and no bidirectional text controls in ref nor a
+# repository named "." or "..". An empty string counts as absent for optional keys.
 #
 # Output on success: RC_CONTAINER, RC_CHANNEL, RC_IMAGE, RC_DIGEST, RC_SOURCE_REPOSITORY, RC_SOURCE_SHA,
 # RC_SOURCE_REF, RC_RUN_ID, RC_ACTOR appended to "$GITHUB_ENV" and the lower-case payload names
@@ -30,9 +31,15 @@ refuse() {
     local reason
     for reason in "$@"; do printf 'validate-payload: refused: %s\n' "$reason" >&2; done
     if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
+        # Reasons quote payload text (a key named `[x](https://…)` would render as a link): each is
+        # one line of inline code, its backticks replaced.
         {
             printf '### release-chan db update: refused (invalid payload)\n\n'
-            printf -- '- %s\n' "$@"
+            for reason in "$@"; do
+                reason="${reason//$'\n'/ }"
+                # shellcheck disable=SC2016 # the backticks are literal markdown
+                printf -- '- `%s`\n' "${reason//\`/\'}"
+            done
         } >>"$GITHUB_STEP_SUMMARY" || true
     fi
     exit 1
@@ -76,6 +83,11 @@ def show: tojson | if length > 80 then .[0:77] + "…\"" else . end;
 def dns_label: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 def login: "^[A-Za-z0-9][A-Za-z0-9-]{0,38}";
 def has_ctrl: explode | any(. < 32 or (. >= 127 and . < 160));
+# bidirectional embedding/override/isolate controls (U+202A-U+202E, U+2066-U+2069): text that reads
+# differently than it is
+def has_bidi: explode | any((. >= 8234 and . <= 8238) or (. >= 8294 and . <= 8297));
+# GitHub reserves the repository names "." and ".."
+def dot_name: split("/")[1] | . == "." or . == "..";
 # image reference per docs/db-format.md (distribution reference grammar; only sha256 digests)
 def image_ok:
   (capture("^(?<name>((\\[[0-9A-Fa-f:.]+\\]|[^/:@\\[]+)(:[0-9]+)?/)?[^:@\\[]+)(:(?<tag>[^:@/]+))?(@(?<digest>.+))?$") // null) as $m
@@ -98,9 +110,9 @@ def rule($k):
                                 and ($channels == null or (. as $c | $channels | any(. == $c))))
   elif $k == "image"      then image_ok
   elif $k == "digest"     then test("^sha256:[0-9a-f]{64}$")
-  elif $k == "repository" then test(login + "/[A-Za-z0-9._-]{1,100}$")
+  elif $k == "repository" then (test(login + "/[A-Za-z0-9._-]{1,100}$") and (dot_name | not))
   elif $k == "sha"        then test("^[0-9a-f]{40}$")
-  elif $k == "ref"        then (startswith("refs/") and length >= 6 and length <= 255
+  elif $k == "ref"        then (startswith("refs/") and length >= 6 and length <= 255 and (has_bidi | not)
                                 and (test("[\\s~^:?*\\[\\\\]") | not) and (contains("..") | not))
   elif $k == "run_id"     then (test("^[1-9][0-9]{0,15}$") and tonumber <= 9007199254740991)
   elif $k == "actor"      then test(login + "(\\[bot\\])?$")
@@ -108,6 +120,10 @@ def rule($k):
 def explain($k):
   if $k == "channel" and $channels != null and test(dns_label)
   then "channel \(show) is not one of \($channels | join(", "))"
+  elif $k == "ref" and has_bidi
+  then "ref contains a bidirectional text control character (U+202A-U+202E, U+2066-U+2069)"
+  elif $k == "repository" and test(login + "/[A-Za-z0-9._-]{1,100}$") and dot_name
+  then "repository \(show) is not a valid repository: the name must not be \".\" or \"..\""
   else "\($k) \(show) is not a valid \($k) (see docs/db-format.md)" end;
 
 . as $p |

@@ -118,6 +118,25 @@ import Testing
         #expect(try await repository.log().count == 2)
     }
 
+    /// A broken db on main (a hand edit) makes `db set` refuse every update; the script says that it is
+    /// main's db, not the update, with the validator's line and field, and exits 6 without a commit.
+    @Test func anInvalidDbOnMainIsReportedAsSuch() async throws {
+        let invalid = #"{"schema_version":1,"channels":["dev"],"releases":[{"container":"My App","channel":"dev","image":"ghcr.io/acme/my-app:v1"}]}"# + "\n"
+        let repository = try await GitRepository(database: Array(invalid.utf8))
+        let clone = try await repository.clone("runner")
+        let tools = try TemporaryDirectory()
+        var payload = Self.payload(container: "my-app", image: "ghcr.io/acme/my-app:v2", runID: 8)
+        payload["GITHUB_OUTPUT"] = tools.file("outputs")
+        let result = try await applyDispatch(in: clone, payload: payload)
+        #expect(result.status == 6, "\(result.status) \(result.standardError.suffix(500))")
+        #expect(result.standardError.contains("main's db is invalid"), "\(result.standardError)")
+        #expect(result.standardError.contains("db/db.json:1:"), "the validator's line: \(result.standardError)")
+        #expect(result.standardError.contains("releases[0].container"), "the validator's field: \(result.standardError)")
+        #expect(try await repository.log().count == 1)
+        let lines = String(decoding: try Data(contentsOf: URL(fileURLWithPath: tools.file("outputs"))), as: UTF8.self).split(separator: "\n")
+        #expect(lines.contains("result=error"), "\(lines)")
+    }
+
     @Test(arguments: [
         ("RC_CONTAINER", "app$(touch /tmp/pwned)"),
         ("RC_CONTAINER", "app`id`"),

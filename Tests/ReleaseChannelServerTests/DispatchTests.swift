@@ -131,11 +131,57 @@ final class RecordingListener: Sendable {
                 [script, "ghp_script", "my-app", "stage", "ghcr.io/acme/my-app:v3"],
                 environment: self.environment(["GITHUB_API_URL": "http://127.0.0.1:\(port)", "RC_REPOSITORY": "acme/release-chan"])
             )
-            #expect(result.status != 0)
+            #expect(result.status == 3, "any answer but 204 (docs/gitops-setup.md, 3.5)")
             #expect((result.standardOutput + result.standardError).contains("404"))
         }
         let invalid = try await Subprocess.run("/bin/bash", [script, "t", "My_App", "dev", "x"], environment: self.environment(["RC_REPOSITORY": "acme/release-chan"]))
         #expect(invalid.status == 1)
+    }
+
+    /// A token file saved with CRLF line endings, read from stdin, sends the token without the `\r`.
+    @Test func testDispatchScriptStripsACarriageReturnFromTheToken() async throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/test-dispatch.sh").path
+        let listener = RecordingListener(status: .noContent)
+        try await listener.run { port in
+            let result = try await Subprocess.run(
+                "/bin/bash",
+                ["-c", #"printf 'ghp_crlf\r\n' | /bin/bash "$0" - my-app dev ghcr.io/acme/my-app:v3"#, script],
+                environment: self.environment(["GITHUB_API_URL": "http://127.0.0.1:\(port)", "RC_REPOSITORY": "acme/release-chan"])
+            )
+            #expect(result.status == 0, "\(result.standardOutput) \(result.standardError)")
+            let request = try #require(listener.requests.first)
+            #expect(request.headers["authorization"] == "Bearer ghp_crlf")
+        }
+    }
+
+    /// Bidi controls in `ref` and the repository names `.`/`..` are refused naming the field; the job
+    /// summary shows every reason as inline code, so a hostile key name renders as text, not a link.
+    @Test func validatePayloadRefusesBidiRefsAndDotRepositoriesAndQuotesTheSummary() async throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/validate-payload.sh").path
+        let db = Fixtures.repositoryRoot.appendingPathComponent("db/db.json").path
+        let directory = try TemporaryDirectory()
+        func validate(_ payload: String, summary: String) async throws -> Subprocess.Result {
+            var environment = self.environment(["EVENT_TYPE": "release-channel-update", "PAYLOAD_JSON": payload, "RC_DB": db, "GITHUB_STEP_SUMMARY": directory.file(summary)])
+            environment.removeValue(forKey: "GITHUB_ENV")
+            environment.removeValue(forKey: "GITHUB_OUTPUT")
+            return try await Subprocess.run("/bin/bash", [script], environment: environment)
+        }
+        for ref in [#"refs/heads/main\u202e"#, #"refs/tags/v1\u2066x"#] {
+            let result = try await validate(#"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2","ref":"\#(ref)"}"#, summary: "ref")
+            #expect(result.status == 1, "\(ref): \(result.standardError)")
+            #expect(result.standardError.contains("ref contains a bidirectional"), "\(result.standardError)")
+        }
+        for repository in ["acme/.", "acme/.."] {
+            let result = try await validate(#"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2","repository":"\#(repository)"}"#, summary: "repository")
+            #expect(result.status == 1, "\(repository): \(result.standardError)")
+            #expect(result.standardError.contains("repository \"\(repository)\" is not a valid repository"), "\(result.standardError)")
+        }
+        let accepted = try await validate(#"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2","repository":"acme/..x","ref":"refs/heads/\u00e9t\u00e9"}"#, summary: "accepted")
+        #expect(accepted.status == 0, "\(accepted.standardError)")
+        let hostile = try await validate(#"{"container":"my-app","channel":"dev","image":"ghcr.io/acme/my-app:v2","[link](http://evil)":"x"}"#, summary: "hostile")
+        #expect(hostile.status == 1)
+        let summary = String(decoding: try Data(contentsOf: URL(fileURLWithPath: directory.file("hostile"))), as: UTF8.self)
+        #expect(summary.contains("- `unknown key \"[link](http://evil)\"`\n"), "\(summary)")
     }
 
     @Test func validatePayloadRefusesOversizedPayloads() async throws {
