@@ -32,6 +32,12 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private var admitted = false
     @exclusivity(unchecked) private var handshaken = false
     @exclusivity(unchecked) private var closing = false
+    /// No more requests will be read (the client's half-close, or graceful shutdown): the connection
+    /// closes once the complete frames read before that are answered (§10.8).
+    @exclusivity(unchecked) private var inputEnded = false
+    /// Whether the last pass over the received frames stopped at the channel's high-water mark, so that
+    /// complete frames may still wait in the reassembler for the channel to drain.
+    @exclusivity(unchecked) private var framesHeldBack = false
     private var watchToken: SnapshotStore.ObserverToken?
     /// Counts WATCHes, so that a push meant for an earlier subscription is not sent on a later one.
     private var subscription = 0
@@ -91,12 +97,13 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
-            // Everything read so far has been answered (requests are handled synchronously); send it, then close.
-            self.closeAfterFlush(context: context)
+            // Graceful shutdown: what was read so far is answered (bytes read from now on are not), then the
+            // connection closes.
+            self.endInput(context: context)
         } else if case ChannelEvent.inputClosed = event {
-            // The client shut down its sending side (§10.8): the complete frames it sent have been answered;
+            // The client shut down its sending side (§10.8): the complete frames it sent are answered and
             // their replies go out before the close (a bare EOF would have NIO close and drop them).
-            self.closeAfterFlush(context: context)
+            self.endInput(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -113,7 +120,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     // MARK: Requests
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.closing else { return }
+        guard !self.closing, !self.inputEnded else { return }
         self.frames.append(self.unwrapInboundIn(data))
         self.answerFrames(context: context)
     }
@@ -124,20 +131,37 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private func answerFrames(context: ChannelHandlerContext) {
         // One snapshot per pass, not per frame: the frames answered together come from one revision.
         let snapshot = self.store.current
+        self.framesHeldBack = false
         do {
             while !self.closing, let frame = try self.frames.next() {
                 self.framesInBatch = true
                 self.handle(context: context, frame: frame, snapshot: snapshot)
                 if let output = self.output, output.readableBytes >= Self.outputHighWaterMark {
                     self.flushOutput(context: context)
-                    guard context.channel.isWritable else { return }
+                    guard context.channel.isWritable else {
+                        self.framesHeldBack = true
+                        return
+                    }
                 }
             }
         } catch let error as ProtocolError {
             self.fail(context: context, error)
+            return
         } catch {
             context.close(promise: nil)
+            return
         }
+        // Every complete frame is answered; what is left is at most a partial frame, which a connection
+        // whose input ended discards.
+        if self.inputEnded { self.closeAfterFlush(context: context) }
+    }
+
+    /// No more requests are read; the connection closes now, or once the frames held back by
+    /// backpressure are answered (``channelWritabilityChanged(context:)`` goes on with them).
+    private func endInput(context: ChannelHandlerContext) {
+        guard !self.inputEnded else { return }
+        self.inputEnded = true
+        if !self.framesHeldBack { self.closeAfterFlush(context: context) }
     }
 
     /// Replies held before they are handed to the channel, whose own high-water mark (set by
@@ -148,6 +172,11 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         self.pendingMetrics.bytesIn += Frame.headerSize + frame.body.readableBytes
         guard frame.version == Frame.currentVersion else {
             self.fail(context: context, ProtocolError(.unsupportedVersion, "supported versions: \(Frame.currentVersion)"))
+            return
+        }
+        // A reply to it would carry opcode 0x00 and read as an ERROR frame (§3), so it is one (§11.1).
+        guard frame.opcode != ProtocolOpcode.error.rawValue else {
+            self.fail(context: context, ProtocolError(.badFrame, "opcode 0x00 is the server's ERROR frame, not a request"))
             return
         }
         guard frame.flags.isEmpty, frame.status == .ok else {
@@ -163,7 +192,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
             self.hello(context: context, frame: frame)
             return
         }
-        guard let opcode = frame.knownOpcode, opcode != .error, opcode != .revisionChanged else {
+        guard let opcode = frame.knownOpcode, opcode != .revisionChanged else {
             self.reply(context: context, frame: frame, error: ProtocolError(.unknownOpcode, "unknown opcode 0x\(ProtocolResponder.hex(frame.opcode))"))
             return
         }
