@@ -74,6 +74,10 @@ import Testing
         let forced = try await set("ghcr.io/acme/my-app:v4", run: 40, ["--force"])
         #expect(forced.status == 0)
         #expect(try self.database(path).release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/my-app:v4")
+        // The same repository spelt in other case is the same repository (GitHub's names are case-insensitive).
+        let respelt = try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v3", "--source-repository", "ACME/App-0", "--run-id", "30"])
+        #expect(respelt.status == 3, "\(respelt.standardError)")
+        #expect(try self.database(path).release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/my-app:v4")
         // Another repository's run ids do not order this one's.
         let other = try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v7", "--source-repository", "acme/other", "--run-id", "1"])
         #expect(other.status == 0)
@@ -108,6 +112,39 @@ import Testing
         #expect(result.status == 1, "\(result.standardError)")
         #expect(result.standardError.contains(field), "\(result.standardError)")
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1), "nothing written")
+    }
+
+    /// One run cannot set one image with two digests; the refusal names the digests, not the image twice.
+    @Test func aConflictingDigestIsNamed() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        func set(digest: String) async throws -> Subprocess.Result {
+            try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v5", "--digest", digest, "--source-repository", "acme/app-0", "--run-id", "50"])
+        }
+        let first = "sha256:" + String(repeating: "a", count: 64)
+        let second = "sha256:" + String(repeating: "b", count: 64)
+        #expect(try await set(digest: first).status == 0)
+        let conflict = try await set(digest: second)
+        #expect(conflict.status == 3)
+        #expect(conflict.standardError.contains("ghcr.io/acme/my-app:v5 with digest \(first), not \(second)"), "\(conflict.standardError)")
+    }
+
+    /// `db set` on a db that is already invalid prints its problems exactly as `db validate` does
+    /// (file:line:column: path: message), so that one parser reads both.
+    @Test func anInvalidDatabaseIsReportedAsDbValidateReportsIt() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        let text = String(decoding: Fixtures.bytes(containers: 1), as: UTF8.self)
+        let broken = try #require(text.range(of: "ghcr.io/acme/"))
+        try Fixtures.write(Array(text.replacingCharacters(in: broken, with: "ghcr.io/Acme/").utf8), to: path)
+        let validate = try await self.run(["db", "validate", path])
+        #expect(validate.status == 1)
+        #expect(validate.standardError.hasPrefix("\(path):"), "\(validate.standardError)")
+        #expect(validate.standardError.contains("releases[0].image"), "\(validate.standardError)")
+        let set = try await self.run(["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2"])
+        #expect(set.status == 1)
+        #expect(set.standardError == validate.standardError)
     }
 
     @Test func missingRequiredOptionsAreUsageErrors() async throws {

@@ -153,8 +153,11 @@ public struct DatabaseUpdater: Sendable {
 
     /// A late, older build must never overwrite a newer one from the same repository.
     static func checkNotStale(stored: Release, update: Release) throws(UpdateError) {
+        // GitHub's owner and repository names are case-insensitive: `ACME/app` is `acme/app`, and must not
+        // get past the guard by its spelling.
         guard let storedRun = stored.source?.runID, let updateRun = update.source?.runID,
-            let repository = stored.source?.repository, repository == update.source?.repository
+            let repository = stored.source?.repository, let updateRepository = update.source?.repository,
+            repository.lowercased() == updateRepository.lowercased()
         else { return }
         if updateRun < storedRun {
             throw .stale(
@@ -162,11 +165,18 @@ public struct DatabaseUpdater: Sendable {
             )
         }
         if updateRun == storedRun, update.image != stored.image || update.digest != stored.digest {
+            // Name what differs: the image, or (the same image) its digest.
+            let difference =
+                update.image != stored.image
+                ? "to \(stored.image), not \(update.image)"
+                : "\(stored.image) with digest \(Self.describe(digest: stored.digest)), not \(Self.describe(digest: update.digest))"
             throw .stale(
-                "conflicting update: run_id \(updateRun) of \(repository) already set \(stored.container)/\(stored.channel) to \(stored.image), not \(update.image); use --force to override"
+                "conflicting update: run_id \(updateRun) of \(repository) already set \(stored.container)/\(stored.channel) \(difference); use --force to override"
             )
         }
     }
+
+    static func describe(digest: String?) -> String { digest ?? "none" }
 
     static func now() -> String {
         Date().formatted(.iso8601)

@@ -11,8 +11,12 @@ enum UpdateReporting {
             outcome = try update()
         } catch {
             switch error {
-            case .invalid, .invalidDatabase:
-                for line in error.description.split(separator: "\n") { FileHandleOutput.standardError("\(path): \(line)") }
+            case .invalid(let field, let message):
+                FileHandleOutput.standardError("\(path): \(field): \(message)")
+                throw ExitCode(1)
+            case .invalidDatabase(let issues):
+                // As `db validate` prints them (file:line:column: path: message).
+                for issue in issues { FileHandleOutput.standardError(DatabaseDiagnostics.line(path: path, issue: issue)) }
                 throw ExitCode(1)
             case .stale(let message):
                 FileHandleOutput.standardError(message)
