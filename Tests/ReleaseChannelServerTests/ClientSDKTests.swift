@@ -252,6 +252,62 @@ import Testing
         }
     }
 
+    /// Cached mode takes its snapshot from the server whose pushes it follows: with two servers on different
+    /// dbs (one reloaded, the other not yet, say), the cache holds the watched server's db, not whichever the
+    /// request pool would have picked.
+    @Test func cachedModeHoldsTheWatchedServersDatabase() async throws {
+        let tags = ["east", "west"]
+        var servers: [ServerProcess] = []
+        for tag in tags {
+            let directory = try TemporaryDirectory()
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: tag), to: directory.file("db.json"))
+            servers.append(try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory))
+        }
+        var configuration = self.configuration(servers[0].tcpPort, servers[1].tcpPort)
+        configuration.connections = 2
+        configuration.cached = true
+        try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+            var watched: Int?
+            #expect(try await eventually {
+                var connections: [Double?] = []
+                var watchers: [Double?] = []
+                for server in servers {
+                    let metrics = try await server.request("/metrics").body
+                    connections.append(metric("release_chan_tcp_connections", in: metrics))
+                    watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
+                }
+                watched = watchers.firstIndex(of: 1)
+                return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
+            })
+            let tag = tags[try #require(watched)]
+            #expect(try await eventually { client.cachedRevision?.hex == Fixtures.revision(containers: 2, tag: tag) }, "cache at \(client.cachedRevision?.hex ?? "none")")
+            #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:\(tag)-dev")
+        }
+        for server in servers {
+            server.signal(SIGTERM)
+            _ = try await server.waitForExit()
+        }
+    }
+
+    /// A SNAPSHOT has a timeout of its own (the whole db takes longer than a lookup; here one too short for
+    /// it, while lookups keep theirs), and a frame limit of
+    /// `Int.max` means no limit (16 times it overflowed); a name over the protocol's 64 bytes is cut at a
+    /// character, not into a U+FFFD that made it 65 bytes, which the server refused, so no handshake worked.
+    @Test func snapshotsHaveTheirOwnTimeoutAndLimitsDoNotOverflow() async throws {
+        try await withTestServer { server in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.connectTimeout = .seconds(10)
+            configuration.snapshotTimeout = .nanoseconds(1)
+            configuration.maximumFrameBytes = .max
+            configuration.clientName = String(repeating: "a", count: 62) + "😀"
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                await #expect(throws: ReleaseChannelClientError.timeout) { try await client.snapshot() }
+                let image = try await client.release(container: "my-app", channel: "dev")?.image
+                #expect(image == "ghcr.io/acme/app-0:v1-dev", "other requests keep requestTimeout")
+            }
+        }
+    }
+
     @Test func watchDeliversEverySwapInOrder() async throws {
         try await withTestServer(configure: {
             $0.watchFile = false

@@ -39,6 +39,9 @@ public final class ReleaseChannelClient: Sendable {
         var nextConnection: UInt = 0
         var closed = false
         var cache: CachedDatabase?
+        /// The connection the WATCH is on; cached mode fetches its snapshots there, from the server whose
+        /// pushes it follows.
+        var watching: ProtocolConnection?
         var lastRevision: Revision?
         /// Pushes seen; a WATCH reply only sets the baseline when no push overtook it.
         var pushes = 0
@@ -229,10 +232,17 @@ public final class ReleaseChannelClient: Sendable {
         }
     }
 
-    /// The whole db as canonical JSON, and the revision it is.
+    /// The whole db as canonical JSON, and the revision it is; within
+    /// ``ReleaseChannelClientConfiguration/snapshotTimeout``.
     public func snapshot() async throws -> (revision: Revision, json: Data) {
-        let maximumBytes = self.configuration.maximumFrameBytes * 16
-        return try await self.request(.snapshot) { frame throws(ProtocolError) in
+        try await self.snapshot(preferring: nil)
+    }
+
+    private func snapshot(preferring preferred: ProtocolConnection?) async throws -> (revision: Revision, json: Data) {
+        // A limit of `Int.max` frame bytes means no limit, not an overflow.
+        let (product, overflow) = self.configuration.maximumFrameBytes.multipliedReportingOverflow(by: 16)
+        let maximumBytes = overflow ? Int.max : product
+        return try await self.request(.snapshot, timeout: self.configuration.snapshotTimeout, preferring: preferred) { frame throws(ProtocolError) in
             var body = frame.body
             if frame.flags.contains(.compressed) {
                 do {
@@ -288,14 +298,26 @@ public final class ReleaseChannelClient: Sendable {
     private func request<Reply>(
         _ opcode: ProtocolOpcode,
         body: ByteBuffer = ByteBuffer(),
+        timeout: Duration? = nil,
+        preferring preferred: ProtocolConnection? = nil,
         decode: (Frame) throws(ProtocolError) -> Reply
     ) async throws -> Reply {
         // One budget for the whole call: the wait for a connection and the wait for the reply.
-        let deadline = ContinuousClock.now + self.configuration.requestTimeout
-        let connection = try await self.connection(deadline: deadline)
+        let deadline = ContinuousClock.now + (timeout ?? self.configuration.requestTimeout)
+        let connection: ProtocolConnection
+        if let preferred, preferred.isActive {
+            connection = preferred
+        } else {
+            connection = try await self.connection(deadline: deadline)
+        }
         let remaining = deadline - ContinuousClock.now
         guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
-        let frame = try await connection.request(opcode, body: body, timeout: remaining)
+        let frame: Frame
+        if opcode == .snapshot {
+            frame = try await connection.countingSnapshot { try await connection.request(opcode, body: body, timeout: remaining) }
+        } else {
+            frame = try await connection.request(opcode, body: body, timeout: remaining)
+        }
         do {
             return try decode(frame)
         } catch {
@@ -406,7 +428,11 @@ public final class ReleaseChannelClient: Sendable {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: self.configuration.pingInterval)
-                _ = try await connection.request(.ping, timeout: self.configuration.requestTimeout)
+                // Behind a SNAPSHOT reply the PING waits for all of it: a slow link is not a dead one.
+                let timeout =
+                    connection.isSendingSnapshot
+                    ? max(self.configuration.requestTimeout, self.configuration.snapshotTimeout) : self.configuration.requestTimeout
+                _ = try await connection.request(.ping, timeout: timeout)
             } catch {
                 if !Task.isCancelled { connection.close() }
                 return
@@ -447,9 +473,15 @@ public final class ReleaseChannelClient: Sendable {
     private func watchLoop() async {
         var connected = self.connectedSignal.stream.makeAsyncIterator()
         while !Task.isCancelled {
-            if let connection = self.shared.withLock({ $0.pool.first(where: \.isActive) }) {
+            if let connection = self.shared.withLock({ shared -> ProtocolConnection? in
+                shared.watching = shared.pool.first(where: \.isActive)
+                return shared.watching
+            }) {
                 await self.subscribe(connection)
                 await connection.closed()
+                self.shared.withLock { shared in
+                    if shared.watching === connection { shared.watching = nil }
+                }
             } else if await connected.next() == nil {
                 return
             }
@@ -463,9 +495,7 @@ public final class ReleaseChannelClient: Sendable {
         do {
             let reply = try await connection.request(.watch, timeout: self.configuration.requestTimeout)
             // A push handled while the WATCH reply was in transit is newer than the reply's revision.
-            if self.shared.withLock({ $0.pushes }) == pushesBefore {
-                self.noteRevision(reply.revision, loadedAt: connection.hello.loadedAtMilliseconds, releases: nil, containers: nil)
-            }
+            self.noteRevision(reply.revision, loadedAt: connection.hello.loadedAtMilliseconds, releases: nil, containers: nil, unlessPushedSince: pushesBefore)
             if self.configuration.cached { self.refreshSignal.continuation.yield() }
         } catch {
             connection.close()
@@ -480,10 +510,14 @@ public final class ReleaseChannelClient: Sendable {
         self.noteRevision(frame.revision, loadedAt: info?.loadedAtMilliseconds ?? 0, releases: info.map { Int($0.releases) }, containers: info.map { Int($0.containers) })
     }
 
-    private func noteRevision(_ revision: Revision, loadedAt: UInt64, releases: Int?, containers: Int?) {
+    /// Notes a revision the server serves. With `pushes`, only if no push was handled since that count: the
+    /// check and the note under one lock, so that a push handled in between is never overwritten by the
+    /// older revision of a WATCH reply.
+    private func noteRevision(_ revision: Revision, loadedAt: UInt64, releases: Int?, containers: Int?, unlessPushedSince pushes: Int? = nil) {
         let change = RevisionChange(revision: revision, loadedAtMilliseconds: loadedAt, releases: releases, containers: containers)
         let cached = self.configuration.cached
-        let subscribers = self.shared.withLock { shared -> [AsyncStream<RevisionChange>.Continuation] in
+        let subscribers = self.shared.withLock { shared -> [AsyncStream<RevisionChange>.Continuation]? in
+            if let pushes, shared.pushes != pushes { return nil }
             let previous = shared.lastRevision
             shared.lastRevision = revision
             // The first revision seen is the starting point, not a change; a push is one, unless the WATCH
@@ -495,6 +529,7 @@ public final class ReleaseChannelClient: Sendable {
             }
             return Array(shared.subscribers.values)
         }
+        guard let subscribers else { return }
         for subscriber in subscribers { subscriber.yield(change) }
         if cached { self.refreshSignal.continuation.yield() }
     }
@@ -504,11 +539,13 @@ public final class ReleaseChannelClient: Sendable {
     /// looks a release up on a change sees the new value.
     private func refreshLoop() async {
         var failures = 0
+        var behind = 0
         for await _ in self.refreshSignal.stream {
-            let wanted = self.shared.withLock { $0.lastRevision }
+            let (wanted, watching) = self.shared.withLock { ($0.lastRevision, $0.watching) }
             if wanted == nil || self.cache?.revision != wanted {
                 do {
-                    let (revision, json) = try await self.snapshot()
+                    // From the server whose pushes set `wanted`: another endpoint may not have reloaded yet.
+                    let (revision, json) = try await self.snapshot(preferring: watching)
                     let database = try CachedDatabase(revision: revision, json: json)
                     self.shared.withLock { $0.cache = database }
                     failures = 0
@@ -523,10 +560,23 @@ public final class ReleaseChannelClient: Sendable {
                     continue
                 }
             }
-            let (changes, subscribers) = self.shared.withLock { shared in
+            // Changes are announced once the cache holds the last one: a snapshot asked for just before a swap
+            // arrives with the revision before it (and one from another endpoint may be older still).
+            let announced = self.shared.withLock { shared -> ([RevisionChange], [AsyncStream<RevisionChange>.Continuation])? in
+                guard shared.lastRevision == nil || shared.cache?.revision == shared.lastRevision else { return nil }
                 defer { shared.unannounced = [] }
                 return (shared.unannounced, Array(shared.subscribers.values))
             }
+            guard case let (changes, subscribers)? = announced else {
+                // Fetched again at once the first time (the server has the newer one), then with backoff.
+                behind += 1
+                if !self.isClosed {
+                    if behind > 1 { try? await Task.sleep(for: self.backoff(behind - 1)) }
+                    self.refreshSignal.continuation.yield()
+                }
+                continue
+            }
+            behind = 0
             for change in changes {
                 for subscriber in subscribers { subscriber.yield(change) }
             }

@@ -56,6 +56,10 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// Longest a call takes: waiting for a usable connection and then for the reply share it.
     public var requestTimeout: Duration = .seconds(5)
+    /// Longest a SNAPSHOT takes (``ReleaseChannelClient/snapshot()`` and cached mode's refreshes), in place of
+    /// ``requestTimeout``: the whole db, uncompressed for a moment after each reload, can take longer than a
+    /// lookup on a slow link. A keep-alive PING sent behind a SNAPSHOT reply waits as long.
+    public var snapshotTimeout: Duration = .seconds(60)
     /// First delay before reconnecting; doubles per failed attempt, with ±50 % jitter.
     public var reconnectInitialDelay: Duration = .milliseconds(100)
     /// Cap of the reconnect backoff before jitter, so an actual delay reaches at most 1.5 × this value; the same

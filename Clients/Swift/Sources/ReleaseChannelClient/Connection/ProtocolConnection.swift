@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import ReleaseChannelProtocol
+import Synchronization
 
 /// One handshaken connection to a server.
 final class ProtocolConnection: Sendable {
@@ -10,6 +11,7 @@ final class ProtocolConnection: Sendable {
     /// The revision the server was serving at the handshake.
     let helloRevision: Revision
     private let handler: NIOLoopBound<ClientFrameHandler>
+    private let snapshotsInFlight = Atomic<Int>(0)
 
     private init(
         channel: any Channel,
@@ -49,8 +51,7 @@ final class ProtocolConnection: Sendable {
         }.get()
         do {
             var body = ByteBuffer()
-            // The protocol caps the name at 64 bytes; a longer one would make every handshake fail.
-            let name = String(decoding: configuration.clientName.utf8.prefix(ProtocolMessages.maximumClientNameBytes), as: UTF8.self)
+            let name = Self.handshakeName(configuration.clientName)
             ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: name).write(to: &body)
             let reply = try await Self.request(channel: channel, handler: handler, opcode: .hello, body: body, timeout: configuration.connectTimeout)
             var replyBody = reply.body
@@ -70,7 +71,31 @@ final class ProtocolConnection: Sendable {
         }
     }
 
+    /// The client name cut to the protocol's 64 bytes at a character boundary: a longer name would make every
+    /// handshake fail, and a cut through a character would decode as U+FFFD, three bytes that can push the
+    /// name over the limit again.
+    static func handshakeName(_ name: String) -> String {
+        var cut = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in name.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            guard bytes <= ProtocolMessages.maximumClientNameBytes else { break }
+            cut.append(scalar)
+        }
+        return String(cut)
+    }
+
     var isActive: Bool { self.channel.isActive }
+
+    /// Whether a SNAPSHOT reply is on its way: a request sent now waits behind it.
+    var isSendingSnapshot: Bool { self.snapshotsInFlight.load(ordering: .relaxed) > 0 }
+
+    /// Runs a SNAPSHOT request, counted for ``isSendingSnapshot``.
+    func countingSnapshot<Result>(_ body: () async throws -> Result) async rethrows -> Result {
+        self.snapshotsInFlight.add(1, ordering: .relaxed)
+        defer { self.snapshotsInFlight.subtract(1, ordering: .relaxed) }
+        return try await body()
+    }
 
     /// Sends one request and waits for its reply; a non-OK status is thrown as a server error.
     ///
