@@ -183,20 +183,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             let changes = client.revisionChanges()
-            // One connection on each server (each slot starts at its own endpoint), one of the two watching.
-            var watched: Int?
-            #expect(try await eventually {
-                var connections: [Double?] = []
-                var watchers: [Double?] = []
-                for server in servers {
-                    let metrics = try await server.request("/metrics").body
-                    connections.append(metric("release_chan_tcp_connections", in: metrics))
-                    watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
-                }
-                watched = watchers.firstIndex(of: 1)
-                return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
-            })
-            let killed = try #require(watched)
+            let killed = try #require(try await Self.watchedServer(of: servers))
             let survivor = 1 - killed
             servers[killed].signal(SIGKILL)
             #expect(try await servers[killed].waitForExit() != nil)
@@ -267,19 +254,7 @@ import Testing
         configuration.connections = 2
         configuration.cached = true
         try await ReleaseChannelClient.withClient(configuration: configuration) { client in
-            var watched: Int?
-            #expect(try await eventually {
-                var connections: [Double?] = []
-                var watchers: [Double?] = []
-                for server in servers {
-                    let metrics = try await server.request("/metrics").body
-                    connections.append(metric("release_chan_tcp_connections", in: metrics))
-                    watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
-                }
-                watched = watchers.firstIndex(of: 1)
-                return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
-            })
-            let tag = tags[try #require(watched)]
+            let tag = tags[try #require(try await Self.watchedServer(of: servers))]
             #expect(try await eventually { client.cachedRevision?.hex == Fixtures.revision(containers: 2, tag: tag) }, "cache at \(client.cachedRevision?.hex ?? "none")")
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:\(tag)-dev")
         }
@@ -412,6 +387,24 @@ import Testing
 
     /// The first change `changes` delivers, or nil when none comes within `timeout` (then `client` is
     /// closed, which ends the stream and with it the wait).
+    /// The index of the server the client's WATCH is on, once the client has one connection on each of the
+    /// two servers (each slot starts at its own endpoint) and one of them watches; nil if that never comes.
+    static func watchedServer(of servers: [ServerProcess]) async throws -> Int? {
+        var watched: Int?
+        let settled = try await eventually {
+            var connections: [Double?] = []
+            var watchers: [Double?] = []
+            for server in servers {
+                let metrics = try await server.request("/metrics").body
+                connections.append(metric("release_chan_tcp_connections", in: metrics))
+                watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
+            }
+            watched = watchers.firstIndex(of: 1)
+            return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
+        }
+        return settled ? watched : nil
+    }
+
     static func firstChange(
         of changes: AsyncStream<RevisionChange>,
         closing client: ReleaseChannelClient,

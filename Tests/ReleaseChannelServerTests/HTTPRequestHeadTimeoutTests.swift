@@ -123,4 +123,53 @@ import Testing
         #expect(after.hasPrefix("HTTP/1.1 408 Request Timeout\r\n"), "\(after.prefix(300))")
         #expect(after.hasSuffix(#"{"error":{"code":"request_timeout","message":"the request head was not complete within 500ms"}}"#))
     }
+
+    /// A reload whose body never completes (2 of 5 bytes) was held in the router for good: the idle
+    /// timeout leaves a request the router has in hand alone, so such connections could use up the
+    /// connection cap. Its body is timed like a head: 408, closed, and no reload carried out.
+    @Test(arguments: Self.openings)
+    func aBodyThatNeverCompletesIsAnswered408AndClosed(opening: String) async throws {
+        try await withTestServer(configure: {
+            $0.httpRequestHeadTimeout = .seconds(1)
+            $0.httpIdleTimeout = .seconds(60)
+            $0.watchFile = false
+        }) { server in
+            let socket = try RawSocket(port: server.port, timeout: .seconds(20))
+            try await socket.send(opening + "POST /v1/reload HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab")
+            let started = ContinuousClock.now
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            #expect(ContinuousClock.now - started < .seconds(10), "closed after \(ContinuousClock.now - started)")
+            let answers = received.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == (opening.isEmpty ? 1 : 2), "\(received)")
+            let timeout = try #require(answers.last)
+            #expect(timeout.hasPrefix("408 Request Timeout\r\n"), "\(received)")
+            #expect(timeout.contains("\r\nConnection: close\r\n"))
+            #expect(timeout.hasSuffix(#"{"error":{"code":"request_timeout","message":"the request body was not complete within 1s"}}"#))
+            let health = try await server.request("/v1/health")
+            let reloads = try #require(health.json["reloads"] as? [String: Any])
+            #expect(reloads["succeeded"] as? Int == (opening.isEmpty ? 1 : 2), "the timed-out reload was carried out")
+            let metrics = try await server.request("/metrics").body
+            #expect(metric("release_chan_http_request_head_timeouts_total", in: metrics) == 1)
+        }
+    }
+
+    /// A body the route does not wait for: the request is answered at once, and the connection, which
+    /// would go on waiting for the rest of the body, is closed once the body is late, with no second answer.
+    /// The timeout is 5 s, so that the answer comes first even on a loaded machine (with 1 s, the whole
+    /// suite on 2 cores once held the answer back past it, and the request got the 408 instead).
+    @Test func aLateBodyOfAnAnsweredRequestClosesTheConnection() async throws {
+        try await withTestServer(configure: {
+            $0.httpRequestHeadTimeout = .seconds(5)
+            $0.httpIdleTimeout = .seconds(60)
+        }) { server in
+            let socket = try RawSocket(port: server.port, timeout: .seconds(40))
+            try await socket.send("GET /v1/health HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nab")
+            let started = ContinuousClock.now
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            #expect(ContinuousClock.now - started < .seconds(30), "closed after \(ContinuousClock.now - started)")
+            let answers = received.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == 1, "\(received)")
+            #expect(answers.first?.hasPrefix("200 OK\r\n") == true, "\(received)")
+        }
+    }
 }

@@ -54,6 +54,9 @@ import Yams
         add("POST /v1/reload 405", Recipe(method: "GET", target: "/v1/reload"))
         add("POST /v1/reload 413", Recipe(method: "POST", target: "/v1/reload", body: Data(repeating: 0x20, count: 8192)))
         add("POST /v1/reload 422", Recipe(method: "POST", target: "/v1/reload", prepare: .breakDatabase))
+        // Refused from the start of the drain (ReloadCoordinatorTests.aReloadAfterShutdownIsRefused covers
+        // the coordinator's own refusal once it has stopped).
+        add("POST /v1/reload 503", Recipe(method: "POST", target: "/v1/reload", prepare: .shutDown))
         return recipes
     }()
 
@@ -64,8 +67,6 @@ import Yams
         "GET /v1/releases/{container} 503": Self.noSnapshot,
         "GET /v1/releases/{container}/{channel} 503": Self.noSnapshot,
         "GET /v1/channels 503": Self.noSnapshot,
-        "POST /v1/reload 503": "a reload asked for after the reload coordinator stopped, which in a shutdown follows the HTTP listener's close; "
-            + "ReloadCoordinatorTests.aReloadAfterShutdownIsRefused covers it",
     ]
     static let noSnapshot = "needs a server with no db, which the binary refuses to be; ReleaseRoutesWithoutSnapshotTests covers it"
 

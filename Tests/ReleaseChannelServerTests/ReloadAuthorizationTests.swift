@@ -24,4 +24,13 @@ import Testing
         #expect(!ReloadAuthorization.constantTimeEquals(Array("abcd".utf8), token))
         #expect(!ReloadAuthorization.constantTimeEquals([], token))
     }
+
+    @Test func readsTheBearerSchemeInAnyCase() {
+        #expect(ReloadAuthorization.bearerCredentials("Bearer abc").map { String($0) } == "abc")
+        #expect(ReloadAuthorization.bearerCredentials("bEaReR abc").map { String($0) } == "abc")
+        #expect(ReloadAuthorization.bearerCredentials("bearer    abc").map { String($0) } == "abc")
+        #expect(ReloadAuthorization.bearerCredentials("Bearerabc") == nil)
+        #expect(ReloadAuthorization.bearerCredentials("Basic abc") == nil)
+        #expect(ReloadAuthorization.bearerCredentials("Bearer") == nil)
+    }
 }

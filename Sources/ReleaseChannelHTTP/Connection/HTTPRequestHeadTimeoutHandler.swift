@@ -3,19 +3,25 @@ import Metrics
 import NIOCore
 
 /// Answers `408 Request Timeout` and closes a connection whose client takes longer than the
-/// request-head timeout to send a request head, as nginx's `client_header_timeout` does.
+/// request-head timeout to send a request head, as nginx's `client_header_timeout` does, or a request
+/// body, as its `client_body_timeout` does.
 ///
 /// The idle timeout alone cannot tell: every byte read resets it, so a client that sends a head a few
-/// bytes at a time (slowloris) kept its connection, and a descriptor, for as long as it kept sending.
+/// bytes at a time (slowloris) kept its connection, and a descriptor, for as long as it kept sending;
+/// and it never closes a connection whose request the router has in hand, so a body that never
+/// completes (`POST /v1/reload` with `Content-Length: 5` and 2 bytes sent) held its connection, and a
+/// place under the connection cap, for good.
 /// The clock of a head starts at the first read that leaves it incomplete (most heads arrive in one
-/// read and never start it) and stops at the read that completes it; which reads end inside a head,
-/// and whether it is the head open before, the handlers behind this one say
-/// (``FastPathOrdering/readEndsInsideHead``, ``FastPathOrdering/boundaries``), from the raw handler's
-/// scan or the decoder's parts. Bodies are not timed here (no route needs one; the idle timeout covers a
-/// client that stops sending one).
+/// read and never start it) and stops at the read that completes it; a body has a clock of its own,
+/// started by the read that completes its head and leaves the body incomplete, stopped by the read
+/// that completes it. Which reads end inside a head or a body, and whether it is the one open before,
+/// the handlers behind this one say (``FastPathOrdering/readEndsInsideRequest``,
+/// ``FastPathOrdering/boundaries``), from the raw handler's scan or the decoder's parts.
 ///
-/// The 408 goes after every response to the requests before the late head, never into one: while one
-/// is still being answered, the close waits for it.
+/// The 408 goes after every response to the requests before the late head or body, never into one:
+/// while one is still being answered, the close waits for it. A body whose request has already been
+/// answered (a route that does not read its body, a 401 before the body) gets no 408, which would be
+/// a second response to one request: its connection is closed.
 final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -41,11 +47,11 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
         guard !self.timedOut else { return }
         let boundaries = self.ordering.boundaries
         context.fireChannelRead(data)
-        guard self.ordering.readEndsInsideHead else {
+        guard self.ordering.readEndsInsideRequest else {
             self.deadline.take()?.cancel()
             return
         }
-        // The same head as before still open keeps its clock; a head started by this read gets its own.
+        // The same head or body as before still open keeps its clock; one started by this read gets its own.
         if self.deadline == nil || self.ordering.boundaries != boundaries {
             self.deadline.take()?.cancel()
             self.expire(context: context, in: self.timeout)
@@ -64,23 +70,51 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
     private func expire(context: ChannelHandlerContext, in delay: TimeAmount) {
         self.deadline = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
             self.deadline = nil
-            guard self.ordering.readEndsInsideHead else { return }
-            guard self.ordering.outstanding == 0, self.ordering.inRouter == 0 else {
-                self.expire(context: context, in: Self.responseWait)
+            guard self.ordering.readEndsInsideRequest else { return }
+            guard self.ordering.decoderInsideRequest else {
+                // A head: every request before it must have been answered.
+                guard self.ordering.outstanding == 0, self.ordering.inRouter == 0 else {
+                    self.expire(context: context, in: Self.responseWait)
+                    return
+                }
+                self.answerTimeout(context: context, part: "head")
                 return
             }
-            self.answerTimeout(context: context)
+            // A body: its request is the last one the decoder read, so the router has it and every
+            // request before it in hand, or none of them once its response has ended.
+            switch (self.ordering.inRouter, self.ordering.responding) {
+            case (0, _):
+                self.closeAnswered(context: context)
+            case (1, false):
+                self.answerTimeout(context: context, part: "body")
+            default:
+                self.expire(context: context, in: Self.responseWait)
+            }
         }
     }
 
-    private func answerTimeout(context: ChannelHandlerContext) {
+    private func answerTimeout(context: ChannelHandlerContext, part: String) {
         self.timedOut = true
         self.timeouts.increment()
         self.logger.notice(
-            "closing HTTP connection whose client did not complete a request head within the timeout",
+            "closing HTTP connection whose client did not complete a request \(part) within the timeout",
             metadata: ["remote": "\(context.channel.remoteDescription)", "timeout": "\(Self.describe(self.timeout))"]
         )
-        ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout))).send(context: context, serverName: self.serverName)
+        ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout), part: part)).send(context: context, serverName: self.serverName)
+    }
+
+    /// The request whose body is late has been answered: nothing is left to say, only to stop reading,
+    /// once its response has left (an empty write completes after every write before it). A client that
+    /// stopped taking that response is the idle timeout's to close (``HTTPIdleConnectionCloser``).
+    private func closeAnswered(context: ChannelHandlerContext) {
+        self.timedOut = true
+        self.timeouts.increment()
+        self.logger.notice(
+            "closing HTTP connection whose client did not complete an answered request's body within the timeout",
+            metadata: ["remote": "\(context.channel.remoteDescription)", "timeout": "\(Self.describe(self.timeout))"]
+        )
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// How often a timed-out head checks again whether the responses before it have been written.

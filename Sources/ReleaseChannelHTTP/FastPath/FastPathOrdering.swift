@@ -19,6 +19,11 @@ final class FastPathOrdering {
     var readEndsInsideHead = false
     /// Whether the decoder is inside a request: it has read a head and not yet that request's end (a body).
     private(set) var decoderInsideRequest = false
+    /// Whether the router has begun a response it has not ended: its head is written, its end not yet.
+    private(set) var responding = false
+    /// Whether the last read left a request incomplete: inside its head, or inside its body. The
+    /// request-head timeout (``HTTPRequestHeadTimeoutHandler``) times both.
+    var readEndsInsideRequest: Bool { self.readEndsInsideHead || self.decoderInsideRequest }
     /// Heads read to their end (the raw handler's scan) and heads and request ends the decoder has read:
     /// a head left open by a read that moved this is another head than the one open before it.
     private(set) var boundaries = 0
@@ -42,7 +47,12 @@ final class FastPathOrdering {
         self.boundaries &+= 1
     }
 
+    func startedResponse() {
+        self.responding = true
+    }
+
     func answered() {
+        self.responding = false
         self.outstanding = max(0, self.outstanding - 1)
         self.inRouter = max(0, self.inRouter - 1)
     }

@@ -2,7 +2,8 @@ public import Hummingbird
 public import Logging
 
 /// Assembles the router: observability outermost (it sees the final status), then error mapping,
-/// then the routes.
+/// then the refusal of paths with an empty segment and the 405 of methods a route does not take, then
+/// the routes.
 public enum HTTPRouterBuilder {
     public static func makeRouter(
         releases: ReleaseRoutes,
@@ -14,6 +15,8 @@ public enum HTTPRouterBuilder {
         let router = Router(context: ReleaseRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ObservabilityMiddleware(logger: accessLogger, metrics: metrics, accessLog: accessLog))
         router.add(middleware: ErrorMappingMiddleware())
+        router.add(middleware: ExactPathMiddleware())
+        router.add(middleware: MethodNotAllowedMiddleware(routes: ReleaseRoutes.allowedMethods + OperationsRoutes.allowedMethods))
         releases.register(on: router)
         operations.register(on: router)
         return router

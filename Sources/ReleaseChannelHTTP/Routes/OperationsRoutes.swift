@@ -26,13 +26,19 @@ public struct OperationsRoutes: Sendable {
 
     var store: SnapshotStore { self.coordinator.store }
 
+    /// The routes' paths and methods, for the 405 of any other method (``MethodNotAllowedMiddleware``).
+    public static let allowedMethods: [AllowedMethods] = [
+        AllowedMethods("/v1/health", [.get, .head]),
+        AllowedMethods("/v1/ready", [.get, .head]),
+        AllowedMethods("/metrics", [.get, .head]),
+        AllowedMethods("/v1/reload", [.post]),
+    ]
+
     public func register(on router: Router<ReleaseRequestContext>) {
         router.get("/v1/health") { _, _ in self.health() }
         router.get("/v1/ready") { _, _ in try self.ready() }
         router.post("/v1/reload") { request, context in try await self.reload(request, context: context) }
         router.get("/metrics") { _, _ in self.metrics() }
-        router.rejectOtherMethods(on: ["/v1/health", "/v1/ready", "/metrics"], allowed: [.get, .head])
-        router.rejectOtherMethods(on: ["/v1/reload"], allowed: [.post])
     }
 
     func health() -> Response {
@@ -90,14 +96,27 @@ public struct OperationsRoutes: Sendable {
 
     func reload(_ request: Request, context: ReleaseRequestContext) async throws -> Response {
         try self.reloadAuthorization.authorize(request, remoteAddress: context.remoteAddress)
+        // Draining: the load balancer is taking this instance out, and the reload would race the
+        // shutdown (docs/http-api.md §4.7).
+        if self.readiness.isDraining {
+            throw APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
+        }
+        let body: ByteBuffer
         do {
-            _ = try await request.body.collect(upTo: APIError.maximumRequestBodyBytes)
-        } catch {
+            body = try await request.body.collect(upTo: APIError.maximumRequestBodyBytes)
+        } catch is NIOTooManyBytesError {
             throw APIError(
                 .contentTooLarge,
                 code: "payload_too_large",
                 message: "a reload request takes no body (at most \(APIError.maximumRequestBodyBytes) bytes are accepted)"
             )
+        } catch {
+            throw Self.incompleteBody()
+        }
+        // The body's stream also ends when the connection does (the request-head timeout's 408, the
+        // client gone): a body shorter than announced is a request that never arrived, not a reload.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), body.readableBytes < declared {
+            throw Self.incompleteBody()
         }
         guard let report = await self.coordinator.reload(trigger: .api) else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
@@ -118,6 +137,12 @@ public struct OperationsRoutes: Sendable {
         writer.raw(report.result == .changed ? "true" : "false")
         writer.raw("}")
         return JSONBody.response(writer)
+    }
+
+    /// A body cut off by the end of its connection; the answer is never read, so it only has to be
+    /// something other than a reload.
+    static func incompleteBody() -> APIError {
+        APIError(.badRequest, code: "bad_request", message: "the request body ended before it was complete")
     }
 
     /// Registry metrics plus the snapshot gauges, computed at scrape time so they are never stale.

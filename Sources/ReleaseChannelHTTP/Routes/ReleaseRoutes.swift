@@ -13,16 +13,24 @@ public struct ReleaseRoutes: Sendable {
         self.store = store
     }
 
+    /// The routes' paths and methods, for the 405 of any other method (``MethodNotAllowedMiddleware``).
+    public static let allowedMethods: [AllowedMethods] = [
+        AllowedMethods("/v1/releases", [.get, .head]),
+        AllowedMethods("/v1/releases/{container}", [.get, .head]),
+        AllowedMethods("/v1/releases/{container}/{channel}", [.get, .head]),
+        AllowedMethods("/v1/channels", [.get, .head]),
+    ]
+
+    /// Adds the routes. A path with an empty segment is refused before they run by
+    /// ``ExactPathMiddleware``, which ``HTTPRouterBuilder`` adds in front of them.
     public func register(on router: Router<ReleaseRequestContext>) {
         router.get("/v1/releases") { request, _ in try self.releases(request) }
         router.get("/v1/releases/{container}") { request, context in
-            try Self.requireNoEmptySegment(request)
             let snapshot = try self.snapshot()
             let container = try context.parameters.require("container")
             return try self.containerResponse(snapshot, container: container, channel: nil, request: request)
         }
         router.get("/v1/releases/{container}/{channel}") { request, context in
-            try Self.requireNoEmptySegment(request)
             let snapshot = try self.snapshot()
             let container = try context.parameters.require("container")
             let channel = try context.parameters.require("channel")
@@ -33,7 +41,6 @@ public struct ReleaseRoutes: Sendable {
             let snapshot = try self.snapshot()
             return JSONBody.snapshotResponse(snapshot.channelsBody, revision: snapshot.revision, request: request)
         }
-        router.rejectOtherMethods(on: ["/v1/releases", "/v1/releases/{container}", "/v1/releases/{container}/{channel}", "/v1/channels"], allowed: [.get, .head])
     }
 
     private static func entry(_ snapshot: Snapshot, _ container: String) throws(APIError) -> ContainerEntry {
@@ -49,15 +56,6 @@ public struct ReleaseRoutes: Sendable {
         } catch {
             throw APIError.badParameter(error.message)
         }
-    }
-
-    /// Hummingbird's router skips empty path segments, so `/v1/releases//prod` would be answered as the
-    /// container "prod" and `/v1/releases/my-app//prod` as my-app's prod release: a client that left a
-    /// name out gets a 400 naming the path instead of someone else's answer.
-    static func requireNoEmptySegment(_ request: Request) throws(APIError) {
-        let path = request.uri.path
-        guard path.contains("//") else { return }
-        throw APIError.badParameter("empty path segment in \(String(reflecting: String(path.prefix(128))))")
     }
 
     func snapshot() throws(APIError) -> Snapshot {

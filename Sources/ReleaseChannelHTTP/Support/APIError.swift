@@ -74,9 +74,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.serviceUnavailable, code: "not_ready", message: "no db snapshot is being served yet")
     }
 
-    /// A request head that took longer than `timeout` (as the flag is written, e.g. `20s`) to arrive.
-    static func requestTimeout(_ timeout: String) -> APIError {
-        APIError(.requestTimeout, code: "request_timeout", message: "the request head was not complete within \(timeout)")
+    /// A request head or body (`part`) that took longer than `timeout` (as the flag is written, e.g.
+    /// `20s`) to arrive.
+    static func requestTimeout(_ timeout: String, part: String = "head") -> APIError {
+        APIError(.requestTimeout, code: "request_timeout", message: "the request \(part) was not complete within \(timeout)")
     }
 
     /// A connection over the cap; the client may try again in a second.

@@ -16,8 +16,8 @@ public struct ReloadAuthorization: Sendable {
         if let token = self.token {
             var headers = HTTPFields()
             headers[.wwwAuthenticate] = "Bearer realm=\"release-chan\""
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-                Self.constantTimeEquals(Array(header.utf8.dropFirst(7)), token)
+            guard let header = request.headers[.authorization], let credentials = Self.bearerCredentials(header),
+                Self.constantTimeEquals(Array(credentials), token)
             else {
                 throw APIError(.unauthorized, code: "unauthorized", message: "a valid admin bearer token is required", headers: headers)
             }
@@ -30,6 +30,17 @@ public struct ReloadAuthorization: Sendable {
                 message: "reload is allowed only from loopback when no admin token is configured"
             )
         }
+    }
+
+    /// The credentials of an `Authorization: Bearer <token>` value: the scheme name in any case
+    /// (RFC 9110 §11.1), then one or more spaces; nil for any other scheme.
+    static func bearerCredentials(_ value: String) -> Substring.UTF8View? {
+        let scheme = "bearer".utf8
+        var bytes = Substring(value).utf8
+        guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        bytes = bytes.dropFirst(scheme.count)
+        guard bytes.first == UInt8(ascii: " ") else { return nil }
+        return bytes.drop { $0 == UInt8(ascii: " ") }
     }
 
     /// Compares without an early exit so the time taken does not reveal how much of a guess was right.

@@ -176,6 +176,13 @@ struct ServeCommand: AsyncParsableCommand {
             guard !token.isEmpty else { throw ValidationError("the admin token file \(path) is empty") }
             return token
         }
-        return environment["RELEASE_CHAN_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let value = environment["RELEASE_CHAN_ADMIN_TOKEN"] else { return nil }
+        // Set but empty would otherwise turn token auth off without a word, where an empty token file
+        // is refused: a deployment whose secret did not arrive must fail, not open reload to loopback.
+        let token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            throw ValidationError("RELEASE_CHAN_ADMIN_TOKEN is set but empty; set it to the token, or unset it to allow reload from loopback only")
+        }
+        return token
     }
 }
