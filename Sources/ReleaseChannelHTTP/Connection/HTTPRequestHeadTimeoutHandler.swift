@@ -94,12 +94,7 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
     }
 
     private func answerTimeout(context: ChannelHandlerContext, part: String) {
-        self.timedOut = true
-        self.timeouts.increment()
-        self.logger.notice(
-            "closing HTTP connection whose client did not complete a request \(part) within the timeout",
-            metadata: ["remote": "\(context.channel.remoteDescription)", "timeout": "\(Self.describe(self.timeout))"]
-        )
+        self.noteTimeout(context: context, of: "a request \(part)")
         ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout), part: part)).send(context: context, serverName: self.serverName)
     }
 
@@ -107,14 +102,19 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
     /// once its response has left (an empty write completes after every write before it). A client that
     /// stopped taking that response is the idle timeout's to close (``HTTPIdleConnectionCloser``).
     private func closeAnswered(context: ChannelHandlerContext) {
+        self.noteTimeout(context: context, of: "an answered request's body")
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// The connection is timed out: no more reads are passed on, and it is counted and logged.
+    private func noteTimeout(context: ChannelHandlerContext, of what: String) {
         self.timedOut = true
         self.timeouts.increment()
         self.logger.notice(
-            "closing HTTP connection whose client did not complete an answered request's body within the timeout",
+            "closing HTTP connection whose client did not complete \(what) within the timeout",
             metadata: ["remote": "\(context.channel.remoteDescription)", "timeout": "\(Self.describe(self.timeout))"]
         )
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// How often a timed-out head checks again whether the responses before it have been written.

@@ -84,7 +84,7 @@ public struct OperationsRoutes: Sendable {
 
     func ready() throws(APIError) -> Response {
         if self.readiness.isDraining {
-            throw APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
+            throw APIError.shuttingDown()
         }
         guard let snapshot = self.store.current else { throw APIError.notReady() }
         var writer = JSONWriter()
@@ -99,7 +99,7 @@ public struct OperationsRoutes: Sendable {
         // Draining: the load balancer is taking this instance out, and the reload would race the
         // shutdown (docs/http-api.md §4.7).
         if self.readiness.isDraining {
-            throw APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
+            throw APIError.shuttingDown()
         }
         let body: ByteBuffer
         do {
@@ -119,7 +119,7 @@ public struct OperationsRoutes: Sendable {
             throw Self.incompleteBody()
         }
         guard let report = await self.coordinator.reload(trigger: .api) else {
-            throw APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
+            throw APIError.shuttingDown()
         }
         if let error = report.error {
             throw APIError(

@@ -74,6 +74,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(.serviceUnavailable, code: "not_ready", message: "no db snapshot is being served yet")
     }
 
+    /// The process is draining or shutting down: readiness is off, and a reload is not carried out.
+    static func shuttingDown() -> APIError {
+        APIError(.serviceUnavailable, code: "not_ready", message: "the server is shutting down")
+    }
+
     /// A request head or body (`part`) that took longer than `timeout` (as the flag is written, e.g.
     /// `20s`) to arrive.
     static func requestTimeout(_ timeout: String, part: String = "head") -> APIError {
