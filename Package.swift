@@ -149,9 +149,9 @@ let package = Package(
             name: "ReleaseChannelClient",
             dependencies: [
                 "ReleaseChannelProtocol",
+                "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Clients/Swift/Sources/ReleaseChannelClient",
@@ -230,6 +230,7 @@ let package = Package(
                 "ReleaseChannelTestSupport",
                 "release-chan",
                 "release-chan-bench",
+                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -3,7 +3,8 @@
 
 // The system zlib, for what compress-nio does not expose: raw deflate blocks ending at a sync flush,
 // preset dictionaries and crc32_combine (see ReleaseChannelStore's SegmentedGzip), and inflating from
-// memory compress-nio's ByteBuffer API cannot read (a mapped file).
+// memory compress-nio's ByteBuffer API cannot read (a mapped file); and, for the client SDK, gzip bodies that
+// must end with their trailer (compress-nio returns what it inflated from a member cut short).
 #include <zlib.h>
 
 /// `deflateInit2` is a macro (it passes the header's version and struct size), which Swift cannot call.

@@ -4,6 +4,7 @@ import NIOPosix
 import ReleaseChannelClient
 import ReleaseChannelModel
 import ReleaseChannelServer
+import Synchronization
 import Testing
 
 /// The Swift SDK against real servers: every operation, pipelining, cached mode, watch, reconnection,
@@ -385,6 +386,128 @@ import Testing
         #expect(try await server.waitForExit() == 0)
     }
 
+    /// Requests sent to a server that dies before answering them go again on the other connection (§13.2:
+    /// version 1 requests have no side effects), so none of them fails. Server A is stopped (SIGSTOP) so that
+    /// the half of the requests the pool sends it wait there; once B has answered the other half, A is killed.
+    @Test func requestsToADyingServerAreSentAgainOnAnotherConnection() async throws {
+        var servers: [ServerProcess] = []
+        for tag in ["a", "b"] {
+            let directory = try TemporaryDirectory()
+            try Fixtures.write(Fixtures.bytes(containers: 2, tag: tag), to: directory.file("db.json"))
+            servers.append(try await ServerProcess(arguments: ["--db", directory.file("db.json")], directory: directory))
+        }
+        let (a, b) = (servers[0], servers[1])
+        defer {
+            a.signal(SIGKILL)
+            b.signal(SIGKILL)
+        }
+        let client = ReleaseChannelClient(configuration: self.configuration(a.tcpPort, b.tcpPort))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            #expect(try await Self.watchedServer(of: servers) != nil, "the client never had one connection on each server")
+            a.signal(SIGSTOP)
+            let answered = Count()
+            async let images = withThrowingTaskGroup(of: String?.self) { lookups in
+                for _ in 0..<20 {
+                    lookups.addTask {
+                        let image = try await client.release(container: "my-app", channel: "dev")?.image
+                        answered.value.withLock { $0 += 1 }
+                        return image
+                    }
+                }
+                return try await lookups.reduce(into: []) { $0.append($1) }
+            }
+            // Round-robin over the two connections: B answers its ten, A's ten wait in A's socket.
+            #expect(try await eventually { answered.value.withLock { $0 } == 10 })
+            a.signal(SIGKILL)
+            let results = try await images
+            #expect(results.count == 20)
+            #expect(results.allSatisfy { $0 == "ghcr.io/acme/app-0:b-dev" }, "\(results)")
+            client.close()
+            group.cancelAll()
+        }
+    }
+
+    /// Failover gets one connectTimeout per endpoint: the first endpoint here takes the TCP connection and
+    /// never answers the HELLO, and `withClient` still comes up on the second. It used to wait one
+    /// connectTimeout in all, which the hung endpoint used up (the CLI's `--tcp A --tcp B` failed).
+    @Test func withClientFailsOverPastAnEndpointThatNeverAnswers() async throws {
+        let silent = try await SilentListener()
+        defer { silent.close() }
+        try await withTestServer(database: Fixtures.bytes(containers: 2, tag: "second")) { server in
+            var configuration = self.configuration(silent.port, server.tcpPort)
+            configuration.connections = 1
+            // The hung endpoint takes all of it; the second endpoint's connect gets as long again, which a
+            // loaded 2-core machine needs.
+            configuration.connectTimeout = .seconds(8)
+            let image = try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                try await client.release(container: "my-app", channel: "dev")?.image
+            }
+            #expect(image == "ghcr.io/acme/app-0:second-dev")
+        }
+    }
+
+    /// Closing a client ends a connect in progress: `run()` returns at once, not when the connect timeout
+    /// (here 60 s) passes for an endpoint that never answers the HELLO.
+    @Test func closingTheClientEndsAConnectInProgress() async throws {
+        let silent = try await SilentListener()
+        defer { silent.close() }
+        var configuration = self.configuration(silent.port)
+        configuration.connections = 1
+        configuration.connectTimeout = .seconds(60)
+        let client = ReleaseChannelClient(configuration: configuration)
+        let returned = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await client.run()
+                return true
+            }
+            // The TCP connection is up and the HELLO sent: the connect is in progress.
+            var accepted = silent.accepted.makeAsyncIterator()
+            _ = await accepted.next()
+            client.close()
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        #expect(returned, "run() still waited for the HELLO after close()")
+    }
+
+    /// A db that decompresses to more than maximumDecompressedBytes fails the call with responseTooLarge and
+    /// leaves the connection up (the frame was read whole; it used to be a protocol violation that closed the
+    /// connection, on every retry). Cached mode reports it in cacheStatus and waits for the next revision.
+    @Test func aSnapshotOverTheDecompressedLimitFailsTheCallNotTheConnection() async throws {
+        try await withTestServer(configure: { $0.watchFile = false }) { server in
+            var configuration = self.configuration(server.tcpPort)
+            configuration.cached = true
+            configuration.maximumDecompressedBytes = 100
+            try await ReleaseChannelClient.withClient(configuration: configuration) { client in
+                #expect(try await eventually { client.cacheStatus.lastError != nil })
+                let status = client.cacheStatus
+                guard case .responseTooLarge? = status.lastError else {
+                    Issue.record("\(status)")
+                    return
+                }
+                #expect(status.revision == nil && status.serverRevision?.hex == Fixtures.revision(containers: 3, tag: "v1") && !status.isCurrent)
+                // Asked directly, a SNAPSHOT fails alike, on each connection in turn, and they stay up: the
+                // lookups after them are answered on the same two connections.
+                for _ in 0..<4 {
+                    let error = await #expect(throws: ReleaseChannelClientError.self) { _ = try await client.snapshot() }
+                    guard case .responseTooLarge? = error else {
+                        Issue.record("\(String(describing: error))")
+                        return
+                    }
+                }
+                #expect(try await client.release(container: "my-app", channel: "prod")?.image == "ghcr.io/acme/app-0:v1-prod")
+                let metrics = try await server.request("/metrics").body
+                #expect(metric("release_chan_tcp_connections", in: metrics) == 2)
+                #expect(client.cacheStatus.failedRefreshes == 1, "a db too large was fetched again without a new revision")
+            }
+        }
+    }
+
     /// The first change `changes` delivers, or nil when none comes within `timeout` (then `client` is
     /// closed, which ends the stream and with it the wait).
     /// The index of the server the client's WATCH is on, once the client has one connection on each of the
@@ -429,6 +552,11 @@ import Testing
         let socket = try ServerSocketProbe()
         return socket.port
     }
+}
+
+/// A count shared by concurrent tasks.
+final class Count: Sendable {
+    let value = Mutex(0)
 }
 
 /// Binds an ephemeral port and releases it, to learn a port number that is free right now.

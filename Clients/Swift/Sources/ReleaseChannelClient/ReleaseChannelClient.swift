@@ -1,4 +1,3 @@
-import CompressNIO
 public import Foundation
 public import Logging
 public import NIOCore
@@ -49,6 +48,12 @@ public final class ReleaseChannelClient: Sendable {
         var unannounced: [RevisionChange] = []
         var subscribers: [Int: AsyncStream<RevisionChange>.Continuation] = [:]
         var nextSubscriber = 0
+        /// Calls waiting for a connection: woken when one comes up, when a slot gives up, or on close.
+        var connectionWaiters: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextConnectionWaiter = 0
+        /// Cached mode: why the last refresh failed, and how many in a row have (0 after one succeeds).
+        var refreshError: ReleaseChannelClientError?
+        var failedRefreshes = 0
     }
 
     /// The configuration the client was created with; it stays the same for the client's lifetime.
@@ -75,8 +80,9 @@ public final class ReleaseChannelClient: Sendable {
         self.connectedSignal = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Runs a client for the duration of `body`: connects, waits until it is ready (or the connect
-    /// timeout passes), and closes it afterwards.
+    /// Runs a client for the duration of `body`: connects, waits until it is ready (at most one
+    /// ``ReleaseChannelClientConfiguration/connectTimeout`` per endpoint, as long as failover takes to try
+    /// them all once), and closes it afterwards.
     public static func withClient<Result: Sendable>(
         configuration: ReleaseChannelClientConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
@@ -90,7 +96,7 @@ public final class ReleaseChannelClient: Sendable {
                 client.close()
                 group.cancelAll()
             }
-            try await client.waitUntilReady(timeout: configuration.connectTimeout)
+            try await client.waitUntilReady(timeout: configuration.connectTimeout * max(1, configuration.endpoints.count))
             return try await body(client)
         }
     }
@@ -131,17 +137,19 @@ public final class ReleaseChannelClient: Sendable {
     /// Closes every connection and ends every revision stream. Calls in progress fail with
     /// ``ReleaseChannelClientError/closed`` or ``ReleaseChannelClientError/connectionClosed``.
     public func close() {
-        let (connections, subscribers) = self.shared.withLock { shared -> ([ProtocolConnection], [AsyncStream<RevisionChange>.Continuation]) in
+        let (connections, subscribers, waiters) = self.shared.withLock { shared in
             shared.closed = true
             shared.state = .failed
             defer {
                 shared.connections = [:]
                 shared.subscribers = [:]
+                shared.connectionWaiters = [:]
             }
-            return (Array(shared.connections.values), Array(shared.subscribers.values))
+            return (Array(shared.connections.values), Array(shared.subscribers.values), Array(shared.connectionWaiters.values))
         }
         for connection in connections { connection.close() }
         for subscriber in subscribers { subscriber.finish() }
+        for waiter in waiters { waiter.finish() }
         self.closeSignal.continuation.finish()
         self.refreshSignal.continuation.finish()
         self.connectedSignal.continuation.finish()
@@ -239,19 +247,8 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     private func snapshot(preferring preferred: ProtocolConnection?) async throws -> (revision: Revision, json: Data) {
-        // A limit of `Int.max` frame bytes means no limit, not an overflow.
-        let (product, overflow) = self.configuration.maximumFrameBytes.multipliedReportingOverflow(by: 16)
-        let maximumBytes = overflow ? Int.max : product
-        return try await self.request(.snapshot, timeout: self.configuration.snapshotTimeout, preferring: preferred) { frame throws(ProtocolError) in
-            var body = frame.body
-            if frame.flags.contains(.compressed) {
-                do {
-                    body = try body.decompress(with: .gzip(), maxSize: maximumBytes)
-                } catch {
-                    throw ProtocolError(.badFrame, "SNAPSHOT body is not valid gzip: \(error)")
-                }
-            }
-            return (frame.revision, Data(body.readableBytesView))
+        try await self.request(.snapshot, timeout: self.configuration.snapshotTimeout, preferring: preferred) { frame throws(ProtocolError) in
+            (frame.revision, Data(frame.body.readableBytesView))
         }
     }
 
@@ -265,6 +262,19 @@ public final class ReleaseChannelClient: Sendable {
 
     /// The revision of the in-memory cache (cached mode), nil before the first snapshot.
     public var cachedRevision: Revision? { self.cache?.revision }
+
+    /// How current the cache is (cached mode), for a readiness or staleness check: lookups answer from
+    /// ``CacheStatus/revision`` whatever the server serves meanwhile.
+    public var cacheStatus: CacheStatus {
+        self.shared.withLock { shared in
+            CacheStatus(
+                revision: shared.cache?.revision,
+                serverRevision: shared.lastRevision,
+                lastError: shared.refreshError,
+                failedRefreshes: shared.failedRefreshes
+            )
+        }
+    }
 
     /// New revisions as the server swaps them in, in order, from now until the client closes.
     public func revisionChanges() -> AsyncStream<RevisionChange> {
@@ -292,6 +302,11 @@ public final class ReleaseChannelClient: Sendable {
 
     /// Sends a request on a pool connection and decodes its reply with `decode`.
     ///
+    /// A request whose connection ends before its reply goes once more on another connection within the
+    /// same deadline: every version 1 request is free of side effects (docs/protocol.md §13.2), and a server
+    /// that shuts down or is killed leaves the requests sent to it unanswered. A COMPRESSED reply is decoded
+    /// first, whatever its opcode (§4).
+    ///
     /// A reply that does not decode exactly is a protocol violation (docs/protocol.md §11.3): the call
     /// fails with ``ReleaseChannelClientError/protocolViolation(_:)`` and the connection is closed, so its
     /// slot reconnects rather than read further replies from a server it no longer understands.
@@ -302,21 +317,55 @@ public final class ReleaseChannelClient: Sendable {
         preferring preferred: ProtocolConnection? = nil,
         decode: (Frame) throws(ProtocolError) -> Reply
     ) async throws -> Reply {
-        // One budget for the whole call: the wait for a connection and the wait for the reply.
+        // One budget for the whole call: the waits for a connection and the waits for the reply.
         let deadline = ContinuousClock.now + (timeout ?? self.configuration.requestTimeout)
-        let connection: ProtocolConnection
-        if let preferred, preferred.isActive {
-            connection = preferred
-        } else {
-            connection = try await self.connection(deadline: deadline)
+        var preferred = preferred
+        var frame: Frame
+        var connection: ProtocolConnection
+        var lostConnection: ProtocolConnection?
+        while true {
+            if let candidate = preferred, candidate.isActive {
+                connection = candidate
+            } else {
+                connection = try await self.connection(deadline: deadline, excluding: lostConnection)
+            }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
+            do {
+                if opcode == .snapshot {
+                    frame = try await connection.countingSnapshot { try await connection.request(opcode, body: body, timeout: remaining) }
+                } else {
+                    frame = try await connection.request(opcode, body: body, timeout: remaining)
+                }
+                break
+            } catch let lost as ConnectionLost {
+                guard lostConnection == nil, !self.isClosed else { throw lost.reason }
+                // Not the same one again: it may still look active for a moment after it failed.
+                lostConnection = connection
+                preferred = nil
+                self.logger.debug(
+                    "connection ended before the reply; sending the request again",
+                    metadata: ["endpoint": "\(connection.endpoint)", "opcode": "\(opcode.name)", "reason": "\(lost.reason)"]
+                )
+            }
         }
-        let remaining = deadline - ContinuousClock.now
-        guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
-        let frame: Frame
-        if opcode == .snapshot {
-            frame = try await connection.countingSnapshot { try await connection.request(opcode, body: body, timeout: remaining) }
-        } else {
-            frame = try await connection.request(opcode, body: body, timeout: remaining)
+        if frame.flags.contains(.compressed) {
+            let limit = self.configuration.decompressedLimit
+            do {
+                frame.body = try GzipBody.decode(frame.body, maximumBytes: limit)
+                frame.flags.remove(.compressed)
+            } catch .tooLarge {
+                throw ReleaseChannelClientError.responseTooLarge(
+                    "the \(opcode.name) reply decompresses to more than \(limit) bytes (maximumDecompressedBytes)"
+                )
+            } catch .invalid(let message) {
+                self.logger.warning(
+                    "protocol violation, closing the connection",
+                    metadata: ["endpoint": "\(connection.endpoint)", "opcode": "\(opcode.name)", "error": "\(message)"]
+                )
+                connection.close()
+                throw ReleaseChannelClientError.protocolViolation("\(opcode.name) reply has a COMPRESSED body that does not decode: \(message)")
+            }
         }
         do {
             return try decode(frame)
@@ -330,18 +379,24 @@ public final class ReleaseChannelClient: Sendable {
         }
     }
 
-    /// A connection, round-robin; waits for one (reconnecting) until the deadline.
-    private func connection(deadline: ContinuousClock.Instant) async throws -> ProtocolConnection {
+    /// A connection other than `excluded`, round-robin; waits for one (reconnecting) until the deadline.
+    private func connection(deadline: ContinuousClock.Instant, excluding excluded: ProtocolConnection? = nil) async throws -> ProtocolConnection {
         while true {
-            let (connection, closed, gaveUp) = self.shared.withLock { shared -> (ProtocolConnection?, Bool, Bool) in
+            // Registered before the pool is looked at, so that a connection coming up in between is not missed.
+            let (signal, waiter) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let (connection, closed, gaveUp, id) = self.shared.withLock { shared -> (ProtocolConnection?, Bool, Bool, Int?) in
                 // Round-robin over the pool (slots in order), skipping connections already closing.
                 let count = shared.pool.count
                 for _ in 0..<count {
                     shared.nextConnection &+= 1
                     let candidate = shared.pool[Int(shared.nextConnection % UInt(count))]
-                    if candidate.isActive { return (candidate, false, false) }
+                    if candidate.isActive, candidate !== excluded { return (candidate, false, false, nil) }
                 }
-                return (nil, shared.closed, shared.state == .failed)
+                guard !shared.closed, shared.state != .failed else { return (nil, shared.closed, true, nil) }
+                let id = shared.nextConnectionWaiter
+                shared.nextConnectionWaiter += 1
+                shared.connectionWaiters[id] = waiter
+                return (nil, false, false, id)
             }
             if let connection { return connection }
             if closed { throw ReleaseChannelClientError.closed }
@@ -350,19 +405,44 @@ public final class ReleaseChannelClient: Sendable {
                     "gave up reconnecting to \(self.configuration.endpoints.map(\.description).joined(separator: ", "))"
                 )
             }
-            guard ContinuousClock.now < deadline else {
+            defer { if let id { _ = self.shared.withLock { $0.connectionWaiters.removeValue(forKey: id) } } }
+            let woken = await withTaskGroup(of: Bool.self) { race in
+                race.addTask {
+                    var iterator = signal.makeAsyncIterator()
+                    return await iterator.next() != nil
+                }
+                race.addTask {
+                    try? await Task.sleep(until: deadline)
+                    return false
+                }
+                defer { race.cancelAll() }
+                return await race.next() ?? false
+            }
+            try Task.checkCancellation()
+            guard woken || ContinuousClock.now < deadline else {
                 throw ReleaseChannelClientError.notConnected("no server reachable at \(self.configuration.endpoints.map(\.description).joined(separator: ", "))")
             }
-            try await Task.sleep(for: .milliseconds(5))
         }
+    }
+
+    /// Wakes every call waiting for a connection, to look at the pool again.
+    private func wakeConnectionWaiters() {
+        let waiters = self.shared.withLock { Array($0.connectionWaiters.values) }
+        for waiter in waiters { waiter.yield() }
     }
 
     // MARK: Connections
 
     /// Keeps one pool slot connected: connect (failing over across endpoints), serve, reconnect with
     /// jittered exponential backoff.
+    ///
+    /// A connection that ends sooner than ``ReleaseChannelClientConfiguration/reconnectMaximumDelay`` after
+    /// its handshake does not reset the backoff: a server that takes the HELLO and then closes (or one that
+    /// fails every WATCH) would otherwise be reconnected to in a tight loop.
     private func maintain(slot: Int) async {
         var failures = 0
+        // Connections in a row that ended soon after their handshake.
+        var shortLived = 0
         var endpointIndex = slot % max(1, self.configuration.endpoints.count)
         // Pushes come only on the connection the watch loop subscribed on.
         let onPush: @Sendable (Frame) -> Void = { [weak self] frame in self?.handlePush(frame) }
@@ -391,10 +471,11 @@ public final class ReleaseChannelClient: Sendable {
                     return
                 }
                 self.updateState(failedSlot: slot, gaveUp: false)
-                try? await Task.sleep(for: self.backoff(failures))
+                try? await Task.sleep(for: self.backoff(failures + shortLived))
                 continue
             }
             failures = 0
+            let connectedAt = ContinuousClock.now
             guard self.register(connection, slot: slot) else {
                 connection.close()
                 return
@@ -410,6 +491,12 @@ public final class ReleaseChannelClient: Sendable {
             // Start over at the next endpoint: the one that just went away is the least likely to be back.
             endpointIndex = (endpointIndex + 1) % max(1, self.configuration.endpoints.count)
             self.logger.debug("connection lost, reconnecting", metadata: ["slot": "\(slot)", "endpoint": "\(connection.endpoint)"])
+            if ContinuousClock.now - connectedAt < self.configuration.reconnectMaximumDelay {
+                shortLived += 1
+                try? await Task.sleep(for: self.backoff(shortLived))
+            } else {
+                shortLived = 0
+            }
         }
     }
 
@@ -447,7 +534,10 @@ public final class ReleaseChannelClient: Sendable {
             shared.state = .ready
             return true
         }
-        if registered { self.connectedSignal.continuation.yield() }
+        if registered {
+            self.connectedSignal.continuation.yield()
+            self.wakeConnectionWaiters()
+        }
         return registered
     }
 
@@ -463,6 +553,8 @@ public final class ReleaseChannelClient: Sendable {
             guard !shared.closed, shared.connections.isEmpty else { return }
             shared.state = gaveUp ? .failed : .reconnecting
         }
+        // Calls waiting for a connection fail at once once the client gave up.
+        if gaveUp { self.wakeConnectionWaiters() }
     }
 
     // MARK: Revision changes and the cache
@@ -540,18 +632,42 @@ public final class ReleaseChannelClient: Sendable {
     private func refreshLoop() async {
         var failures = 0
         var behind = 0
+        // The revision whose db was over maximumDecompressedBytes: not fetched again.
+        var tooLarge: Revision?
         for await _ in self.refreshSignal.stream {
             let (wanted, watching) = self.shared.withLock { ($0.lastRevision, $0.watching) }
+            if wanted != nil, wanted == tooLarge { continue }
             if wanted == nil || self.cache?.revision != wanted {
                 do {
                     // From the server whose pushes set `wanted`: another endpoint may not have reloaded yet.
                     let (revision, json) = try await self.snapshot(preferring: watching)
-                    let database = try CachedDatabase(revision: revision, json: json)
-                    self.shared.withLock { $0.cache = database }
+                    let database: CachedDatabase
+                    do {
+                        database = try CachedDatabase(revision: revision, json: json)
+                    } catch {
+                        throw ReleaseChannelClientError.protocolViolation("SNAPSHOT \(revision) is not a db: \(error)")
+                    }
+                    self.shared.withLock { shared in
+                        shared.cache = database
+                        shared.refreshError = nil
+                        shared.failedRefreshes = 0
+                    }
                     failures = 0
                     self.logger.debug("cache refreshed", metadata: ["revision": "\(revision)"])
                 } catch {
                     failures += 1
+                    let reason = error as? ReleaseChannelClientError ?? .connectionClosed
+                    self.shared.withLock { shared in
+                        shared.refreshError = reason
+                        shared.failedRefreshes += 1
+                    }
+                    // A db too large for this client stays too large until it changes: the next revision
+                    // (pushed, or found on reconnecting) tries again, not a timer.
+                    if case .responseTooLarge = reason {
+                        tooLarge = wanted
+                        self.logger.error("cache refresh failed; waiting for the next revision", metadata: ["error": "\(reason)"])
+                        continue
+                    }
                     self.logger.warning("cache refresh failed; retrying", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                     if !self.isClosed {
                         try? await Task.sleep(for: self.backoff(failures))

@@ -50,9 +50,10 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     public var endpoints: [Endpoint]
     /// Connections kept open; requests are spread over them and pipelined on each.
     public var connections: Int = 2
-    /// Longest wait for the TCP connect to one endpoint, and then separately for its HELLO reply;
-    /// ``ReleaseChannelClient/withClient(configuration:eventLoopGroup:logger:_:)`` also waits this long for the
-    /// first connection.
+    /// Longest wait for one endpoint: the TCP connect and the HELLO reply together. Failover to the next
+    /// endpoint starts when it passes, so
+    /// ``ReleaseChannelClient/withClient(configuration:eventLoopGroup:logger:_:)`` waits this long for each
+    /// endpoint (one round over them all) for the first connection.
     public var connectTimeout: Duration = .seconds(5)
     /// Longest a call takes: waiting for a usable connection and then for the reply share it.
     public var requestTimeout: Duration = .seconds(5)
@@ -72,12 +73,25 @@ public struct ReleaseChannelClientConfiguration: Sendable {
     public var maximumReconnectAttempts: Int?
     /// Interval of the keep-alive PING sent on every connection (the server closes idle ones).
     public var pingInterval: Duration = .seconds(30)
-    /// Largest frame accepted from the server (a SNAPSHOT of a large db is the biggest).
+    /// Largest frame accepted from the server (a SNAPSHOT of a large db is the biggest); a larger one closes
+    /// the connection, since the bytes after it cannot be read as frames.
     public var maximumFrameBytes: Int = 256 * 1024 * 1024
+    /// Largest body a COMPRESSED reply may decompress to (the whole db, for a SNAPSHOT); nil for 16 ×
+    /// ``maximumFrameBytes``. A larger one fails that call with
+    /// ``ReleaseChannelClientError/responseTooLarge(_:)`` and the connection stays up; in cached mode the
+    /// cache stays as it was until the next revision (``ReleaseChannelClient/cacheStatus``).
+    public var maximumDecompressedBytes: Int?
     /// Keep the whole db in memory and answer lookups from it, refreshed on every pushed change.
     public var cached: Bool = false
     /// Sent in HELLO; shows up in the server's logs.
     public var clientName: String = "release-chan-swift"
+
+    /// ``maximumDecompressedBytes``, or its default; 16 × `Int.max` is no limit, not an overflow.
+    var decompressedLimit: Int {
+        if let maximumDecompressedBytes = self.maximumDecompressedBytes { return maximumDecompressedBytes }
+        let (product, overflow) = self.maximumFrameBytes.multipliedReportingOverflow(by: 16)
+        return overflow ? Int.max : product
+    }
 
     /// Creates a configuration for these servers (list at least one), every other property at its default.
     public init(endpoints: [Endpoint]) {

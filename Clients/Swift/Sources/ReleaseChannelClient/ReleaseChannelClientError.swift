@@ -16,6 +16,9 @@ public enum ReleaseChannelClientError: Error, Sendable, Equatable, CustomStringC
     case closed
     /// The call's arguments break a protocol limit; nothing was sent.
     case invalidRequest(String)
+    /// The reply decompresses to more than ``ReleaseChannelClientConfiguration/maximumDecompressedBytes``; the
+    /// connection stays up (the frame itself was read whole).
+    case responseTooLarge(String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,7 @@ public enum ReleaseChannelClientError: Error, Sendable, Equatable, CustomStringC
         case .protocolViolation(let message): "protocol violation: \(message)"
         case .closed: "the client is closed"
         case .invalidRequest(let message): "invalid request: \(message)"
+        case .responseTooLarge(let message): "response too large: \(message)"
         }
     }
 }

@@ -1,6 +1,13 @@
 import NIOCore
 import ReleaseChannelProtocol
 
+/// A request that was sent and never answered, because its connection ended: version 1 requests have no
+/// side effects, so it may go again on another connection (docs/protocol.md §13.2). `reason` is what the
+/// caller sees if it does not.
+struct ConnectionLost: Error {
+    let reason: ReleaseChannelClientError
+}
+
 /// Matches replies to requests by request id on one connection and hands pushes to a callback.
 /// Checks every frame as docs/protocol.md §11.3 requires (version, flags, a reply's opcode); a violation
 /// fails every outstanding request and closes the connection. Runs on the connection's event loop only.
@@ -19,8 +26,10 @@ final class ClientFrameHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var closedError: ReleaseChannelClientError?
     private let onPush: @Sendable (Frame) -> Void
+    private let maximumDecompressedBytes: Int
 
-    init(onPush: @escaping @Sendable (Frame) -> Void) {
+    init(maximumDecompressedBytes: Int, onPush: @escaping @Sendable (Frame) -> Void) {
+        self.maximumDecompressedBytes = maximumDecompressedBytes
         self.onPush = onPush
     }
 
@@ -36,7 +45,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
     /// Sends a request; the promise completes with its reply, or fails on timeout or close.
     func send(opcode: UInt8, body: ByteBuffer, timeout: TimeAmount, promise: EventLoopPromise<Frame>) {
         guard let context, self.closedError == nil else {
-            promise.fail(self.closedError ?? .connectionClosed)
+            promise.fail(ConnectionLost(reason: self.closedError ?? .connectionClosed))
             return
         }
         let id = self.nextRequestID
@@ -52,12 +61,22 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = self.unwrapInboundIn(data)
+        var frame = self.unwrapInboundIn(data)
         if let violation = Self.violation(in: frame) {
             self.violated(violation, context: context)
             return
         }
         if frame.flags.contains(.push) {
+            // Decided by the flag, whatever the opcode (§4); pushes are small, so this stays on the event loop.
+            if frame.flags.contains(.compressed) {
+                do {
+                    frame.body = try GzipBody.decode(frame.body, maximumBytes: self.maximumDecompressedBytes)
+                    frame.flags.remove(.compressed)
+                } catch {
+                    self.violated("push with opcode \(Self.hex(frame.opcode)) has a COMPRESSED body that does not decode: \(error)", context: context)
+                    return
+                }
+            }
             // A push the client knows must decode exactly (§11.3); one it does not know is ignored.
             if frame.opcode == ProtocolOpcode.revisionChanged.rawValue {
                 var body = frame.body
@@ -70,9 +89,12 @@ final class ClientFrameHandler: ChannelInboundHandler {
             return
         }
         if frame.opcode == ProtocolOpcode.error.rawValue, frame.requestID == 0 {
-            // A connection-level error: the server closes next; every outstanding request fails with it.
+            // A connection-level error ends the connection (§5): every outstanding request fails with it, and
+            // the client closes its side at once, so that no new request is sent on it while the server's close
+            // is on its way.
             var body = frame.body
             self.failAll(.server(status: frame.status, message: ProtocolMessages.readMessage(from: &body)))
+            context.close(promise: nil)
             return
         }
         guard frame.flags.contains(.reply) else {
@@ -138,7 +160,7 @@ final class ClientFrameHandler: ChannelInboundHandler {
         self.pending = [:]
         for entry in pending.values {
             entry.timeout?.cancel()
-            entry.promise.fail(error)
+            entry.promise.fail(ConnectionLost(reason: error))
         }
     }
 }

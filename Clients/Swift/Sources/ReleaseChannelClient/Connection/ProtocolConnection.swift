@@ -27,47 +27,73 @@ final class ProtocolConnection: Sendable {
         self.handler = handler
     }
 
-    /// Connects, performs the HELLO handshake and returns the ready connection.
+    /// Connects, performs the HELLO handshake and returns the ready connection, all within one
+    /// `connectTimeout`. Cancelling the calling task closes the channel, so a connect to a host that does not
+    /// answer ends when the client closes rather than when the timeout passes.
     static func connect(
         to endpoint: ReleaseChannelClientConfiguration.Endpoint,
         configuration: ReleaseChannelClientConfiguration,
         group: any EventLoopGroup,
         onPush: @escaping @Sendable (Frame) -> Void
     ) async throws -> ProtocolConnection {
+        let deadline = ContinuousClock.now + configuration.connectTimeout
         let maximumFrame = configuration.maximumFrameBytes
-        let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: maximumFrame)))
-                    try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(onPush: onPush))
+        let maximumDecompressed = configuration.decompressedLimit
+        // The channel exists (the initializer ran) before its connect completes: closing it fails the connect.
+        let opened = Mutex<(channel: (any Channel)?, cancelled: Bool)>((nil, false))
+        return try await withTaskCancellationHandler {
+            let channel = try await ClientBootstrap(group: group)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    let cancelled = opened.withLock { opened in
+                        opened.channel = channel
+                        return opened.cancelled
+                    }
+                    if cancelled { return channel.eventLoop.makeFailedFuture(CancellationError()) }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumFrameBytes: maximumFrame)))
+                        try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(maximumDecompressedBytes: maximumDecompressed, onPush: onPush))
+                    }
                 }
-            }
-            .connect(host: endpoint.host, port: endpoint.port)
-            .get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientFrameHandler.self), eventLoop: channel.eventLoop)
-        }.get()
-        do {
-            var body = ByteBuffer()
-            let name = Self.handshakeName(configuration.clientName)
-            ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: name).write(to: &body)
-            let reply = try await Self.request(channel: channel, handler: handler, opcode: .hello, body: body, timeout: configuration.connectTimeout)
-            var replyBody = reply.body
-            let hello: ProtocolMessages.HelloReply
+                .connect(host: endpoint.host, port: endpoint.port)
+                .get()
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientFrameHandler.self), eventLoop: channel.eventLoop)
+            }.get()
             do {
-                hello = try ProtocolMessages.HelloReply.read(from: &replyBody)
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { throw ReleaseChannelClientError.timeout }
+                var body = ByteBuffer()
+                let name = Self.handshakeName(configuration.clientName)
+                ProtocolMessages.Hello(versions: [Frame.currentVersion], clientName: name).write(to: &body)
+                let reply: Frame
+                do {
+                    reply = try await Self.request(channel: channel, handler: handler, opcode: .hello, body: body, timeout: remaining)
+                } catch let lost as ConnectionLost {
+                    throw lost.reason
+                }
+                var replyBody = reply.body
+                let hello: ProtocolMessages.HelloReply
+                do throws(ProtocolError) {
+                    hello = try ProtocolMessages.HelloReply.read(from: &replyBody)
+                } catch {
+                    throw ReleaseChannelClientError.protocolViolation("malformed HELLO reply: \(error.message)")
+                }
+                guard hello.version == Frame.currentVersion else {
+                    throw ReleaseChannelClientError.protocolViolation("server chose version \(hello.version), which was not offered")
+                }
+                return ProtocolConnection(channel: channel, endpoint: endpoint, hello: hello, helloRevision: reply.revision, handler: handler)
             } catch {
-                throw ReleaseChannelClientError.protocolViolation("malformed HELLO reply: \(error.message)")
+                try? await channel.close()
+                throw error
             }
-            guard hello.version == Frame.currentVersion else {
-                throw ReleaseChannelClientError.protocolViolation("server chose version \(hello.version), which was not offered")
+        } onCancel: {
+            let channel = opened.withLock { opened in
+                opened.cancelled = true
+                return opened.channel
             }
-            return ProtocolConnection(channel: channel, endpoint: endpoint, hello: hello, helloRevision: reply.revision, handler: handler)
-        } catch {
-            try? await channel.close()
-            throw error
+            channel?.close(promise: nil)
         }
     }
 
@@ -97,7 +123,8 @@ final class ProtocolConnection: Sendable {
         return try await body()
     }
 
-    /// Sends one request and waits for its reply; a non-OK status is thrown as a server error.
+    /// Sends one request and waits for its reply; a non-OK status is thrown as a server error, and a
+    /// connection that ends before the reply as ``ConnectionLost``.
     ///
     /// A request larger than the server's `max_frame` is refused here: the server would answer it with
     /// FRAME_TOO_LARGE and close the connection, failing every other request in flight on it.
