@@ -56,6 +56,31 @@ import Testing
         }
     }
 
+    /// A request the HTTP/1 parser refuses gets the 400 every other error has, with its JSON body naming
+    /// what was refused, after the response to the request before it, and the connection is closed.
+    /// Hummingbird wrote it with no body.
+    @Test(arguments: [
+        ("FOO /v1/health HTTP/1.1\r\nHost: t\r\n\r\n", "the request method is not one the HTTP/1 parser knows"),
+        ("GET /v1/health HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n", "the Content-Length field is not valid for this request"),
+        ("GET /v1/health HTTP/1.1\r\nHost: t\r\nX-Big: \(String(repeating: "a", count: 90_000))\r\n\r\n",
+         "the request head is over the server's limits (80 KiB of header fields, 1000 fields, an 80 KiB request line)"),
+        ("GET /v1/health HTTP/3.7\r\nHost: t\r\n\r\n", "the HTTP version is not HTTP/1.0 or HTTP/1.1"),
+    ])
+    func aRequestTheParserRefusesGetsAJSONError(request: String, message: String) async throws {
+        try await withTestServer { server in
+            let socket = try RawSocket(port: server.port)
+            // Behind a request with a body (which the fast path leaves to the parser and the router).
+            try await socket.send("POST /v1/health HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}" + request)
+            #expect(try await Self.readResponse(socket).head.first == "HTTP/1.1 405 Method Not Allowed")
+            let refused = try await Self.readResponse(socket)
+            #expect(refused.head.first == "HTTP/1.1 400 Bad Request")
+            #expect(refused.head.contains { $0.lowercased() == "connection: close" })
+            #expect(refused.head.contains { $0.lowercased() == "content-type: application/json; charset=utf-8" })
+            #expect(refused.body == #"{"error":{"code":"bad_request","message":"\#(message)"}}"#)
+            #expect(try await socket.read(exactly: 1) == nil, "the connection stayed open")
+        }
+    }
+
     /// Methods the HTTP/1 parser knows that no route registers were the router's 404.
     @Test(arguments: [
         ("TRACE", "/v1/health", "/v1/health", "GET, HEAD"),

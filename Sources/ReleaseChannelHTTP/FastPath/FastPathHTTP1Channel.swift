@@ -9,7 +9,8 @@ import ReleaseChannelTransportSupport
 /// front of the HTTP/1 decoder (the two hot lookups answered from the raw bytes),
 /// ``FastPathOrderingHandler`` after the decoder, which tells it when the requests it passed on have
 /// been answered, ``HTTPConnectionCloseHandler`` there too, which makes Hummingbird end a connection
-/// whenever the request says so, and the timeouts: NIO's `IdleStateHandler` and ``HTTPIdleConnectionCloser`` in
+/// whenever the request says so, ``HTTPParserErrorResponder``, which gives the 400 for a request the
+/// parser refuses its JSON body, and the timeouts: NIO's `IdleStateHandler` and ``HTTPIdleConnectionCloser`` in
 /// front of them all, where every byte the connection reads goes by, then
 /// ``HTTPRequestHeadTimeoutHandler``, and ``DecodedRequestCounter`` after the decoder, for the requests
 /// the router has in hand and the heads the decoder has read. In front of everything,
@@ -32,6 +33,7 @@ struct FastPathHTTP1Channel: ServerChildChannel {
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             let ordering = FastPathOrdering()
             try pipeline.addHandler(HTTPConnectionCloseHandler(), position: .before(codec))
+            try pipeline.addHandler(HTTPParserErrorResponder(), position: .before(codec))
             try pipeline.addHandler(FastPathOrderingHandler(ordering: ordering), position: .before(codec))
             if self.idleTimeout != nil || self.requestHeadTimeout != nil {
                 try pipeline.addHandler(DecodedRequestCounter(ordering: ordering), position: .before(codec))
