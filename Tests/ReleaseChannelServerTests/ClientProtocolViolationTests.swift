@@ -145,12 +145,7 @@ import Testing
             )
         }
         defer { server.close(promise: nil) }
-        let port = try #require(server.localAddress?.port)
-        var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
-        // Generous: the whole suite runs in parallel on 2 cores (as in ClientSDKTests).
-        configuration.connectTimeout = .seconds(30)
-        configuration.requestTimeout = .seconds(60)
-        configuration.reconnectInitialDelay = .milliseconds(50)
+        let configuration = Self.patientConfiguration(port: try #require(server.localAddress?.port))
         try await ReleaseChannelClient.withClient(configuration: configuration) { client in
             do {
                 _ = try await client.revision()
@@ -167,6 +162,16 @@ import Testing
             }
             #expect(await Self.nextClose(closed), "the client kept the connection after a BATCH_GET reply it could not decode")
         }
+    }
+
+    /// A client of the server on `port` that reconnects soon and waits long: generous, since the whole suite
+    /// runs in parallel on 2 cores (as in ClientSDKTests).
+    static func patientConfiguration(port: Int) -> ReleaseChannelClientConfiguration {
+        var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: port)])
+        configuration.connectTimeout = .seconds(30)
+        configuration.requestTimeout = .seconds(60)
+        configuration.reconnectInitialDelay = .milliseconds(50)
+        return configuration
     }
 
     /// gzip of `bytes`, as a server sends a COMPRESSED body.
@@ -203,10 +208,7 @@ import Testing
             )
         }
         defer { server.close(promise: nil) }
-        var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: try #require(server.localAddress?.port))])
-        configuration.connectTimeout = .seconds(30)
-        configuration.requestTimeout = .seconds(60)
-        configuration.reconnectInitialDelay = .milliseconds(50)
+        let configuration = Self.patientConfiguration(port: try #require(server.localAddress?.port))
         try await ReleaseChannelClient.withClient(configuration: configuration) { client in
             let revision = try await client.revision()
             #expect(revision.loadedAtMilliseconds == 42 && revision.releases == 3 && revision.containers == 1)

@@ -381,17 +381,14 @@ public final class ReleaseChannelClient: Sendable {
 
     /// A connection other than `excluded`, round-robin; waits for one (reconnecting) until the deadline.
     private func connection(deadline: ContinuousClock.Instant, excluding excluded: ProtocolConnection? = nil) async throws -> ProtocolConnection {
+        // The request path: a connection is up, and nothing is allocated to find it.
+        if let connection = self.shared.withLock({ Self.next(in: &$0, excluding: excluded) }) { return connection }
         while true {
-            // Registered before the pool is looked at, so that a connection coming up in between is not missed.
             let (signal, waiter) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            // The pool is looked at again under the lock that registers the waiter, so that a connection
+            // coming up in between is not missed.
             let (connection, closed, gaveUp, id) = self.shared.withLock { shared -> (ProtocolConnection?, Bool, Bool, Int?) in
-                // Round-robin over the pool (slots in order), skipping connections already closing.
-                let count = shared.pool.count
-                for _ in 0..<count {
-                    shared.nextConnection &+= 1
-                    let candidate = shared.pool[Int(shared.nextConnection % UInt(count))]
-                    if candidate.isActive, candidate !== excluded { return (candidate, false, false, nil) }
-                }
+                if let connection = Self.next(in: &shared, excluding: excluded) { return (connection, false, false, nil) }
                 guard !shared.closed, shared.state != .failed else { return (nil, shared.closed, true, nil) }
                 let id = shared.nextConnectionWaiter
                 shared.nextConnectionWaiter += 1
@@ -423,6 +420,17 @@ public final class ReleaseChannelClient: Sendable {
                 throw ReleaseChannelClientError.notConnected("no server reachable at \(self.configuration.endpoints.map(\.description).joined(separator: ", "))")
             }
         }
+    }
+
+    /// The next active pool connection other than `excluded`, round-robin over the slots in order.
+    private static func next(in shared: inout Shared, excluding excluded: ProtocolConnection?) -> ProtocolConnection? {
+        let count = shared.pool.count
+        for _ in 0..<count {
+            shared.nextConnection &+= 1
+            let candidate = shared.pool[Int(shared.nextConnection % UInt(count))]
+            if candidate.isActive, candidate !== excluded { return candidate }
+        }
+        return nil
     }
 
     /// Wakes every call waiting for a connection, to look at the pool again.
@@ -630,7 +638,6 @@ public final class ReleaseChannelClient: Sendable {
     /// Changes are announced to ``revisionChanges()`` once the cache holds them, so a subscriber that
     /// looks a release up on a change sees the new value.
     private func refreshLoop() async {
-        var failures = 0
         var behind = 0
         // The revision whose db was over maximumDecompressedBytes: not fetched again.
         var tooLarge: Revision?
@@ -652,14 +659,13 @@ public final class ReleaseChannelClient: Sendable {
                         shared.refreshError = nil
                         shared.failedRefreshes = 0
                     }
-                    failures = 0
                     self.logger.debug("cache refreshed", metadata: ["revision": "\(revision)"])
                 } catch {
-                    failures += 1
                     let reason = error as? ReleaseChannelClientError ?? .connectionClosed
-                    self.shared.withLock { shared in
+                    let failures = self.shared.withLock { shared in
                         shared.refreshError = reason
                         shared.failedRefreshes += 1
+                        return shared.failedRefreshes
                     }
                     // A db too large for this client stays too large until it changes: the next revision
                     // (pushed, or found on reconnecting) tries again, not a timer.
