@@ -406,6 +406,8 @@ import Testing
             group.addTask { await client.run() }
             #expect(try await Self.watchedServer(of: servers) != nil, "the client never had one connection on each server")
             a.signal(SIGSTOP)
+            // kill(2) returns before the process has stopped; on a loaded machine it answered a few more.
+            #expect(try await eventually { Self.processState(a.pid) == "T" }, "server A did not stop")
             let answered = Count()
             async let images = withThrowingTaskGroup(of: String?.self) { lookups in
                 for _ in 0..<20 {
@@ -546,6 +548,15 @@ import Testing
             defer { race.cancelAll() }
             return try await race.next() ?? nil
         }
+    }
+
+    /// The state letter of a process in /proc (`R`, `S`, `T` for stopped, …).
+    static func processState(_ pid: Int32) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // The command name in parentheses may hold spaces; the state follows it.
+        return stat[end...].dropFirst(2).first
     }
 
     static func freePort() throws -> Int {
