@@ -11,6 +11,18 @@ import Testing
         try await Subprocess.run("/usr/bin/timeout", ["-k", "5", "60", Fixtures.executable.path] + arguments)
     }
 
+    /// A timeout that is not a number of seconds the client can wait is a usage error: `inf` and `1e300`
+    /// crashed the conversion to milliseconds.
+    @Test(arguments: ["inf", "1e300", "nan", "0"])
+    func anImpossibleTimeoutIsAUsageError(timeout: String) async throws {
+        for command in ["query", "watch"] {
+            let arguments = command == "query" ? ["query", "--timeout", timeout, "my-app", "prod"] : ["watch", "--timeout", timeout]
+            let result = try await self.run(arguments)
+            #expect(result.status == 2, "\(command) --timeout \(timeout): \(result.status) \(result.standardError)")
+            #expect(result.standardError.contains("--timeout must be a number of seconds above 0 and at most 86400"), "\(result.standardError)")
+        }
+    }
+
     @Test func queryPrintsAnImageOrEveryChannel() async throws {
         try await withTestServer(configure: { $0.watchFile = false }) { server in
             let endpoint = "127.0.0.1:\(server.tcpPort)"

@@ -201,6 +201,50 @@ import Testing
         #expect((0..<12).allSatisfy { database.release(container: "svc-\($0)", channel: "dev") != nil }, "no update lost")
     }
 
+    /// Writers that reach one db by a symlink and by its own path take one lock: the lock is taken at the
+    /// file that is written. Each had locked `PATH.lock` of the path it was given, two locks for one file,
+    /// and about half the updates were lost.
+    @Test func concurrentSetsThroughALinkAndThePathSerialize() async throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("real"), withIntermediateDirectories: false)
+        let target = directory.file("real/db.json")
+        let link = directory.file("link.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: target)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "real/db.json")
+        let results = try await withThrowingTaskGroup(of: Int32.self) { group in
+            for index in 0..<12 {
+                group.addTask {
+                    let path = index.isMultiple(of: 2) ? link : target
+                    return try await self.run(["db", "set", "--db", path, "--container", "svc-\(index)", "--channel", "dev", "--image", "ghcr.io/acme/svc-\(index):v1"]).status
+                }
+            }
+            var statuses: [Int32] = []
+            for try await status in group { statuses.append(status) }
+            return statuses
+        }
+        #expect(results.allSatisfy { $0 == 0 })
+        let database = try self.database(target)
+        let lost = (0..<12).filter { database.release(container: "svc-\($0)", channel: "dev") == nil }
+        #expect(lost.isEmpty, "updates lost: \(lost)")
+    }
+
+    /// A rewritten db keeps its mode whatever the writer's umask (open(2)'s mode went through it: 640 under
+    /// umask 077 became 600, and a group that could read the db no longer could).
+    @Test func aRewrittenDbKeepsItsMode() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        let set = try await Subprocess.run(
+            "/bin/sh",
+            ["-c", "umask 077 && exec \"$0\" db set --db \"$1\" --container kept --channel dev --image ghcr.io/acme/kept:v1", Fixtures.executable.path, path]
+        )
+        #expect(set.status == 0, "\(set.standardError)")
+        #expect(try self.database(path).release(container: "kept", channel: "dev") != nil)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o640, "mode \(String(mode ?? 0, radix: 8))")
+    }
+
     @Test func historyReadsTheGitLog() async throws {
         let repository = try await GitRepository(database: Fixtures.bytes(containers: 1))
         let clone = try await repository.clone("work")

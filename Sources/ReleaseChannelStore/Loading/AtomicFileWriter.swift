@@ -23,11 +23,23 @@ public enum AtomicFileWriter {
         let target = Self.followingSymlink(path)
         let directory = target.lastIndex(of: "/").map { String(target[..<$0]) } ?? "."
         let temporary = "\(target).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        var mode: mode_t = 0o644
         var info = stat()
-        if stat(target, &info) == 0 { mode = info.st_mode & 0o7777 }
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        let existing = stat(target, &info) == 0
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, existing ? info.st_mode & 0o7777 : 0o644)
         guard descriptor >= 0 else { throw WriteError(path: path, operation: "create a temporary file beside it", errno: errno) }
+        if existing {
+            // open(2)'s mode goes through the umask (664 became 644), and a new file belongs to whoever
+            // writes it: the replaced file's owner, group and mode are kept. The owner can only be kept by
+            // root (or when it is the writer), so a failed fchown is no error; fchmod comes after it, since
+            // a change of owner clears the set-id bits.
+            _ = fchown(descriptor, info.st_uid, info.st_gid)
+            guard fchmod(descriptor, info.st_mode & 0o7777) == 0 else {
+                let code = errno
+                close(descriptor)
+                unlink(temporary)
+                throw WriteError(path: path, operation: "keep the file's mode", errno: code)
+            }
+        }
         var written = 0
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { buffer in

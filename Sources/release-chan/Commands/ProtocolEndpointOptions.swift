@@ -16,7 +16,10 @@ struct ProtocolEndpointOptions: ParsableArguments {
             }
             return endpoint
         }
-        guard self.timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        // A day is far past any useful wait, and keeps the milliseconds within Int64 (inf crashed the conversion).
+        guard self.timeout > 0, self.timeout <= 86_400 else {
+            throw ValidationError("--timeout must be a number of seconds above 0 and at most 86400, not \(self.timeout)")
+        }
         var configuration = ReleaseChannelClientConfiguration(endpoints: endpoints)
         configuration.connections = 1
         configuration.connectTimeout = .milliseconds(Int64(self.timeout * 1000))
