@@ -20,6 +20,15 @@ struct ListenerService: Service {
             try await self.base.run()
         } catch let error as IOError where [EADDRINUSE, EADDRNOTAVAIL, EACCES].contains(error.errnoCode) {
             throw ListenError(listener: self.listener, host: self.host, port: self.port, reason: String(cString: strerror(error.errnoCode)))
+        } catch let error as SocketAddressError.UnknownHost {
+            // A host that is no address and resolves to none (a typo, a name missing from DNS): NIO's
+            // error does not say which listener, and the process would end with the "db" status.
+            throw ListenError(
+                listener: self.listener, host: self.host, port: self.port,
+                reason: "the host is not an IP address and does not resolve to one (\(error.errorDescription))"
+            )
+        } catch is SocketAddressError {
+            throw ListenError(listener: self.listener, host: self.host, port: self.port, reason: "the host is not an address to listen on")
         }
     }
 }

@@ -65,6 +65,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.file("db.json")))
     }
 
+    /// A db over --max-db-bytes (by default the server's 256 MiB) is not written: 180000 containers had
+    /// written 277 MB that `db validate` and the server then refused.
+    @Test func refusesADbOverTheSizeLimit() async throws {
+        let directory = try TemporaryDirectory()
+        let output = directory.file("db.json")
+        let result = try await self.run(["db", "generate", "--containers", "100", "--max-db-bytes", "16KiB", "--output", output])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("over the limit of 16384 bytes (--max-db-bytes; serve takes the same option): nothing written"), "\(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let validate = try await self.run(["db", "validate", Fixtures.repositoryRoot.appendingPathComponent("db/db.json").path, "--max-db-bytes", "1K"])
+        #expect(validate.status == 1)
+        #expect(validate.standardError.contains("over the limit of 1024 bytes (--max-db-bytes)"), "\(validate.standardError)")
+    }
+
     @Test func reportsAnOutputItCannotWrite() async throws {
         let directory = try TemporaryDirectory()
         let result = try await self.run(["db", "generate", "--containers", "1", "--output", directory.file("missing/db.json")])

@@ -38,6 +38,18 @@ import Testing
         }
     }
 
+    /// A host that is no address and resolves to none ends the process like a taken port (status 4),
+    /// naming the host; it had been NIO's bare SocketAddressError with status 1, the "db cannot be
+    /// loaded" code.
+    @Test func anUnresolvableHostIsNamed() async throws {
+        let db = Fixtures.repositoryRoot.appendingPathComponent("db/db.json").path
+        let result = try await Subprocess.run(
+            Fixtures.executable.path, ["serve", "--db", db, "--host", "nosuchhost.invalid", "--http-port", "0", "--tcp-port", "0", "--watch", "false"]
+        )
+        #expect(result.status == 4)
+        #expect(result.standardError.contains("on nosuchhost.invalid:0: the host is not an IP address and does not resolve to one"), "\(result.standardError)")
+    }
+
     @Test func badOptionsAreUsageErrors() async throws {
         let flag = try await Subprocess.run(Fixtures.executable.path, ["serve", "--reload-interval", "soon"])
         #expect(flag.status == 2)

@@ -32,6 +32,73 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written)
     }
 
+    /// `db set` of the image already stored, without --digest or a source, keeps the stored ones: it had
+    /// replaced them with none, printed "X (was X)", and so turned off the stale guard for the release.
+    /// A change of the digest or source alone is printed as such.
+    @Test func settingTheStoredImageAgainKeepsItsDigestAndSource() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let digest = "sha256:" + String(repeating: "c", count: 64)
+        let image = ["db", "set", "--db", path, "--container", "pinned", "--channel", "prod", "--image", "ghcr.io/acme/pinned:v2"]
+        let built = try await self.run(image + ["--digest", digest, "--source-repository", "acme/pinned", "--run-id", "20"])
+        #expect(built.status == 0, "\(built.standardError)")
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let again = try await self.run(image)
+        #expect(again.status == 0, "\(again.standardError)")
+        #expect(again.standardOutput.hasPrefix("unchanged: pinned/prod ghcr.io/acme/pinned:v2"), "\(again.standardOutput)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == written, "file untouched")
+        // The guard still knows run 20.
+        let late = try await self.run(["db", "set", "--db", path, "--container", "pinned", "--channel", "prod", "--image", "ghcr.io/acme/pinned:v1", "--source-repository", "acme/pinned", "--run-id", "19"])
+        #expect(late.status == 3, "\(late.standardOutput)")
+
+        let rebuilt = try await self.run(image + ["--source-repository", "acme/pinned", "--run-id", "21"])
+        #expect(rebuilt.status == 0, "\(rebuilt.standardError)")
+        #expect(rebuilt.standardOutput.hasPrefix("changed: pinned/prod ghcr.io/acme/pinned:v2 (same image; source acme/pinned run 21 (was acme/pinned run 20))"), "\(rebuilt.standardOutput)")
+        let release = try #require(try self.database(path).release(container: "pinned", channel: "prod"))
+        #expect(release.digest == digest)
+        #expect(release.source?.runID == 21)
+    }
+
+    /// No update writes a db larger than --max-db-bytes (the server's limit, by flag or by
+    /// RELEASE_CHAN_MAX_DB_BYTES): it had written one with exit 0 that the server then refused.
+    @Test func noUpdateWritesADbOverTheLimit() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let size = Fixtures.bytes(containers: 1).count
+        let set = ["db", "set", "--db", path, "--container", "one-more", "--channel", "dev", "--image", "ghcr.io/acme/one-more:v1"]
+        let refused = try await self.run(set + ["--max-db-bytes", String(size + 20)])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.contains("\(path): the updated db would be "), "\(refused.standardError)")
+        #expect(refused.standardError.contains("over the limit of \(size + 20) bytes (--max-db-bytes): nothing written"), "\(refused.standardError)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["RELEASE_CHAN_MAX_DB_BYTES"] = String(size + 20)
+        let byVariable = try await Subprocess.run(Fixtures.executable.path, set, environment: environment)
+        #expect(byVariable.status == 1, "\(byVariable.standardOutput)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1), "nothing written")
+
+        // A file already over the limit is not read.
+        let over = try await self.run(["db", "remove", "--db", path, "--container", "my-app", "--max-db-bytes", String(size - 1)])
+        #expect(over.status == 1)
+        #expect(over.standardError.contains("the file is \(size) bytes, over the limit of \(size - 1) bytes (--max-db-bytes)"), "\(over.standardError)")
+        let typo = try await self.run(set + ["--max-db-bytes", "lots"])
+        #expect(typo.status == 2)
+        #expect(typo.standardError.contains("--max-db-bytes has an invalid value \"lots\""), "\(typo.standardError)")
+        #expect(try await self.run(set + ["--max-db-bytes", "1MiB"]).status == 0)
+
+        // `db fmt` of a compact file under the limit whose indented canonical form is over it.
+        let compact = directory.file("compact.json")
+        let object = try JSONSerialization.jsonObject(with: Data(Fixtures.bytes(containers: 3)))
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: compact))
+        let compactBytes = try Data(contentsOf: URL(fileURLWithPath: compact))
+        let format = try await self.run(["db", "fmt", compact, "--max-db-bytes", String(compactBytes.count)])
+        #expect(format.status == 1)
+        #expect(format.standardError.contains("\(compact): the canonical form would be \(Fixtures.bytes(containers: 3).count) bytes, over the limit of \(compactBytes.count) bytes"), "\(format.standardError)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: compact)) == compactBytes, "nothing written")
+    }
+
     /// A db path that is a symlink is written through: the file it points to changes and the link stays
     /// (a rename onto the link had replaced it with a file and left the target, which a server or git
     /// follows, unchanged). The same for `db fmt`.

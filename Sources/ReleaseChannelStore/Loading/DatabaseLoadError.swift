@@ -21,7 +21,7 @@ public enum DatabaseLoadError: Error, Sendable, Equatable, CustomStringConvertib
         switch self {
         case .unreadable(_, let reason): [ValidationIssue(path: "$", position: nil, message: reason)]
         case .tooLarge(_, let size, let limit):
-            [ValidationIssue(path: "$", position: nil, message: "the file is \(size) bytes, over the limit of \(limit) bytes")]
+            [ValidationIssue(path: "$", position: nil, message: "the file is \(size) bytes, over the limit of \(limit) bytes (--max-db-bytes)")]
         case .decoding(_, let error): error.issues
         }
     }
@@ -30,7 +30,7 @@ public enum DatabaseLoadError: Error, Sendable, Equatable, CustomStringConvertib
     public var summary: String {
         switch self {
         case .unreadable(let path, let reason): "\(path): \(reason)"
-        case .tooLarge(let path, let size, let limit): "\(path): the file is \(size) bytes, over the limit of \(limit) bytes"
+        case .tooLarge(let path, let size, let limit): "\(path): the file is \(size) bytes, over the limit of \(limit) bytes (--max-db-bytes)"
         case .decoding(let path, let error): "\(path): \(error.summary)"
         }
     }

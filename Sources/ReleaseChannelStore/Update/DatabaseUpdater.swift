@@ -13,12 +13,19 @@ public struct DatabaseUpdater: Sendable {
     }
 
     public let path: String
+    /// The largest db read or written: the server's `--max-db-bytes`, so that no update writes a file
+    /// the server would refuse to load.
+    public let maximumBytes: Int
 
-    public init(path: String) {
+    public init(path: String, maximumBytes: Int = DatabaseFile.defaultMaximumBytes) {
         self.path = path
+        self.maximumBytes = maximumBytes
     }
 
     /// Sets the release of `release.container` on `release.channel`.
+    ///
+    /// With the image already stored, a digest or source the update leaves out is kept: it still
+    /// describes that image, and dropping the source would turn off the stale guard for the release.
     ///
     /// - Parameters:
     ///   - release: The new values; `updatedAt` may be empty to mean "now, if anything changes".
@@ -32,6 +39,10 @@ public struct DatabaseUpdater: Sendable {
             var release = release
             let previous = database.release(container: release.container, channel: release.channel)
             if let previous {
+                if previous.image == release.image {
+                    release.digest = release.digest ?? previous.digest
+                    release.source = release.source ?? previous.source
+                }
                 if Self.sameContent(previous, release) { return .unchanged(previous) }
                 if !force { try Self.checkNotStale(stored: previous, update: release) }
             }
@@ -88,9 +99,10 @@ public struct DatabaseUpdater: Sendable {
         let lock = try FileLock(for: self.path)
         let contents: DatabaseFile.Contents
         do {
-            contents = try DatabaseFile(path: self.path).load()
+            contents = try DatabaseFile(path: self.path, maximumBytes: self.maximumBytes).load()
         } catch {
             if case .decoding(_, let decoding) = error { throw .invalidDatabase(decoding.issues) }
+            if case .tooLarge(_, let size, let limit) = error { throw .tooLarge(size: size, limit: limit, written: false) }
             throw .io(error.summary)
         }
         var database = contents.database
@@ -98,6 +110,7 @@ public struct DatabaseUpdater: Sendable {
         if case .unchanged = outcome { return outcome }
         if case .removed(let releases) = outcome, releases.isEmpty { return outcome }
         let bytes = CanonicalEncoder.encode(database)
+        guard bytes.count <= self.maximumBytes else { throw .tooLarge(size: bytes.count, limit: self.maximumBytes, written: true) }
         // The written file must pass exactly the checks the server applies on reload.
         do {
             _ = try DatabaseDecoder.decode(bytes)

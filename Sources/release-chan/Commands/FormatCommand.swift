@@ -14,6 +14,8 @@ struct FormatCommand: ParsableCommand {
     @Argument(help: "Path of the db file.")
     var path: String = "db/db.json"
 
+    @OptionGroup var limit: DatabaseLimitOptions
+
     @Flag(help: "Do not write; exit 1 when the file is not in canonical form.")
     var check = false
 
@@ -34,7 +36,7 @@ struct FormatCommand: ParsableCommand {
 
     /// One read of the file: canonical when its digest is the canonical encoding's.
     private func format() throws {
-        let contents = try DatabaseLoading.load(self.path)
+        let contents = try DatabaseLoading.load(self.path, maximumBytes: self.limit.maximumBytes)
         let canonicalDigest = contents.canonical.withUnsafeReadableBytes { DatabaseRevision.fileDigest(of: $0) }
         if canonicalDigest == contents.fileDigest {
             FileHandleOutput.standardOutput("\(self.path): already canonical")
@@ -42,6 +44,13 @@ struct FormatCommand: ParsableCommand {
         }
         if self.check {
             FileHandleOutput.standardError("\(self.path): not in canonical form (run: release-chan db fmt \(self.path))")
+            throw ExitCode(1)
+        }
+        // Canonical indentation can make a compact file larger: never write one the server would refuse.
+        guard contents.canonical.readableBytes <= self.limit.maximumBytes else {
+            FileHandleOutput.standardError(
+                "\(self.path): the canonical form would be \(contents.canonical.readableBytes) bytes, over the limit of \(self.limit.maximumBytes) bytes (--max-db-bytes): nothing written"
+            )
             throw ExitCode(1)
         }
         do {

@@ -7,7 +7,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Write a valid, realistic db with N containers on every channel, the same for the same seed.",
-        discussion: "For benchmarks and load tests. Exit status: 0 written, 2 usage, 4 I/O."
+        discussion: "For benchmarks and load tests. Exit status: 0 written, 1 larger than --max-db-bytes, 2 usage, 4 I/O."
     )
 
     @Option(help: "Number of containers.")
@@ -18,6 +18,8 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Channels in promotion order, comma separated.")
     var channels: String = "dev,stage,prod"
+
+    @OptionGroup var limit: DatabaseLimitOptions
 
     @Option(name: .customLong("output"), help: "Where to write the db ('-' for standard output).")
     var output: String = "-"
@@ -38,6 +40,13 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let database = DatabaseGenerator(containers: self.containers, seed: self.seed, channels: self.channelNames).generate()
         let bytes = CanonicalEncoder.encode(database)
+        // What the server and `db validate` would refuse is not "a valid db".
+        guard bytes.count <= self.limit.maximumBytes else {
+            FileHandleOutput.standardError(
+                "the db would be \(bytes.count) bytes, over the limit of \(self.limit.maximumBytes) bytes (--max-db-bytes; serve takes the same option): nothing written"
+            )
+            throw ExitCode(1)
+        }
         if self.output == "-" {
             FileHandleOutput.standardOutputBytes(bytes)
             return

@@ -11,6 +11,7 @@ struct GetCommand: ParsableCommand {
     )
 
     @OptionGroup var file: DatabaseFileOptions
+    @OptionGroup var limit: DatabaseLimitOptions
 
     @Argument(help: "Container name.")
     var container: String
@@ -27,7 +28,7 @@ struct GetCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let database = try DatabaseLoading.load(self.file.path).database
+        let database = try DatabaseLoading.load(self.file.path, maximumBytes: self.limit.maximumBytes).database
         if let channel = self.channel {
             guard database.channelIndex(of: channel) != nil else {
                 FileHandleOutput.standardError("unknown channel \"\(channel)\" (channels: \(database.channels.joined(separator: ", ")))")

@@ -10,6 +10,7 @@ struct PromoteCommand: ParsableCommand {
     )
 
     @OptionGroup var file: DatabaseFileOptions
+    @OptionGroup var limit: DatabaseLimitOptions
 
     @Option(help: "Container name.")
     var container: String
@@ -25,7 +26,7 @@ struct PromoteCommand: ParsableCommand {
 
     func run() throws {
         try UpdateReporting.run(self.file.path) { () throws(UpdateError) in
-            try DatabaseUpdater(path: self.file.path).promote(container: self.container, from: self.from, to: self.to, updatedAt: self.updatedAt)
+            try DatabaseUpdater(path: self.file.path, maximumBytes: self.limit.maximumBytes).promote(container: self.container, from: self.from, to: self.to, updatedAt: self.updatedAt)
         }
     }
 }

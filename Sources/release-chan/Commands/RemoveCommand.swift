@@ -10,6 +10,7 @@ struct RemoveCommand: ParsableCommand {
     )
 
     @OptionGroup var file: DatabaseFileOptions
+    @OptionGroup var limit: DatabaseLimitOptions
 
     @Option(help: "Container name.")
     var container: String
@@ -19,7 +20,7 @@ struct RemoveCommand: ParsableCommand {
 
     func run() throws {
         try UpdateReporting.run(self.file.path) { () throws(UpdateError) in
-            try DatabaseUpdater(path: self.file.path).remove(container: self.container, channel: self.channel)
+            try DatabaseUpdater(path: self.file.path, maximumBytes: self.limit.maximumBytes).remove(container: self.container, channel: self.channel)
         }
     }
 }

@@ -18,6 +18,9 @@ enum UpdateReporting {
                 // As `db validate` prints them (file:line:column: path: message).
                 for issue in issues { FileHandleOutput.standardError(DatabaseDiagnostics.line(path: path, issue: issue)) }
                 throw ExitCode(1)
+            case .tooLarge:
+                FileHandleOutput.standardError("\(path): \(error)")
+                throw ExitCode(1)
             case .stale(let message):
                 FileHandleOutput.standardError(message)
                 throw ExitCode(3)
@@ -30,7 +33,7 @@ enum UpdateReporting {
         case .created(let release):
             FileHandleOutput.standardOutput("changed: \(release.container)/\(release.channel) \(release.image) (new)")
         case .changed(let release, let previous):
-            FileHandleOutput.standardOutput("changed: \(release.container)/\(release.channel) \(release.image) (was \(previous.image))")
+            FileHandleOutput.standardOutput("changed: \(release.container)/\(release.channel) \(release.image) (\(Self.difference(from: previous, to: release)))")
         case .unchanged(let release):
             FileHandleOutput.standardOutput("unchanged: \(release.container)/\(release.channel) \(release.image)")
         case .removed(let releases):
@@ -41,5 +44,28 @@ enum UpdateReporting {
                 FileHandleOutput.standardOutput("removed: \(release.container)/\(release.channel) \(release.image)")
             }
         }
+    }
+
+    /// `was IMAGE`, or for the same image what else changed: a line that says only "X (was X)" hides
+    /// that the digest or the source (and with it the stale guard's run id) was replaced.
+    static func difference(from previous: Release, to release: Release) -> String {
+        guard previous.image == release.image else { return "was \(previous.image)" }
+        var changes: [String] = []
+        if previous.digest != release.digest {
+            changes.append("digest \(release.digest ?? "none") (was \(previous.digest ?? "none"))")
+        }
+        if previous.source != release.source {
+            changes.append("source \(Self.describe(release.source)) (was \(Self.describe(previous.source)))")
+        }
+        if changes.isEmpty { changes.append("updated_at \(release.updatedAt) (was \(previous.updatedAt))") }
+        return "same image; " + changes.joined(separator: "; ")
+    }
+
+    private static func describe(_ source: ReleaseSource?) -> String {
+        guard let source else { return "none" }
+        let parts = [
+            source.repository, source.runID.map { "run \($0)" }, source.sha.map { String($0.prefix(12)) }, source.ref, source.actor.map { "by \($0)" },
+        ]
+        return parts.compactMap { $0 }.joined(separator: " ")
     }
 }

@@ -13,8 +13,10 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "Path of the db file.")
     var path: String = "db/db.json"
 
+    @OptionGroup var limit: DatabaseLimitOptions
+
     func run() throws {
-        let contents = try DatabaseLoading.load(self.path)
+        let contents = try DatabaseLoading.load(self.path, maximumBytes: self.limit.maximumBytes)
         let containers = Set(contents.database.releases.map(\.container)).count
         FileHandleOutput.standardOutput(
             "\(self.path): valid (revision \(contents.revision), \(contents.database.releases.count) releases, \(containers) containers)"
