@@ -328,4 +328,42 @@ import Testing
         #expect(lines[1].contains("alice  dev  ghcr.io/acme/my-app:v2 (was ghcr.io/acme/app-0:v1-dev)"))
         #expect(lines[2].contains("dev  ghcr.io/acme/app-0:v1-dev (new)"))
     }
+
+    /// `db history` reads a symlinked db's target, names a commit whose db is invalid, and says why it
+    /// shows nothing: each of these had printed "no changes" with exit 0.
+    @Test func historyFollowsALinkAndSaysWhyItShowsNothing() async throws {
+        let repository = try await GitRepository(database: Fixtures.bytes(containers: 1))
+        let clone = try await repository.clone("work")
+        let set = try await self.run(["db", "set", "--db", "db/db.json", "--container", "my-app", "--channel", "prod", "--image", "ghcr.io/acme/my-app:v2"], in: clone)
+        #expect(set.status == 0)
+        try await GitRepository.git(["-C", clone, "commit", "--quiet", "-am", "release my-app v2"])
+        try Fixtures.write(Array("{".utf8), to: "\(clone)/db/db.json")
+        try await GitRepository.git(["-C", clone, "commit", "--quiet", "-am", "broken"])
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: "\(clone)/db/db.json")
+        try await GitRepository.git(["-C", clone, "commit", "--quiet", "-am", "fixed"])
+        let broken = try await GitRepository.git(["-C", clone, "rev-parse", "--short=8", "HEAD~1"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let link = "\(clone)/current.json"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "db/db.json")
+
+        let history = try await self.run(["db", "history", "--db", link, "my-app", "prod"])
+        #expect(history.status == 0, "\(history.standardError)")
+        let lines = history.standardOutput.split(separator: "\n")
+        #expect(lines.count == 3, "\(history.standardOutput)")
+        #expect(lines[0].contains("prod  ghcr.io/acme/app-0:v1-prod (was ghcr.io/acme/my-app:v2)  — fixed"), "\(history.standardOutput)")
+        #expect(history.standardError.contains("skipped 1 commits whose db is not valid: \(broken)"), "\(history.standardError)")
+
+        let channel = try await self.run(["db", "history", "--db", link, "my-app", "qa"])
+        #expect(channel.status == 1)
+        #expect(channel.standardError.contains("unknown channel \"qa\" (channels in the last 4 commits: dev, prod, stage)"), "\(channel.standardError)")
+        let container = try await self.run(["db", "history", "--db", link, "no-such-app"])
+        #expect(container.status == 1)
+        #expect(container.standardError.contains("container \"no-such-app\" has no release in the last 4 commits of \(link)"), "\(container.standardError)")
+        let missing = try await self.run(["db", "history", "--db", "\(clone)/db/none.json", "my-app"])
+        #expect(missing.status == 4)
+        #expect(missing.standardError.contains("none.json: no such file, and no commit of its git repository has one"), "\(missing.standardError)")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: "\(clone)/db/untracked.json")
+        let untracked = try await self.run(["db", "history", "--db", "\(clone)/db/untracked.json", "my-app"])
+        #expect(untracked.status == 4)
+        #expect(untracked.standardError.contains("untracked.json: no commit of its git repository has this file"), "\(untracked.standardError)")
+    }
 }

@@ -74,7 +74,7 @@ public enum AtomicFileWriter {
     }
 
     /// The file a symlink at `path` points to (all links resolved), else `path` itself.
-    static func followingSymlink(_ path: String) -> String {
+    public static func followingSymlink(_ path: String) -> String {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import ReleaseChannelModel
+import ReleaseChannelStore
 
 /// `release-chan db history CONTAINER [CHANNEL]`
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "Show who changed a container's releases, when, and to what, from the db file's git history.",
-        discussion: "Newest first. Exit status: 0 shown, 1 invalid input, 4 git or the file cannot be read."
+        discussion: "Newest first. Exit status: 0 shown, 1 invalid input, an unknown channel or a container with no release in those commits, 4 git or the file cannot be read, or no commit has it."
     )
 
     @OptionGroup var file: DatabaseFileOptions
@@ -34,7 +35,8 @@ struct HistoryCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let url = URL(fileURLWithPath: self.file.path)
+        // The history of a symlinked db is its target's: the link's own history is one commit of a path.
+        let url = URL(fileURLWithPath: AtomicFileWriter.followingSymlink(self.file.path))
         let directory = url.deletingLastPathComponent().path
         let name = url.lastPathComponent
         let log = try Self.git(["-C", directory, "log", "-n", String(self.limit), "--format=%H%x1f%an%x1f%aI%x1f%s", "--", name])
@@ -43,16 +45,31 @@ struct HistoryCommand: ParsableCommand {
             guard fields.count == 4 else { return nil }
             return Commit(hash: fields[0], author: fields[1], date: fields[2], subject: fields[3])
         }
+        guard !commits.isEmpty else {
+            let exists = FileManager.default.fileExists(atPath: url.path)
+            FileHandleOutput.standardError("\(self.file.path): \(exists ? "no commit of its git repository has this file" : "no such file, and no commit of its git repository has one")")
+            throw ExitCode(4)
+        }
+        let blobs = try GitBlobReader(directory: directory)
         var previous: [String: Release] = [:]
         var lines: [String] = []
+        var channels = Set<String>()
+        var seen = false
+        var undecodable: [String] = []
         for commit in commits.reversed() {
-            guard let text = try? Self.git(["-C", directory, "show", "\(commit.hash):./\(name)"]),
-                let database = try? DatabaseDecoder.decode(Array(text.utf8))
-            else { continue }
+            // A commit that deleted the file has no version of it: what it had is removed.
             var current: [String: Release] = [:]
-            for release in database.releases where release.container == self.container && (self.channel == nil || release.channel == self.channel) {
-                current[release.channel] = release
+            if let bytes = try blobs.contents(of: "\(commit.hash):./\(name)") {
+                guard let database = try? DatabaseDecoder.decode(bytes) else {
+                    undecodable.append(String(commit.hash.prefix(8)))
+                    continue
+                }
+                channels.formUnion(database.channels)
+                for release in database.releases where release.container == self.container && (self.channel == nil || release.channel == self.channel) {
+                    current[release.channel] = release
+                }
             }
+            seen = seen || !current.isEmpty
             for channel in Set(previous.keys).union(current.keys).sorted() {
                 let before = previous[channel]
                 let after = current[channel]
@@ -68,8 +85,16 @@ struct HistoryCommand: ParsableCommand {
             }
             previous = current
         }
-        if lines.isEmpty {
-            FileHandleOutput.standardOutput("no changes to \(self.container)\(self.channel.map { "/\($0)" } ?? "") in the last \(commits.count) commits of \(self.file.path)")
+        if !undecodable.isEmpty {
+            FileHandleOutput.standardError("skipped \(undecodable.count) commits whose db is not valid: \(undecodable.joined(separator: ", "))")
+        }
+        if let channel = self.channel, !channels.isEmpty, !channels.contains(channel) {
+            FileHandleOutput.standardError("unknown channel \"\(channel)\" (channels in the last \(commits.count) commits: \(channels.sorted().joined(separator: ", ")))")
+            throw ExitCode(1)
+        }
+        guard seen else {
+            FileHandleOutput.standardError("container \"\(self.container)\" has no release\(self.channel.map { " on channel \"\($0)\"" } ?? "") in the last \(commits.count) commits of \(self.file.path)")
+            throw ExitCode(1)
         }
         for line in lines.reversed() { FileHandleOutput.standardOutput(line) }
     }
