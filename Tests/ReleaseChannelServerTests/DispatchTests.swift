@@ -138,6 +138,69 @@ final class RecordingListener: Sendable {
         #expect(invalid.status == 1)
     }
 
+    /// `dispatch` refuses what the update workflow would (validate-payload.sh, gitops-setup.md §4) before
+    /// sending anything: an event type it does not take, a repository named `.` or `..`, a ref with a
+    /// bidirectional control; `db set` refuses the same source values. It had sent them.
+    @Test func dispatchRefusesWhatTheWorkflowRefuses() async throws {
+        let base = ["dispatch", "--repository", "acme/release-chan", "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2", "--api-url", "http://127.0.0.1:9"]
+        for (extra, message) in [
+            (["--event-type", "Release Update"], "--event-type: event type \"Release Update\" must be 1–100 characters"),
+            (["--event-type", "_update"], "--event-type"),
+            (["--source-repository", "acme/.."], "--source-repository: repository \"acme/..\" is not a valid repository: the name must not be \".\" or \"..\""),
+            (["--source-ref", "refs/heads/\u{202E}niam"], "--source-ref: \"refs/heads/\\u{202E}niam\" contains a bidirectional text control character"),
+        ] {
+            let result = try await Subprocess.run(Fixtures.executable.path, base + extra, environment: self.environment(["GITHUB_TOKEN": "ghp_test"]))
+            #expect(result.status == 1, "\(extra)")
+            #expect(result.standardError.contains(message), "\(result.standardError)")
+        }
+        let target = try await Subprocess.run(
+            Fixtures.executable.path, ["dispatch", "--repository", "acme/."] + base.dropFirst(3), environment: self.environment(["GITHUB_TOKEN": "ghp_test"])
+        )
+        #expect(target.status == 1)
+        #expect(target.standardError.contains("--repository: repository \"acme/.\""), "\(target.standardError)")
+
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let set = try await Subprocess.run(
+            Fixtures.executable.path, ["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2", "--source-repository", "acme/.."]
+        )
+        #expect(set.status == 1)
+        #expect(set.standardError.contains("--source-repository"), "\(set.standardError)")
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1))
+    }
+
+    /// The token loses the CR or LF a CRLF file or `echo` leaves; the URL gets the path after an
+    /// --api-url's own and refuses a query (`?x=1/repos/…` had been sent); a failure says what failed,
+    /// not "NSURLErrorDomain error -1001".
+    @Test func dispatchTrimsTheTokenAndNamesWhatFailed() async throws {
+        let listener = RecordingListener(status: .noContent)
+        let base = ["dispatch", "--repository", "acme/release-chan", "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2"]
+        try await listener.run { port in
+            let result = try await Subprocess.run(
+                Fixtures.executable.path, base + ["--api-url", "http://127.0.0.1:\(port)/"], environment: self.environment(["GITHUB_TOKEN": "ghp_crlf\r\n"])
+            )
+            #expect(result.status == 0, "\(result.standardError)")
+            let request = try #require(listener.requests.first)
+            #expect(request.headers["authorization"] == "Bearer ghp_crlf")
+            #expect(request.path == "/repos/acme/release-chan/dispatches")
+        }
+        let query = try await Subprocess.run(Fixtures.executable.path, base + ["--api-url", "http://127.0.0.1:9/api?x=1"], environment: self.environment(["GITHUB_TOKEN": "t"]))
+        #expect(query.status == 2)
+        #expect(query.standardError.contains("--api-url \"http://127.0.0.1:9/api?x=1\" must not have a query or a fragment"), "\(query.standardError)")
+        let spaced = try await Subprocess.run(Fixtures.executable.path, base + ["--api-url", "http://127.0.0.1:9"], environment: self.environment(["GITHUB_TOKEN": "ghp a"]))
+        #expect(spaced.status == 1)
+        #expect(spaced.standardError.contains("the GitHub token in GITHUB_TOKEN contains a space"), "\(spaced.standardError)")
+
+        let silent = try await SilentListener()
+        defer { silent.close() }
+        let timedOut = try await Subprocess.run(
+            Fixtures.executable.path, base + ["--api-url", "http://127.0.0.1:\(silent.port)", "--timeout", "1"], environment: self.environment(["GITHUB_TOKEN": "t"])
+        )
+        #expect(timedOut.status == 4)
+        #expect(timedOut.standardError.contains("dispatch to http://127.0.0.1:\(silent.port)/repos/acme/release-chan/dispatches failed: no answer within 1.0 s (--timeout)"), "\(timedOut.standardError)")
+    }
+
     /// A token file saved with CRLF line endings, read from stdin, sends the token without the `\r`.
     @Test func testDispatchScriptStripsACarriageReturnFromTheToken() async throws {
         let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/test-dispatch.sh").path

@@ -184,7 +184,9 @@ public enum FieldRules {
     public static func quoted(_ value: String) -> String {
         var escaped = ""
         for scalar in value.unicodeScalars.prefix(80) {
-            escaped += scalar.escaped(asASCII: false)
+            // Format characters (bidirectional controls, zero-width ones) would make the message read
+            // differently from the value: shown as \u{…}, like control characters.
+            escaped += scalar.escaped(asASCII: scalar.properties.generalCategory == .format)
         }
         return "\"\(escaped)\"" + (value.unicodeScalars.count > 80 ? "… (\(value.utf8.count) bytes)" : "")
     }

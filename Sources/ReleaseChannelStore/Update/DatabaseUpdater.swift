@@ -140,13 +140,38 @@ public struct DatabaseUpdater: Sendable {
         }
         if !release.updatedAt.isEmpty { try Self.check("--updated-at", release.updatedAt, FieldRules.checkTimestamp) }
         if let source = release.source {
-            if let value = source.repository { try Self.check("--source-repository", value, FieldRules.checkRepository) }
+            if let value = source.repository {
+                try Self.check("--source-repository", value, FieldRules.checkRepository)
+                try Self.checkRepositoryName("--source-repository", value)
+            }
             if let value = source.sha { try Self.check("--source-sha", value, FieldRules.checkCommitSHA) }
-            if let value = source.ref { try Self.check("--source-ref", value, FieldRules.checkGitRef) }
+            if let value = source.ref {
+                try Self.check("--source-ref", value, FieldRules.checkGitRef)
+                try Self.checkNoBidirectionalControls("--source-ref", value)
+            }
             if let value = source.runID {
                 do { try FieldRules.checkRunID(value) } catch { throw .invalid(field: "--run-id", message: error.message) }
             }
             if let value = source.actor { try Self.check("--actor", value, FieldRules.checkActor) }
+        }
+    }
+
+    // The next two are the dispatch payload's rules (gitops-setup.md §4, validate-payload.sh), stricter
+    // than the db's: what the update workflow refuses is refused when set or sent by hand too. The db
+    // itself keeps accepting such values, so that no db that loads today fails a reload.
+
+    /// GitHub reserves the repository names `.` and `..`.
+    public static func checkRepositoryName(_ field: String, _ value: String) throws(UpdateError) {
+        if let name = value.split(separator: "/", omittingEmptySubsequences: false).last, name == "." || name == ".." {
+            throw .invalid(field: field, message: "repository \(Self.quote(value)) is not a valid repository: the name must not be \".\" or \"..\"")
+        }
+    }
+
+    /// Bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) make text
+    /// read differently from what it is.
+    public static func checkNoBidirectionalControls(_ field: String, _ value: String) throws(UpdateError) {
+        if value.unicodeScalars.contains(where: { (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value) }) {
+            throw .invalid(field: field, message: "\(Self.quote(value)) contains a bidirectional text control character (U+202A–U+202E, U+2066–U+2069)")
         }
     }
 

@@ -33,26 +33,37 @@ struct DispatchCommand: AsyncParsableCommand {
     @Option(help: "GitHub API base URL.")
     var apiUrl: String = "https://api.github.com"
 
+    @Option(help: "Seconds to wait for GitHub's answer.")
+    var timeout: Double = 30
+
+    func validate() throws {
+        guard self.timeout > 0, self.timeout <= 600 else {
+            throw ValidationError("--timeout must be a number of seconds above 0 and at most 600, not \(self.timeout)")
+        }
+    }
+
     func run() async throws {
         do throws(UpdateError) {
             try DatabaseUpdater.checkFields(of: self.values.release(updatedAt: nil))
             try DatabaseUpdater.check("--repository", self.repository, FieldRules.checkRepository)
-            guard !self.eventType.isEmpty, self.eventType.utf8.count <= 100 else {
-                throw UpdateError.invalid(field: "--event-type", message: "must be 1–100 characters")
-            }
+            try DatabaseUpdater.checkRepositoryName("--repository", self.repository)
+            try Self.checkEventType(self.eventType)
         } catch {
             FileHandleOutput.standardError(error.description)
             throw ExitCode(1)
         }
-        guard let token = ProcessInfo.processInfo.environment[self.tokenEnv], !token.isEmpty else {
-            FileHandleOutput.standardError("the environment variable \(self.tokenEnv) holding the GitHub token is not set")
+        // A token read from a file written on Windows, or by `echo`, ends in CR or LF: sent as is, the
+        // header is refused or GitHub answers 401 with nothing to say why.
+        let token = (ProcessInfo.processInfo.environment[self.tokenEnv] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            FileHandleOutput.standardError("the environment variable \(self.tokenEnv) holding the GitHub token is not set or empty")
             throw ExitCode(1)
         }
-        guard let url = URL(string: "\(self.apiUrl.hasSuffix("/") ? String(self.apiUrl.dropLast()) : self.apiUrl)/repos/\(self.repository)/dispatches"),
-            url.scheme == "https" || url.scheme == "http"
-        else {
-            throw ValidationError("--api-url \"\(self.apiUrl)\" is not an http(s) URL")
+        guard token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            FileHandleOutput.standardError("the GitHub token in \(self.tokenEnv) contains a space or a control or non-ASCII character")
+            throw ExitCode(1)
         }
+        let url = try self.dispatchURL()
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -61,13 +72,13 @@ struct DispatchCommand: AsyncParsableCommand {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("release-chan", forHTTPHeaderField: "User-Agent")
         request.httpBody = Data(self.payload())
-        request.timeoutInterval = 30
+        request.timeoutInterval = self.timeout
         let data: Data
         let response: URLResponse
         do {
             (data, response) = try await URLSession.shared.data(for: request)
         } catch {
-            FileHandleOutput.standardError("dispatch to \(url.absoluteString) failed: \(error.localizedDescription)")
+            FileHandleOutput.standardError("dispatch to \(url.absoluteString) failed: \(self.describe(error))")
             throw ExitCode(4)
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
@@ -77,6 +88,58 @@ struct DispatchCommand: AsyncParsableCommand {
             throw ExitCode(4)
         }
         FileHandleOutput.standardOutput("dispatched \(self.eventType): \(self.values.container)/\(self.values.channel) -> \(self.values.image) to \(self.repository)")
+    }
+
+    /// What the update workflow accepts (gitops-setup.md §4): GitHub takes any 1–100 characters, but a
+    /// type the workflow refuses would be sent and then fail where the sender does not see it.
+    static func checkEventType(_ value: String) throws(UpdateError) {
+        let bytes = Array(value.utf8)
+        func allowed(_ byte: UInt8, first: Bool) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): !first
+            default: false
+            }
+        }
+        guard (1...100).contains(bytes.count), bytes.enumerated().allSatisfy({ allowed($0.element, first: $0.offset == 0) }) else {
+            throw .invalid(field: "--event-type", message: "event type \(FieldRules.quoted(value)) must be 1–100 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
+        }
+    }
+
+    /// `{api-url}/repos/OWNER/NAME/dispatches`, the path appended to the base's own (GitHub Enterprise's
+    /// is `/api/v3`). A query or fragment in the base is refused: text pasted after it would have become
+    /// part of the query.
+    func dispatchURL() throws -> URL {
+        guard var components = URLComponents(string: self.apiUrl), components.scheme == "https" || components.scheme == "http",
+            let host = components.host, !host.isEmpty
+        else {
+            throw ValidationError("--api-url \"\(self.apiUrl)\" is not an http(s) URL")
+        }
+        guard components.query == nil, components.fragment == nil else {
+            throw ValidationError("--api-url \"\(self.apiUrl)\" must not have a query or a fragment")
+        }
+        let base = components.percentEncodedPath.hasSuffix("/") ? String(components.percentEncodedPath.dropLast()) : components.percentEncodedPath
+        components.percentEncodedPath = "\(base)/repos/\(self.repository)/dispatches"
+        guard let url = components.url else { throw ValidationError("--api-url \"\(self.apiUrl)\" is not an http(s) URL") }
+        return url
+    }
+
+    /// URLSession's errors on Linux read "The operation could not be completed. (NSURLErrorDomain error
+    /// -1001.)": say what happened instead.
+    func describe(_ error: any Error) -> String {
+        guard let error = error as? URLError else { return error.localizedDescription }
+        switch error.code {
+        case .timedOut: return "no answer within \(self.timeout) s (--timeout)"
+        case .cannotFindHost, .dnsLookupFailed: return "the host cannot be resolved"
+        case .cannotConnectToHost: return "the connection was refused"
+        case .networkConnectionLost: return "the connection was closed before the answer"
+        case .notConnectedToInternet: return "no network"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
+            .serverCertificateNotYetValid:
+            return "the TLS handshake failed (\(error.code.rawValue))"
+        case .badServerResponse: return "the answer is not valid HTTP"
+        default: return "URL error \(error.code.rawValue): \(error.localizedDescription)"
+        }
     }
 
     /// `{"event_type":…,"client_payload":{container, channel, image, digest, repository, sha, ref, run_id, actor}}`;
