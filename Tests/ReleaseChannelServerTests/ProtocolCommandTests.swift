@@ -1,4 +1,5 @@
 import Foundation
+import ReleaseChannelClient
 import ReleaseChannelServer
 import ReleaseChannelTestSupport
 import Testing
@@ -21,6 +22,14 @@ import Testing
             #expect(result.status == 2, "\(command) --timeout \(timeout): \(result.status) \(result.standardError)")
             #expect(result.standardError.contains("--timeout must be a number of seconds above 0 and at most 86400"), "\(result.standardError)")
         }
+    }
+
+    /// `watch --count 0` (or below) is a usage error: it had waited for changes forever, never stopping.
+    @Test(arguments: ["0", "-3"])
+    func aWatchCountBelowOneIsAUsageError(count: String) async throws {
+        let result = try await self.run(["watch", "--tcp", "127.0.0.1:1", "--count=\(count)"])
+        #expect(result.status == 2, "\(result.standardError)")
+        #expect(result.standardError.contains("--count must be at least 1, not \(count)"), "\(result.standardError)")
     }
 
     @Test func queryPrintsAnImageOrEveryChannel() async throws {
@@ -72,6 +81,30 @@ import Testing
         let usage = try await self.run(["query", "--tcp", "localhost:99999", "my-app"])
         #expect(usage.status == 2, "\(usage.standardError)")
         #expect(usage.standardError.contains("--tcp \"localhost:99999\" is not HOST[:PORT]"), "\(usage.standardError)")
+    }
+
+    /// "no server reachable" says why for each endpoint: refused, no HELLO reply, or the server's own
+    /// refusal (BUSY at its connection cap). Each had been the same bare line.
+    @Test func aFailedConnectSaysWhyForEachEndpoint() async throws {
+        let refused = try ClientSDKTests.freePort()
+        let silent = try await SilentListener()
+        defer { silent.close() }
+        try await withTestServer(configure: { $0.tcpMaximumConnections = 1 }) { server in
+            // The server's one connection is taken by a watch for the length of the test.
+            var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: server.tcpPort)])
+            configuration.connections = 1
+            try await ReleaseChannelClient.withClient(configuration: configuration) { _ in
+                let result = try await self.run([
+                    "query", "--tcp", "127.0.0.1:\(refused)", "--tcp", "127.0.0.1:\(silent.port)", "--tcp", "127.0.0.1:\(server.tcpPort)", "--timeout", "0.5", "my-app",
+                ])
+                #expect(result.status == 4)
+                let line = result.standardError
+                #expect(line.contains("no server reachable at 127.0.0.1:\(refused), 127.0.0.1:\(silent.port), 127.0.0.1:\(server.tcpPort) ("), "\(line)")
+                #expect(line.contains("127.0.0.1:\(refused): connection refused"), "\(line)")
+                #expect(line.contains("127.0.0.1:\(silent.port): no HELLO reply within the connect timeout"), "\(line)")
+                #expect(line.contains("127.0.0.1:\(server.tcpPort): server error BUSY"), "\(line)")
+            }
+        }
     }
 
     @Test func watchPrintsTheServedRevisionThenEachChange() async throws {

@@ -12,8 +12,13 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ProtocolEndpointOptions
 
-    @Option(help: "Stop after this many changes.")
+    @Option(help: "Stop after this many changes (at least 1).")
     var count: Int?
+
+    func validate() throws {
+        // With 0 the loop's "seen >= count" is checked only after a change: it would never stop.
+        if let count = self.count, count < 1 { throw ValidationError("--count must be at least 1, not \(count)") }
+    }
 
     func run() async throws {
         let configuration = try self.connection.configuration()

@@ -54,6 +54,8 @@ public final class ReleaseChannelClient: Sendable {
         /// Cached mode: why the last refresh failed, and how many in a row have (0 after one succeeds).
         var refreshError: ReleaseChannelClientError?
         var failedRefreshes = 0
+        /// Per endpoint (by index), why its last connect failed; removed when one succeeds.
+        var connectFailures: [Int: String] = [:]
     }
 
     /// The configuration the client was created with; it stays the same for the client's lifetime.
@@ -398,9 +400,7 @@ public final class ReleaseChannelClient: Sendable {
             if let connection { return connection }
             if closed { throw ReleaseChannelClientError.closed }
             if gaveUp {
-                throw ReleaseChannelClientError.notConnected(
-                    "gave up reconnecting to \(self.configuration.endpoints.map(\.description).joined(separator: ", "))"
-                )
+                throw ReleaseChannelClientError.notConnected("gave up reconnecting to \(self.describeEndpoints())")
             }
             defer { if let id { _ = self.shared.withLock { $0.connectionWaiters.removeValue(forKey: id) } } }
             let woken = await withTaskGroup(of: Bool.self) { race in
@@ -417,9 +417,18 @@ public final class ReleaseChannelClient: Sendable {
             }
             try Task.checkCancellation()
             guard woken || ContinuousClock.now < deadline else {
-                throw ReleaseChannelClientError.notConnected("no server reachable at \(self.configuration.endpoints.map(\.description).joined(separator: ", "))")
+                throw ReleaseChannelClientError.notConnected("no server reachable at \(self.describeEndpoints())")
             }
         }
+    }
+
+    /// "A, B (A: connection refused; B: server error BUSY: …)": the endpoints, with why the last connect
+    /// to each failed where one did.
+    private func describeEndpoints() -> String {
+        let failures = self.shared.withLock { $0.connectFailures }
+        let endpoints = self.configuration.endpoints.map(\.description)
+        let reasons = endpoints.indices.compactMap { index in failures[index].map { "\(endpoints[index]): \($0)" } }
+        return endpoints.joined(separator: ", ") + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))")
     }
 
     /// The next active pool connection other than `excluded`, round-robin over the slots in order.
@@ -457,7 +466,8 @@ public final class ReleaseChannelClient: Sendable {
         while !Task.isCancelled, !self.isClosed {
             var connected: ProtocolConnection?
             for offset in 0..<self.configuration.endpoints.count where connected == nil && !Task.isCancelled {
-                let endpoint = self.configuration.endpoints[(endpointIndex + offset) % self.configuration.endpoints.count]
+                let index = (endpointIndex + offset) % self.configuration.endpoints.count
+                let endpoint = self.configuration.endpoints[index]
                 do {
                     connected = try await ProtocolConnection.connect(
                         to: endpoint,
@@ -465,9 +475,12 @@ public final class ReleaseChannelClient: Sendable {
                         group: self.group,
                         onPush: onPush
                     )
-                    endpointIndex = (endpointIndex + offset) % self.configuration.endpoints.count
+                    endpointIndex = index
+                    _ = self.shared.withLock { $0.connectFailures.removeValue(forKey: index) }
                 } catch {
                     self.logger.debug("connect failed", metadata: ["endpoint": "\(endpoint)", "error": "\(error)"])
+                    let reason = ConnectFailure.describe(error)
+                    self.shared.withLock { $0.connectFailures[index] = reason }
                 }
             }
             guard let connection = connected else {
