@@ -91,11 +91,13 @@ import Testing
         defer { silent.close() }
         try await withTestServer(configure: { $0.tcpMaximumConnections = 1 }) { server in
             // The server's one connection is taken by a watch for the length of the test.
+            // Timeouts far above a loaded machine's delays: the CLI's has to cover the BUSY reply.
             var configuration = ReleaseChannelClientConfiguration(endpoints: [.init(host: "127.0.0.1", port: server.tcpPort)])
             configuration.connections = 1
+            configuration.connectTimeout = .seconds(30)
             try await ReleaseChannelClient.withClient(configuration: configuration) { _ in
                 let result = try await self.run([
-                    "query", "--tcp", "127.0.0.1:\(refused)", "--tcp", "127.0.0.1:\(silent.port)", "--tcp", "127.0.0.1:\(server.tcpPort)", "--timeout", "0.5", "my-app",
+                    "query", "--tcp", "127.0.0.1:\(refused)", "--tcp", "127.0.0.1:\(silent.port)", "--tcp", "127.0.0.1:\(server.tcpPort)", "--timeout", "3", "my-app",
                 ])
                 #expect(result.status == 4)
                 let line = result.standardError

@@ -48,6 +48,48 @@ import Testing
         }
     }
 
+    /// A db path that is a symlink to a file in another directory: a write to that file, then the link
+    /// pointed at a file in a third directory, then a write there, are each seen by the watch. They made
+    /// no event in the link's directory, so only the periodic check (an hour here) would have seen them.
+    @Test func aSymlinkIntoAnotherDirectoryIsFollowed() async throws {
+        let directory = try TemporaryDirectory()
+        let fm = FileManager.default
+        for name in ["link", "real", "other"] { try fm.createDirectory(atPath: directory.file(name), withIntermediateDirectories: false) }
+        try Fixtures.write(Fixtures.bytes(containers: 3), to: directory.file("real/releases.json"))
+        try fm.createSymbolicLink(atPath: directory.file("link/db.json"), withDestinationPath: "../real/releases.json")
+        try await withTestServer(configure: {
+            $0.databasePath = directory.file("link/db.json")
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            #expect(try await self.servedImage(server) == "ghcr.io/acme/app-0:v1-dev")
+            try Fixtures.writeInPlace(Fixtures.bytes(containers: 3, tag: "v8"), to: directory.file("real/releases.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v8-dev" })
+
+            try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v9"), to: directory.file("other/db.json"))
+            try fm.createSymbolicLink(atPath: directory.file("link/.db.json.new"), withDestinationPath: directory.file("other/db.json"))
+            #expect(rename(directory.file("link/.db.json.new"), directory.file("link/db.json")) == 0)
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v9-dev" })
+            try Fixtures.writeInPlace(Fixtures.bytes(containers: 3, tag: "v10"), to: directory.file("other/db.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v10-dev" })
+        }
+    }
+
+    /// A db path that is a symlink to another file in its own directory: a write to that file is seen
+    /// (its name was not one the watch looked for).
+    @Test func aSymlinkToAFileBesideItIsFollowed() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 3), to: directory.file("releases.json"))
+        try FileManager.default.createSymbolicLink(atPath: directory.file("db.json"), withDestinationPath: "releases.json")
+        try await withTestServer(configure: {
+            $0.databasePath = directory.file("db.json")
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            #expect(try await self.servedImage(server) == "ghcr.io/acme/app-0:v1-dev")
+            try Fixtures.writeInPlace(Fixtures.bytes(containers: 3, tag: "v8"), to: directory.file("releases.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v8-dev" })
+        }
+    }
+
     /// The db's directory replaced by another (moved away, another moved into its place), then the file
     /// in the new one rewritten: the watch follows the path. It had stayed on the moved directory, so only
     /// the periodic check (an hour here) would have seen either change.

@@ -12,7 +12,9 @@ public import ServiceLifecycle
 /// file's name or `..data` start a short debounce window; the reload reads the file after the window,
 /// so one burst of writes costs one reload. When the directory itself goes (moved away, or deleted and
 /// made again), the watch follows the path: it is set again on whatever directory is there, at once or,
-/// while there is none, every second; a reload is asked for either way.
+/// while there is none, every second; a reload is asked for either way. When the path is a symlink to a
+/// file in another directory, that directory is watched too (and followed when the link changes): a
+/// change there makes no event in the link's directory.
 public final class DatabaseFileWatcher: Service, Sendable {
     static let watchedEvents =
         UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)
@@ -39,7 +41,8 @@ public final class DatabaseFileWatcher: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        guard inotify_add_watch(descriptor, directory, Self.watchedEvents) >= 0 else {
+        let directoryWatch = inotify_add_watch(descriptor, directory, Self.watchedEvents)
+        guard directoryWatch >= 0 else {
             let code = errno
             close(descriptor)
             self.logger.warning(
@@ -59,7 +62,9 @@ public final class DatabaseFileWatcher: Service, Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            InotifyEventHandler(descriptor: descriptor, directory: directory, names: [name, "..data"], debounce: debounce) {
+                            InotifyEventHandler(
+                                descriptor: descriptor, path: self.path, directory: directory, directoryWatch: directoryWatch, name: name, debounce: debounce
+                            ) {
                                 coordinator.requestReload(trigger: .fileWatch)
                             }
                         )
@@ -93,38 +98,71 @@ public final class DatabaseFileWatcher: Service, Sendable {
 }
 
 /// Parses `struct inotify_event` records and calls `onChange` once per debounce window; sets the
-/// directory's watch again when the directory it was on goes away.
+/// directory's watch again when the directory it was on goes away, and keeps a symlinked path's target
+/// watched.
 private final class InotifyEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
+    private static let gone = UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)
+
     /// The inotify instance (owned by the channel this handler is in).
     private let descriptor: Int32
+    private let path: String
     private let directory: String
+    private var directoryWatch: Int32
+    /// The file's name and `..data`, in the path's directory.
     private let names: Set<String>
+    /// When the path is a symlink: the file it points to, and its directory's own watch (nil when that
+    /// directory is the path's, already watched).
+    private var target: (directory: String, name: String, watch: Int32?)?
+    /// Watches removed here, whose IN_IGNORED is still to come.
+    private var removedWatches: Set<Int32> = []
     private let debounce: TimeAmount
     private let onChange: @Sendable () -> Void
     private var scheduled: Scheduled<Void>?
     private var rewatch: Scheduled<Void>?
 
-    init(descriptor: Int32, directory: String, names: Set<String>, debounce: TimeAmount, onChange: @escaping @Sendable () -> Void) {
+    init(
+        descriptor: Int32, path: String, directory: String, directoryWatch: Int32, name: String, debounce: TimeAmount,
+        onChange: @escaping @Sendable () -> Void
+    ) {
         self.descriptor = descriptor
+        self.path = path
         self.directory = directory
-        self.names = names
+        self.directoryWatch = directoryWatch
+        self.names = [name, "..data"]
         self.debounce = debounce
         self.onChange = onChange
+        self.followTarget()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         var relevant = false
         var directoryGone = false
+        var targetGone = false
         // struct inotify_event { int wd; uint32_t mask; uint32_t cookie; uint32_t len; char name[len]; }
         while let header = buffer.readMultipleIntegers(endianness: .host, as: (Int32, UInt32, UInt32, UInt32).self) {
             let (watch, mask, _, length) = header
             guard let nameBytes = buffer.readBytes(length: Int(length)) else { break }
             let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-            if mask & UInt32(IN_Q_OVERFLOW) != 0 || self.names.contains(name) { relevant = true }
-            if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)) != 0 {
+            if self.removedWatches.contains(watch) {
+                if mask & UInt32(IN_IGNORED) != 0 { self.removedWatches.remove(watch) }
+                continue
+            }
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 { relevant = true }
+            if let target = self.target, let targetWatch = target.watch, watch == targetWatch {
+                if name == target.name { relevant = true }
+                if mask & Self.gone != 0 {
+                    // Gone or moved away: watched again at the path the link names, below.
+                    self.forget(watch, removing: mask & UInt32(IN_MOVE_SELF) != 0, ignored: mask & UInt32(IN_IGNORED) != 0)
+                    targetGone = true
+                    relevant = true
+                }
+                continue
+            }
+            if self.names.contains(name) || (self.target.map { $0.watch == nil && $0.name == name } ?? false) { relevant = true }
+            if mask & Self.gone != 0 {
                 // A moved directory is still watched where it went: that watch is of no use any more.
                 if mask & UInt32(IN_MOVE_SELF) != 0 { _ = inotify_rm_watch(self.descriptor, watch) }
                 directoryGone = true
@@ -132,6 +170,9 @@ private final class InotifyEventHandler: ChannelInboundHandler {
             }
         }
         if directoryGone { self.watchAgain(context: context) }
+        if targetGone { self.target = nil }
+        // The link may point elsewhere now, or its target's directory be back.
+        if relevant { self.followTarget() }
         guard relevant, self.scheduled == nil else { return }
         let onChange = self.onChange
         self.scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: self.debounce) {
@@ -140,13 +181,48 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         }
     }
 
+    /// Drops a watch of the target's directory; its IN_IGNORED (unless this was it) is skipped.
+    private func forget(_ watch: Int32, removing: Bool, ignored: Bool) {
+        if removing { _ = inotify_rm_watch(self.descriptor, watch) }
+        if !ignored { self.removedWatches.insert(watch) }
+    }
+
+    /// Watches the directory of the file the path's symlink points to, when that is not the path's own
+    /// directory: a write there makes no event in the link's directory. Moves the watch when the link
+    /// has come to point elsewhere.
+    private func followTarget() {
+        let resolved = AtomicFileWriter.followingSymlink(self.path)
+        guard resolved != self.path else {
+            if let watch = self.target?.watch { self.forget(watch, removing: true, ignored: false) }
+            self.target = nil
+            return
+        }
+        let directory = DatabaseFileWatcher.directory(of: resolved)
+        let name = DatabaseFileWatcher.fileName(of: resolved)
+        if let target = self.target, target.directory == directory, target.name == name { return }
+        if let watch = self.target?.watch { self.forget(watch, removing: true, ignored: false) }
+        self.target = nil
+        guard directory != self.directory else {
+            self.target = (directory, name, nil)
+            return
+        }
+        let watch = inotify_add_watch(self.descriptor, directory, DatabaseFileWatcher.watchedEvents)
+        // Not watchable now (gone, no permission): tried again on the next event; the periodic check
+        // sees changes meanwhile.
+        guard watch >= 0 else { return }
+        // The same directory by another name (a symlinked directory on the way): its watch is the path's.
+        self.target = (directory, name, watch == self.directoryWatch ? nil : watch)
+    }
+
     /// Sets the watch on the directory now at the path; while there is none, tries again every second
     /// (the periodic check reloads meanwhile), and asks for a reload once a later try sets it (the
     /// event that started this asked for one already).
     private func watchAgain(context: ChannelHandlerContext, reloadWhenSet: Bool = false) {
         self.rewatch?.cancel()
         self.rewatch = nil
-        guard inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents) < 0 else {
+        let watch = inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents)
+        guard watch < 0 else {
+            self.directoryWatch = watch
             if reloadWhenSet { self.onChange() }
             return
         }

@@ -56,6 +56,8 @@ public final class ReleaseChannelClient: Sendable {
         var failedRefreshes = 0
         /// Per endpoint (by index), why its last connect failed; removed when one succeeds.
         var connectFailures: [Int: String] = [:]
+        /// Endpoints (by index) a connect to is in progress.
+        var connecting: [Int: Int] = [:]
     }
 
     /// The configuration the client was created with; it stays the same for the client's lifetime.
@@ -423,11 +425,15 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     /// "A, B (A: connection refused; B: server error BUSY: …)": the endpoints, with why the last connect
-    /// to each failed where one did.
+    /// to each failed where one did, and which are still connecting (a wait can end as the connect
+    /// timeout does, before the failure is known).
     private func describeEndpoints() -> String {
-        let failures = self.shared.withLock { $0.connectFailures }
+        let (failures, connecting) = self.shared.withLock { ($0.connectFailures, $0.connecting) }
         let endpoints = self.configuration.endpoints.map(\.description)
-        let reasons = endpoints.indices.compactMap { index in failures[index].map { "\(endpoints[index]): \($0)" } }
+        let reasons = endpoints.indices.compactMap { index -> String? in
+            let state = [failures[index], connecting[index] != nil ? "still connecting" : nil].compactMap { $0 }
+            return state.isEmpty ? nil : "\(endpoints[index]): \(state.joined(separator: ", "))"
+        }
         return endpoints.joined(separator: ", ") + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))")
     }
 
@@ -468,6 +474,13 @@ public final class ReleaseChannelClient: Sendable {
             for offset in 0..<self.configuration.endpoints.count where connected == nil && !Task.isCancelled {
                 let index = (endpointIndex + offset) % self.configuration.endpoints.count
                 let endpoint = self.configuration.endpoints[index]
+                self.shared.withLock { $0.connecting[index, default: 0] += 1 }
+                defer {
+                    self.shared.withLock { shared in
+                        shared.connecting[index, default: 1] -= 1
+                        if shared.connecting[index] == 0 { shared.connecting.removeValue(forKey: index) }
+                    }
+                }
                 do {
                     connected = try await ProtocolConnection.connect(
                         to: endpoint,
