@@ -97,6 +97,26 @@ import Testing
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "{", "an invalid file is never rewritten")
     }
 
+    /// A negative number is read as the option's value and refused by its rule: it had been taken for an
+    /// option, "Missing value for '--containers <containers>'".
+    @Test func negativeNumbersAreValuesAndRefusedByTheirRule() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        for (arguments, status, message) in [
+            (["db", "generate", "--containers", "-5"], Int32(2), "--containers must be between 1 and 10000000"),
+            (["db", "history", "--db", path, "my-app", "--limit", "-1"], 2, "--limit must be at least 1, not -1"),
+            (["db", "history", "--db", path, "my-app", "--limit", "0"], 2, "--limit must be at least 1, not 0"),
+            (["db", "set", "--db", path, "--container", "my-app", "--channel", "dev", "--image", "ghcr.io/acme/my-app:v2", "--run-id", "-5"], 1, "--run-id: source run_id -5 must be between 1"),
+            (["query", "--timeout", "-1", "my-app"], 2, "--timeout must be a number of seconds above 0"),
+        ] {
+            let result = try await self.run(arguments)
+            #expect(result.status == status, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains(message), "\(arguments): \(result.standardError)")
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1))
+    }
+
     @Test func everyCommandHasHelp() async throws {
         for command in [[], ["serve"], ["db"], ["db", "validate"], ["db", "get"], ["db", "fmt"]] {
             let result = try await self.run(command + ["--help"])

@@ -27,7 +27,7 @@ import Testing
     /// `watch --count 0` (or below) is a usage error: it had waited for changes forever, never stopping.
     @Test(arguments: ["0", "-3"])
     func aWatchCountBelowOneIsAUsageError(count: String) async throws {
-        let result = try await self.run(["watch", "--tcp", "127.0.0.1:1", "--count=\(count)"])
+        let result = try await self.run(["watch", "--tcp", "127.0.0.1:1", "--count", count])
         #expect(result.status == 2, "\(result.standardError)")
         #expect(result.standardError.contains("--count must be at least 1, not \(count)"), "\(result.standardError)")
     }

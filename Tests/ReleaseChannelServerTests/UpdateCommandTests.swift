@@ -1,5 +1,8 @@
 import ReleaseChannelTestSupport
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ReleaseChannelModel
 import Testing
 
@@ -97,6 +100,31 @@ import Testing
         #expect(format.status == 1)
         #expect(format.standardError.contains("\(compact): the canonical form would be \(Fixtures.bytes(containers: 3).count) bytes, over the limit of \(compactBytes.count) bytes"), "\(format.standardError)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: compact)) == compactBytes, "nothing written")
+    }
+
+    /// A writer that finds the lock held says so on standard error and gives up after --lock-timeout with
+    /// exit 4, writing nothing: it had waited without a word, for as long as the lock was held.
+    @Test func aHeldLockIsAnnouncedAndTimesOut() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.file("db.json")
+        try Fixtures.write(Fixtures.bytes(containers: 1), to: path)
+        let holder = open("\(path).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        #expect(flock(holder, LOCK_EX) == 0)
+        for arguments in [
+            ["db", "set", "--db", path, "--container", "blocked", "--channel", "dev", "--image", "ghcr.io/acme/blocked:v1", "--lock-timeout", "0.3"],
+            ["db", "fmt", path, "--lock-timeout", "0.3"],
+        ] {
+            let result = try await self.run(arguments)
+            #expect(result.status == 4, "\(arguments): \(result.standardError)")
+            #expect(result.standardError.contains("waiting for \(path).lock: another update of this db is running"), "\(result.standardError)")
+            #expect(result.standardError.contains("\(path).lock: still held by another writer after 0.3 s; nothing written"), "\(result.standardError)")
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == Fixtures.bytes(containers: 1))
+        let usage = try await self.run(["db", "remove", "--db", path, "--container", "my-app", "--lock-timeout", "0"])
+        #expect(usage.status == 2)
+        #expect(usage.standardError.contains("--lock-timeout must be a number of seconds from 0.01 to 3600, not 0.0"), "\(usage.standardError)")
     }
 
     /// A db path that is a symlink is written through: the file it points to changes and the link stays

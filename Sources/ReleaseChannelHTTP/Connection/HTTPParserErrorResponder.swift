@@ -17,6 +17,12 @@ final class HTTPParserErrorResponder: ChannelDuplexHandler, RemovableChannelHand
     typealias OutboundOut = HTTPServerResponsePart
 
     private var refused: APIError?
+    /// The `Server` header every other response has (Hummingbird's head has neither it nor `Date`).
+    private let serverName: String
+
+    init(serverName: String) {
+        self.serverName = serverName
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let error = error as? HTTPParserError, self.refused == nil {
@@ -40,6 +46,9 @@ final class HTTPParserErrorResponder: ChannelDuplexHandler, RemovableChannelHand
         head.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         head.headers.replaceOrAdd(name: "Connection", value: "close")
+        var dates = HTTPDateCache()
+        head.headers.replaceOrAdd(name: "Date", value: dates.now())
+        head.headers.replaceOrAdd(name: "Server", value: self.serverName)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)

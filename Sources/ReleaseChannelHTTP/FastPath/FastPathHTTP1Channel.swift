@@ -33,7 +33,7 @@ struct FastPathHTTP1Channel: ServerChildChannel {
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             let ordering = FastPathOrdering()
             try pipeline.addHandler(HTTPConnectionCloseHandler(), position: .before(codec))
-            try pipeline.addHandler(HTTPParserErrorResponder(), position: .before(codec))
+            try pipeline.addHandler(HTTPParserErrorResponder(serverName: self.serverName), position: .before(codec))
             try pipeline.addHandler(FastPathOrderingHandler(ordering: ordering), position: .before(codec))
             if self.idleTimeout != nil || self.requestHeadTimeout != nil {
                 try pipeline.addHandler(DecodedRequestCounter(ordering: ordering), position: .before(codec))

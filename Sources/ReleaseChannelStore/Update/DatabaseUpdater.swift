@@ -17,9 +17,19 @@ public struct DatabaseUpdater: Sendable {
     /// the server would refuse to load.
     public let maximumBytes: Int
 
-    public init(path: String, maximumBytes: Int = DatabaseFile.defaultMaximumBytes) {
+    /// How long to wait for another writer's lock (see ``FileLock``).
+    public let lockTimeout: Duration
+    /// Called once, with the lock file's path, when an update has to wait for another writer.
+    public let onLockWait: @Sendable (String) -> Void
+
+    public init(
+        path: String, maximumBytes: Int = DatabaseFile.defaultMaximumBytes, lockTimeout: Duration = FileLock.defaultTimeout,
+        onLockWait: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.path = path
         self.maximumBytes = maximumBytes
+        self.lockTimeout = lockTimeout
+        self.onLockWait = onLockWait
     }
 
     /// Sets the release of `release.container` on `release.channel`.
@@ -96,7 +106,7 @@ public struct DatabaseUpdater: Sendable {
 
     /// Runs `change` on the db under the lock and writes the result unless nothing changed.
     private func modify(_ change: (inout ReleaseDatabase) throws(UpdateError) -> Outcome) throws(UpdateError) -> Outcome {
-        let lock = try FileLock(for: self.path)
+        let lock = try FileLock(for: self.path, timeout: self.lockTimeout, onWait: self.onLockWait)
         let contents: DatabaseFile.Contents
         do {
             contents = try DatabaseFile(path: self.path, maximumBytes: self.maximumBytes).load()

@@ -33,7 +33,7 @@ struct DispatchCommand: AsyncParsableCommand {
     @Option(help: "GitHub API base URL.")
     var apiUrl: String = "https://api.github.com"
 
-    @Option(help: "Seconds to wait for GitHub's answer.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for GitHub's answer.")
     var timeout: Double = 30
 
     func validate() throws {

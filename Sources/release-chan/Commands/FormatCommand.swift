@@ -15,6 +15,7 @@ struct FormatCommand: ParsableCommand {
     var path: String = "db/db.json"
 
     @OptionGroup var limit: DatabaseLimitOptions
+    @OptionGroup var lock: DatabaseLockOptions
 
     @Flag(help: "Do not write; exit 1 when the file is not in canonical form.")
     var check = false
@@ -25,7 +26,7 @@ struct FormatCommand: ParsableCommand {
         // otherwise be overwritten by the formatted old content.
         let lock: FileLock
         do {
-            lock = try FileLock(for: self.path)
+            lock = try FileLock(for: self.path, timeout: self.lock.timeout, onWait: DatabaseLockOptions.announceWait)
         } catch {
             FileHandleOutput.standardError(error.description)
             throw ExitCode(4)

@@ -10,10 +10,10 @@ struct GenerateCommand: ParsableCommand {
         discussion: "For benchmarks and load tests. Exit status: 0 written, 1 larger than --max-db-bytes, 2 usage, 4 I/O."
     )
 
-    @Option(help: "Number of containers.")
+    @Option(parsing: .unconditional, help: "Number of containers.")
     var containers: Int
 
-    @Option(help: "Seed of the generator.")
+    @Option(parsing: .unconditional, help: "Seed of the generator.")
     var seed: UInt64 = 1
 
     @Option(help: "Channels in promotion order, comma separated.")

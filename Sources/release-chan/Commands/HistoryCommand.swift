@@ -19,8 +19,12 @@ struct HistoryCommand: ParsableCommand {
     @Argument(help: "Only this channel.")
     var channel: String?
 
-    @Option(help: "Look at most this many commits back.")
+    @Option(parsing: .unconditional, help: "Look at most this many commits back.")
     var limit: Int = 200
+
+    func validate() throws {
+        guard self.limit >= 1 else { throw ValidationError("--limit must be at least 1, not \(self.limit)") }
+    }
 
     struct Commit {
         let hash: String

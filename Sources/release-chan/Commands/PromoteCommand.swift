@@ -11,6 +11,7 @@ struct PromoteCommand: ParsableCommand {
 
     @OptionGroup var file: DatabaseFileOptions
     @OptionGroup var limit: DatabaseLimitOptions
+    @OptionGroup var lock: DatabaseLockOptions
 
     @Option(help: "Container name.")
     var container: String
@@ -26,7 +27,7 @@ struct PromoteCommand: ParsableCommand {
 
     func run() throws {
         try UpdateReporting.run(self.file.path) { () throws(UpdateError) in
-            try DatabaseUpdater(path: self.file.path, maximumBytes: self.limit.maximumBytes).promote(container: self.container, from: self.from, to: self.to, updatedAt: self.updatedAt)
+            try self.lock.updater(path: self.file.path, limit: self.limit).promote(container: self.container, from: self.from, to: self.to, updatedAt: self.updatedAt)
         }
     }
 }

@@ -6,7 +6,7 @@ struct ProtocolEndpointOptions: ParsableArguments {
     @Option(name: .customLong("tcp"), help: "Server address HOST[:PORT] of the binary protocol (port 8090 by default; [IPv6]:PORT); repeat for failover.")
     var endpoints: [String] = ["127.0.0.1:8090"]
 
-    @Option(help: "Seconds to wait for each endpoint to connect (retrying while the server starts; with several --tcp, each gets this long in turn) and for each reply.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for each endpoint to connect (retrying while the server starts; with several --tcp, each gets this long in turn) and for each reply.")
     var timeout: Double = 5
 
     func configuration() throws -> ReleaseChannelClientConfiguration {

@@ -24,7 +24,7 @@ struct ReleaseOptions: ParsableArguments {
     @Option(help: "Source git ref, e.g. refs/heads/main.")
     var sourceRef: String?
 
-    @Option(help: "GitHub Actions run id of the build; orders updates from one repository.")
+    @Option(parsing: .unconditional, help: "GitHub Actions run id of the build; orders updates from one repository.")
     var runId: Int64?
 
     @Option(help: "Who started the build (GitHub login).")

@@ -11,6 +11,7 @@ struct RemoveCommand: ParsableCommand {
 
     @OptionGroup var file: DatabaseFileOptions
     @OptionGroup var limit: DatabaseLimitOptions
+    @OptionGroup var lock: DatabaseLockOptions
 
     @Option(help: "Container name.")
     var container: String
@@ -20,7 +21,7 @@ struct RemoveCommand: ParsableCommand {
 
     func run() throws {
         try UpdateReporting.run(self.file.path) { () throws(UpdateError) in
-            try DatabaseUpdater(path: self.file.path, maximumBytes: self.limit.maximumBytes).remove(container: self.container, channel: self.channel)
+            try self.lock.updater(path: self.file.path, limit: self.limit).remove(container: self.container, channel: self.channel)
         }
     }
 }

@@ -24,10 +24,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on. [RELEASE_CHAN_HOST, default 0.0.0.0]")
     var host: String?
 
-    @Option(help: "HTTP port (0 picks a free one). [RELEASE_CHAN_HTTP_PORT, default 8089]")
+    @Option(parsing: .unconditional, help: "HTTP port (0 picks a free one). [RELEASE_CHAN_HTTP_PORT, default 8089]")
     var httpPort: Int?
 
-    @Option(help: "Binary lookup protocol port (0 picks a free one). [RELEASE_CHAN_TCP_PORT, default 8090]")
+    @Option(parsing: .unconditional, help: "Binary lookup protocol port (0 picks a free one). [RELEASE_CHAN_TCP_PORT, default 8090]")
     var tcpPort: Int?
 
     @Option(help: "Close HTTP connections that send nothing this long, or whose client takes none of a response this long, e.g. 75s. [RELEASE_CHAN_HTTP_IDLE_TIMEOUT, default 75s]")
@@ -36,13 +36,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Answer 408 and close HTTP connections whose client takes longer than this to send a request head, e.g. 20s. [RELEASE_CHAN_HTTP_REQUEST_HEAD_TIMEOUT, default 20s]")
     var httpRequestHeadTimeout: String?
 
-    @Option(help: "Most simultaneous HTTP connections; the one over is answered 503. [RELEASE_CHAN_HTTP_MAX_CONNECTIONS, default 4096]")
+    @Option(parsing: .unconditional, help: "Most simultaneous HTTP connections; the one over is answered 503. [RELEASE_CHAN_HTTP_MAX_CONNECTIONS, default 4096]")
     var httpMaxConnections: Int?
 
     @Option(help: "Close protocol connections that complete no frame this long (and take none of a reply), e.g. 300s. [RELEASE_CHAN_TCP_IDLE_TIMEOUT, default 300s]")
     var tcpIdleTimeout: String?
 
-    @Option(help: "Most simultaneous protocol connections. [RELEASE_CHAN_TCP_MAX_CONNECTIONS, default 1024]")
+    @Option(parsing: .unconditional, help: "Most simultaneous protocol connections. [RELEASE_CHAN_TCP_MAX_CONNECTIONS, default 1024]")
     var tcpMaxConnections: Int?
 
     @Option(help: "Largest frame a protocol client may send, 1KiB to 16MiB, e.g. 65536, 1MiB. [RELEASE_CHAN_TCP_MAX_FRAME, default 64KiB]")
@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Longest wait for in-flight requests on shutdown. [RELEASE_CHAN_SHUTDOWN_TIMEOUT, default 10s]")
     var shutdownTimeout: String?
 
-    @Option(help: "Event-loop threads serving HTTP and the binary protocol. [RELEASE_CHAN_EVENT_LOOP_THREADS, default: one per core]")
+    @Option(parsing: .unconditional, help: "Event-loop threads serving HTTP and the binary protocol. [RELEASE_CHAN_EVENT_LOOP_THREADS, default: one per core]")
     var eventLoopThreads: Int?
 
     func run() async throws {

@@ -17,6 +17,7 @@ struct SetCommand: ParsableCommand {
 
     @OptionGroup var file: DatabaseFileOptions
     @OptionGroup var limit: DatabaseLimitOptions
+    @OptionGroup var lock: DatabaseLockOptions
     @OptionGroup var values: ReleaseOptions
 
     @Option(help: "Timestamp of the update, RFC 3339 UTC; default now (only when something changes).")
@@ -28,7 +29,7 @@ struct SetCommand: ParsableCommand {
     func run() throws {
         let release = self.values.release(updatedAt: self.updatedAt)
         try UpdateReporting.run(self.file.path) { () throws(UpdateError) in
-            try DatabaseUpdater(path: self.file.path, maximumBytes: self.limit.maximumBytes).set(release, force: self.force)
+            try self.lock.updater(path: self.file.path, limit: self.limit).set(release, force: self.force)
         }
     }
 }

@@ -12,7 +12,7 @@ struct WatchCommand: AsyncParsableCommand {
 
     @OptionGroup var connection: ProtocolEndpointOptions
 
-    @Option(help: "Stop after this many changes (at least 1).")
+    @Option(parsing: .unconditional, help: "Stop after this many changes (at least 1).")
     var count: Int?
 
     func validate() throws {
