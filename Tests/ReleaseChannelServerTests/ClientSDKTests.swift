@@ -389,7 +389,10 @@ import Testing
     /// Requests sent to a server that dies before answering them go again on the other connection (§13.2:
     /// version 1 requests have no side effects), so none of them fails. Server A is stopped (SIGSTOP) so that
     /// the half of the requests the pool sends it wait there; once B has answered the other half, A is killed.
-    @Test func requestsToADyingServerAreSentAgainOnAnotherConnection() async throws {
+    /// With four connections, two on each server, a resend goes to B, not to A's other connection, which
+    /// still looks active for a moment after A died.
+    @Test(arguments: [2, 4])
+    func requestsToADyingServerAreSentAgainOnAnotherConnection(connections: Int) async throws {
         var servers: [ServerProcess] = []
         for tag in ["a", "b"] {
             let directory = try TemporaryDirectory()
@@ -401,10 +404,15 @@ import Testing
             a.signal(SIGKILL)
             b.signal(SIGKILL)
         }
-        let client = ReleaseChannelClient(configuration: self.configuration(a.tcpPort, b.tcpPort))
+        var configuration = self.configuration(a.tcpPort, b.tcpPort)
+        configuration.connections = connections
+        let client = ReleaseChannelClient(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
-            #expect(try await Self.watchedServer(of: servers) != nil, "the client never had one connection on each server")
+            #expect(
+                try await Self.watchedServer(of: servers, perServer: Double(connections / 2)) != nil,
+                "the client never had \(connections / 2) connections on each server"
+            )
             a.signal(SIGSTOP)
             // kill(2) returns before the process has stopped; on a loaded machine it answered a few more.
             #expect(try await eventually { Self.processState(a.pid) == "T" }, "server A did not stop")
@@ -514,7 +522,8 @@ import Testing
     /// closed, which ends the stream and with it the wait).
     /// The index of the server the client's WATCH is on, once the client has one connection on each of the
     /// two servers (each slot starts at its own endpoint) and one of them watches; nil if that never comes.
-    static func watchedServer(of servers: [ServerProcess]) async throws -> Int? {
+    /// The index of the server the client's WATCH is on, once each server has `perServer` connections.
+    static func watchedServer(of servers: [ServerProcess], perServer: Double = 1) async throws -> Int? {
         var watched: Int?
         let settled = try await eventually {
             var connections: [Double?] = []
@@ -525,7 +534,7 @@ import Testing
                 watchers.append(metric("release_chan_tcp_watch_subscribers", in: metrics))
             }
             watched = watchers.firstIndex(of: 1)
-            return connections == [1, 1] && watchers.compactMap { $0 }.reduce(0, +) == 1
+            return connections == servers.map { _ in perServer } && watchers.compactMap { $0 }.reduce(0, +) == 1
         }
         return settled ? watched : nil
     }

@@ -438,14 +438,23 @@ public final class ReleaseChannelClient: Sendable {
     }
 
     /// The next active pool connection other than `excluded`, round-robin over the slots in order.
+    /// A resend (`excluded` is the connection lost) goes to another server where one is connected: the
+    /// lost connection's server may be going down, and its other connections with it, though they still
+    /// look active for a moment.
     private static func next(in shared: inout Shared, excluding excluded: ProtocolConnection?) -> ProtocolConnection? {
         let count = shared.pool.count
+        var sameServer: ProtocolConnection?
         for _ in 0..<count {
             shared.nextConnection &+= 1
             let candidate = shared.pool[Int(shared.nextConnection % UInt(count))]
-            if candidate.isActive, candidate !== excluded { return candidate }
+            guard candidate.isActive, candidate !== excluded else { continue }
+            if let excluded, candidate.endpoint == excluded.endpoint {
+                sameServer = sameServer ?? candidate
+                continue
+            }
+            return candidate
         }
-        return nil
+        return sameServer
     }
 
     /// Wakes every call waiting for a connection, to look at the pool again.
