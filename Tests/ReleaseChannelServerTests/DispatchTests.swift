@@ -199,6 +199,17 @@ final class RecordingListener: Sendable {
         )
         #expect(timedOut.status == 4)
         #expect(timedOut.standardError.contains("dispatch to http://127.0.0.1:\(silent.port)/repos/acme/release-chan/dispatches failed: no answer within 1.0 s (--timeout)"), "\(timedOut.standardError)")
+
+        // --timeout bounds the whole exchange: a server sending a header field every 200 ms had held the
+        // command for as long as it went on (URLRequest's timeout is an idle timeout).
+        let trickling = try await TricklingListener()
+        defer { trickling.close() }
+        let slow = try await Subprocess.run(
+            "/usr/bin/timeout", ["-k", "5", "30", Fixtures.executable.path] + base + ["--api-url", "http://127.0.0.1:\(trickling.port)", "--timeout", "1"],
+            environment: self.environment(["GITHUB_TOKEN": "t"])
+        )
+        #expect(slow.status == 4, "\(slow.standardError)")
+        #expect(slow.standardError.contains("no answer within 1.0 s (--timeout)"), "\(slow.standardError)")
     }
 
     /// A token file saved with CRLF line endings, read from stdin, sends the token without the `\r`.

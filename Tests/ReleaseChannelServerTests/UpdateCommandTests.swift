@@ -37,7 +37,8 @@ import Testing
 
     /// `db set` of the image already stored, without --digest or a source, keeps the stored ones: it had
     /// replaced them with none, printed "X (was X)", and so turned off the stale guard for the release.
-    /// A change of the digest or source alone is printed as such.
+    /// A new source or a new digest is another build: the stored other half is not carried over. A
+    /// change of the digest or source alone is printed as such.
     @Test func settingTheStoredImageAgainKeepsItsDigestAndSource() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.file("db.json")
@@ -58,10 +59,20 @@ import Testing
 
         let rebuilt = try await self.run(image + ["--source-repository", "acme/pinned", "--run-id", "21"])
         #expect(rebuilt.status == 0, "\(rebuilt.standardError)")
-        #expect(rebuilt.standardOutput.hasPrefix("changed: pinned/prod ghcr.io/acme/pinned:v2 (same image; source acme/pinned run 21 (was acme/pinned run 20))"), "\(rebuilt.standardOutput)")
+        #expect(rebuilt.standardOutput.hasPrefix("changed: pinned/prod ghcr.io/acme/pinned:v2 (same image; digest none (was \(digest)); source acme/pinned run 21 (was acme/pinned run 20))"), "\(rebuilt.standardOutput)")
         let release = try #require(try self.database(path).release(container: "pinned", channel: "prod"))
-        #expect(release.digest == digest)
+        #expect(release.digest == nil, "run 21 is another build: run 20's digest is not its own")
         #expect(release.source?.runID == 21)
+
+        // A digest fixed by hand is another build of the tag: run 21's source does not come with it, so
+        // the same-run conflict does not refuse it (it did once the source was carried over).
+        let fixed = "sha256:" + String(repeating: "d", count: 64)
+        let byHand = try await self.run(image + ["--digest", fixed])
+        #expect(byHand.status == 0, "\(byHand.standardError)")
+        #expect(byHand.standardOutput.contains("same image; digest \(fixed) (was none); source none (was acme/pinned run 21)"), "\(byHand.standardOutput)")
+        let after = try #require(try self.database(path).release(container: "pinned", channel: "prod"))
+        #expect(after.digest == fixed)
+        #expect(after.source == nil)
     }
 
     /// No update writes a db larger than --max-db-bytes (the server's limit, by flag or by

@@ -34,8 +34,11 @@ public struct DatabaseUpdater: Sendable {
 
     /// Sets the release of `release.container` on `release.channel`.
     ///
-    /// With the image already stored, a digest or source the update leaves out is kept: it still
-    /// describes that image, and dropping the source would turn off the stale guard for the release.
+    /// With the image already stored, a digest the update leaves out is kept when its source is the
+    /// stored one (or left out too), and a source left out is kept when its digest is the stored one
+    /// (or left out too): they still describe that build of the image, and dropping the source would
+    /// turn off the stale guard. A new digest or a new source names another build, whose other half
+    /// the stored release does not know.
     ///
     /// - Parameters:
     ///   - release: The new values; `updatedAt` may be empty to mean "now, if anything changes".
@@ -50,8 +53,9 @@ public struct DatabaseUpdater: Sendable {
             let previous = database.release(container: release.container, channel: release.channel)
             if let previous {
                 if previous.image == release.image {
-                    release.digest = release.digest ?? previous.digest
-                    release.source = release.source ?? previous.source
+                    let sameBuild = (release.digest == nil || release.digest == previous.digest, release.source == nil || release.source == previous.source)
+                    if release.digest == nil, sameBuild.1 { release.digest = previous.digest }
+                    if release.source == nil, sameBuild.0 { release.source = previous.source }
                 }
                 if Self.sameContent(previous, release) { return .unchanged(previous) }
                 if !force { try Self.checkNotStale(stored: previous, update: release) }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import ReleaseChannelModel
 import ReleaseChannelStore
+import Synchronization
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -33,7 +35,7 @@ struct DispatchCommand: AsyncParsableCommand {
     @Option(help: "GitHub API base URL.")
     var apiUrl: String = "https://api.github.com"
 
-    @Option(parsing: .unconditional, help: "Seconds to wait for GitHub's answer.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for GitHub's whole answer.")
     var timeout: Double = 30
 
     func validate() throws {
@@ -76,7 +78,7 @@ struct DispatchCommand: AsyncParsableCommand {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await Self.send(request, within: self.timeout)
         } catch {
             FileHandleOutput.standardError("dispatch to \(url.absoluteString) failed: \(self.describe(error))")
             throw ExitCode(4)
@@ -88,6 +90,36 @@ struct DispatchCommand: AsyncParsableCommand {
             throw ExitCode(4)
         }
         FileHandleOutput.standardOutput("dispatched \(self.eventType): \(self.values.container)/\(self.values.channel) -> \(self.values.image) to \(self.repository)")
+    }
+
+    /// `request`'s answer, or URLError.timedOut once `seconds` have passed since it was sent. The
+    /// request's own timeoutInterval is an idle timeout (a server sending a byte a second held the
+    /// command forever), and URLSession on Linux ignores timeoutIntervalForResource.
+    static func send(_ request: URLRequest, within seconds: Double) async throws -> (Data, URLResponse) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = seconds
+        let session = URLSession(configuration: configuration)
+        defer { session.finishTasksAndInvalidate() }
+        return try await withCheckedThrowingContinuation { continuation in
+            // Resumed once: by the answer or by the deadline, whichever comes first.
+            let pending = Mutex<CheckedContinuation<(Data, URLResponse), any Error>?>(continuation)
+            let task = session.dataTask(with: request) { data, response, error in
+                guard let continuation = pending.withLock({ $0.take() }) else { return }
+                if let error {
+                    continuation.resume(throwing: error)
+                } else if let data, let response {
+                    continuation.resume(returning: (data, response))
+                } else {
+                    continuation.resume(throwing: URLError(.badServerResponse))
+                }
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                guard let continuation = pending.withLock({ $0.take() }) else { return }
+                task.cancel()
+                continuation.resume(throwing: URLError(.timedOut))
+            }
+            task.resume()
+        }
     }
 
     /// What the update workflow accepts (gitops-setup.md §4): GitHub takes any 1–100 characters, but a
@@ -138,6 +170,7 @@ struct DispatchCommand: AsyncParsableCommand {
             .serverCertificateNotYetValid:
             return "the TLS handshake failed (\(error.code.rawValue))"
         case .badServerResponse: return "the answer is not valid HTTP"
+        case .badURL, .unsupportedURL: return "URLSession cannot request this URL (\(error.code.rawValue); an IPv6 address in --api-url is one it cannot)"
         default: return "URL error \(error.code.rawValue): \(error.localizedDescription)"
         }
     }

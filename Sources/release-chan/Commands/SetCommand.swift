@@ -9,7 +9,8 @@ struct SetCommand: ParsableCommand {
         discussion: """
             Validates every value with the server's rules, then writes the canonical db atomically under a \
             lock (PATH.lock), so concurrent runs serialize. The same values again change nothing. With the \
-            image already stored, a digest or source left out is kept (db remove first to drop them). A release \
+            image already stored, a digest or source left out is kept unless the other one names a new build \
+            (db remove first to drop them). A release \
             whose stored run id from the same source repository is newer is refused (exit 3) unless --force.
             Exit status: 0 changed or unchanged, 1 invalid input, 2 usage, 3 stale or conflicting, 4 I/O.
             """

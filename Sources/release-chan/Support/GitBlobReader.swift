@@ -27,27 +27,40 @@ final class GitBlobReader {
     }
 
     deinit {
+        // Closing our end of git's output too: a git still writing (an answer not read to its end)
+        // gets EPIPE and exits instead of blocking on a full pipe while we wait for it.
         try? self.input.fileHandleForWriting.close()
+        try? self.output.fileHandleForReading.close()
         self.process.waitUntilExit()
     }
 
-    /// The contents of `object` (e.g. `HASH:./db.json`), or nil when git has no such object. git
-    /// answers each request before it reads the next (it flushes per object without `--buffer`), so one
-    /// request at a time cannot fill both pipes.
+    /// The contents of the file `object` names (e.g. `HASH:./db.json`), or nil when that commit has no
+    /// such file (or has a directory there). git answers each request before it reads the next (it
+    /// flushes per object without `--buffer`), so one request at a time cannot fill both pipes.
     func contents(of object: String) throws -> [UInt8]? {
+        // Requests are lines: a newline in the name would be read as two requests.
+        guard !object.contains("\n") else {
+            FileHandleOutput.standardError("git cat-file: the path has a newline in it: \(object.debugDescription)")
+            throw ExitCode(4)
+        }
         do {
             try self.input.fileHandleForWriting.write(contentsOf: Array("\(object)\n".utf8))
         } catch {
             FileHandleOutput.standardError("git cat-file: cannot send a request: \(error)")
             throw ExitCode(4)
         }
-        // "<hash> <type> <size>\n<contents>\n", or "<object> missing\n".
+        // "<hash> <type> <size>\n<contents>\n", or "<object> missing\n" (also "ambiguous").
         let header = String(decoding: try self.line(), as: UTF8.self)
+        if header.hasSuffix(" missing") { return nil }
         let fields = header.split(separator: " ")
-        guard fields.count == 3, let size = Int(fields[2]), size >= 0 else { return nil }
+        guard fields.count == 3, let size = Int(fields[2]), size >= 0 else {
+            FileHandleOutput.standardError("git cat-file: unexpected answer for \(object): \(header)")
+            throw ExitCode(4)
+        }
         let contents = try self.bytes(size)
         _ = try self.bytes(1)
-        return contents
+        // A directory at the file's path in that commit: no version of the file.
+        return fields[1] == "blob" ? contents : nil
     }
 
     private func line() throws -> ArraySlice<UInt8> {
