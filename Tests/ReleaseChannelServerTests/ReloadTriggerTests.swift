@@ -74,6 +74,38 @@ import Testing
         }
     }
 
+    /// A chain of links (link/db.json → mid/db.json → d2/db.json): the link in the middle re-pointed, the
+    /// file at the end removed and made again, its directory removed and made again, are each seen by
+    /// the watch. Only the end's directory was watched, and only while the link resolved: a missing file
+    /// stopped the watch for good, leaving the 30 s poll (an hour here).
+    @Test func aSymlinkChainIsFollowedThroughMissingFilesAndDirectories() async throws {
+        let directory = try TemporaryDirectory()
+        let fm = FileManager.default
+        for name in ["link", "mid", "d2", "d3"] { try fm.createDirectory(atPath: directory.file(name), withIntermediateDirectories: false) }
+        try Fixtures.write(Fixtures.bytes(containers: 3), to: directory.file("d2/db.json"))
+        try fm.createSymbolicLink(atPath: directory.file("mid/db.json"), withDestinationPath: "../d2/db.json")
+        try fm.createSymbolicLink(atPath: directory.file("link/db.json"), withDestinationPath: "../mid/db.json")
+        try await withTestServer(configure: {
+            $0.databasePath = directory.file("link/db.json")
+            $0.reloadInterval = .seconds(3600)
+        }) { server in
+            #expect(try await self.servedImage(server) == "ghcr.io/acme/app-0:v1-dev")
+            try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v13"), to: directory.file("d3/db.json"))
+            try fm.createSymbolicLink(atPath: directory.file("mid/.db.json.new"), withDestinationPath: "../d3/db.json")
+            #expect(rename(directory.file("mid/.db.json.new"), directory.file("mid/db.json")) == 0)
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v13-dev" })
+
+            try fm.removeItem(atPath: directory.file("d3/db.json"))
+            try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v14"), to: directory.file("d3/db.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v14-dev" })
+
+            try fm.removeItem(atPath: directory.file("d3"))
+            try fm.createDirectory(atPath: directory.file("d3"), withIntermediateDirectories: false)
+            try Fixtures.write(Fixtures.bytes(containers: 3, tag: "v15"), to: directory.file("d3/db.json"))
+            #expect(try await eventually(timeout: .seconds(15)) { try await self.servedImage(server) == "ghcr.io/acme/app-0:v15-dev" })
+        }
+    }
+
     /// A db path that is a symlink to another file in its own directory: a write to that file is seen
     /// (its name was not one the watch looked for).
     @Test func aSymlinkToAFileBesideItIsFollowed() async throws {

@@ -12,9 +12,10 @@ public import ServiceLifecycle
 /// file's name or `..data` start a short debounce window; the reload reads the file after the window,
 /// so one burst of writes costs one reload. When the directory itself goes (moved away, or deleted and
 /// made again), the watch follows the path: it is set again on whatever directory is there, at once or,
-/// while there is none, every second; a reload is asked for either way. When the path is a symlink to a
-/// file in another directory, that directory is watched too (and followed when the link changes): a
-/// change there makes no event in the link's directory.
+/// while there is none, every second; a reload is asked for either way. When the path is a symlink, the
+/// directory of every link in the chain and of the file at its end are watched too, for those names
+/// (a change there makes no event in the path's directory), and the watches follow the chain when a
+/// link changes; a directory on it that is missing is tried again every second.
 public final class DatabaseFileWatcher: Service, Sendable {
     static let watchedEvents =
         UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_CREATE) | UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM)
@@ -98,12 +99,14 @@ public final class DatabaseFileWatcher: Service, Sendable {
 }
 
 /// Parses `struct inotify_event` records and calls `onChange` once per debounce window; sets the
-/// directory's watch again when the directory it was on goes away, and keeps a symlinked path's target
+/// directory's watch again when the directory it was on goes away, and keeps a symlinked path's chain
 /// watched.
 private final class InotifyEventHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private static let gone = UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)
+    /// Links followed at most, as the kernel does (its limit is 40).
+    private static let maximumLinks = 40
 
     /// The inotify instance (owned by the channel this handler is in).
     private let descriptor: Int32
@@ -112,15 +115,18 @@ private final class InotifyEventHandler: ChannelInboundHandler {
     private var directoryWatch: Int32
     /// The file's name and `..data`, in the path's directory.
     private let names: Set<String>
-    /// When the path is a symlink: the file it points to, and its directory's own watch (nil when that
-    /// directory is the path's, already watched).
-    private var target: (directory: String, name: String, watch: Int32?)?
-    /// Watches removed here, whose IN_IGNORED is still to come.
+    /// The names that matter per watch: the path's directory's, and for a symlinked path those of the
+    /// links and the file along the chain, in their directories.
+    private var namesByWatch: [Int32: Set<String>] = [:]
+    /// Watches added for the chain (not the path's directory's own).
+    private var chainWatches: Set<Int32> = []
+    /// Watches removed here (or gone), whose IN_IGNORED is still to come.
     private var removedWatches: Set<Int32> = []
     private let debounce: TimeAmount
     private let onChange: @Sendable () -> Void
     private var scheduled: Scheduled<Void>?
     private var rewatch: Scheduled<Void>?
+    private var chainRetry: Scheduled<Void>?
 
     init(
         descriptor: Int32, path: String, directory: String, directoryWatch: Int32, name: String, debounce: TimeAmount,
@@ -131,16 +137,19 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         self.directory = directory
         self.directoryWatch = directoryWatch
         self.names = [name, "..data"]
+        self.namesByWatch = [directoryWatch: self.names]
         self.debounce = debounce
         self.onChange = onChange
-        self.followTarget()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.followChain(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         var relevant = false
         var directoryGone = false
-        var targetGone = false
         // struct inotify_event { int wd; uint32_t mask; uint32_t cookie; uint32_t len; char name[len]; }
         while let header = buffer.readMultipleIntegers(endianness: .host, as: (Int32, UInt32, UInt32, UInt32).self) {
             let (watch, mask, _, length) = header
@@ -150,29 +159,19 @@ private final class InotifyEventHandler: ChannelInboundHandler {
                 if mask & UInt32(IN_IGNORED) != 0 { self.removedWatches.remove(watch) }
                 continue
             }
-            if mask & UInt32(IN_Q_OVERFLOW) != 0 { relevant = true }
-            if let target = self.target, let targetWatch = target.watch, watch == targetWatch {
-                if name == target.name { relevant = true }
-                if mask & Self.gone != 0 {
-                    // Gone or moved away: watched again at the path the link names, below.
-                    self.forget(watch, removing: mask & UInt32(IN_MOVE_SELF) != 0, ignored: mask & UInt32(IN_IGNORED) != 0)
-                    targetGone = true
-                    relevant = true
-                }
-                continue
-            }
-            if self.names.contains(name) || (self.target.map { $0.watch == nil && $0.name == name } ?? false) { relevant = true }
-            if mask & Self.gone != 0 {
-                // A moved directory is still watched where it went: that watch is of no use any more.
-                if mask & UInt32(IN_MOVE_SELF) != 0 { _ = inotify_rm_watch(self.descriptor, watch) }
-                directoryGone = true
-                relevant = true
-            }
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 || self.namesByWatch[watch]?.contains(name) == true { relevant = true }
+            guard mask & Self.gone != 0 else { continue }
+            relevant = true
+            // A moved directory is still watched where it went: that watch is of no use any more.
+            if mask & UInt32(IN_MOVE_SELF) != 0 { _ = inotify_rm_watch(self.descriptor, watch) }
+            // Its IN_IGNORED follows (unless this is it): skipped, whatever the watch is by then.
+            if mask & UInt32(IN_IGNORED) == 0 { self.removedWatches.insert(watch) }
+            self.namesByWatch.removeValue(forKey: watch)
+            if self.chainWatches.remove(watch) == nil { directoryGone = true }
         }
         if directoryGone { self.watchAgain(context: context) }
-        if targetGone { self.target = nil }
-        // The link may point elsewhere now, or its target's directory be back.
-        if relevant { self.followTarget() }
+        // A link on the chain may point elsewhere now, or a directory on it be gone or back.
+        if relevant { self.followChain(context: context) }
         guard relevant, self.scheduled == nil else { return }
         let onChange = self.onChange
         self.scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: self.debounce) {
@@ -181,37 +180,55 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         }
     }
 
-    /// Drops a watch of the target's directory; its IN_IGNORED (unless this was it) is skipped.
-    private func forget(_ watch: Int32, removing: Bool, ignored: Bool) {
-        if removing { _ = inotify_rm_watch(self.descriptor, watch) }
-        if !ignored { self.removedWatches.insert(watch) }
+    /// Watches the directory of each link on the path's chain and of the file at its end, for those
+    /// names, and drops the watches of directories no longer on it. A directory that cannot be watched
+    /// (missing, no permission) is tried again every second, with a reload once it can be: a file made
+    /// there meanwhile made no event the watch saw.
+    private func followChain(context: ChannelHandlerContext, reloadWhenComplete: Bool = false) {
+        self.chainRetry?.cancel()
+        self.chainRetry = nil
+        var wanted: [Int32: Set<String>] = [self.directoryWatch: self.names]
+        var complete = true
+        for (directory, name) in Self.chain(of: self.path) {
+            // The same directory again (or the path's own) gives the watch it already has.
+            let watch = inotify_add_watch(self.descriptor, directory, DatabaseFileWatcher.watchedEvents)
+            guard watch >= 0 else {
+                complete = false
+                continue
+            }
+            wanted[watch, default: []].insert(name)
+        }
+        for watch in self.chainWatches where wanted[watch] == nil {
+            _ = inotify_rm_watch(self.descriptor, watch)
+            self.removedWatches.insert(watch)
+        }
+        self.chainWatches = Set(wanted.keys).subtracting([self.directoryWatch])
+        self.namesByWatch = wanted
+        if complete {
+            if reloadWhenComplete { self.onChange() }
+            return
+        }
+        self.chainRetry = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
+            self.chainRetry = nil
+            self.followChain(context: context, reloadWhenComplete: true)
+        }
     }
 
-    /// Watches the directory of the file the path's symlink points to, when that is not the path's own
-    /// directory: a write there makes no event in the link's directory. Moves the watch when the link
-    /// has come to point elsewhere.
-    private func followTarget() {
-        let resolved = AtomicFileWriter.followingSymlink(self.path)
-        guard resolved != self.path else {
-            if let watch = self.target?.watch { self.forget(watch, removing: true, ignored: false) }
-            self.target = nil
-            return
+    /// Each link `path` leads through, after `path` itself, and the file at the end, as (directory,
+    /// name); empty when `path` is no symlink. Relative targets are taken from the link's directory,
+    /// as the kernel does; the directories are not resolved (inotify follows them).
+    static func chain(of path: String) -> [(directory: String, name: String)] {
+        var chain: [(directory: String, name: String)] = []
+        var current = path
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        for _ in 0..<Self.maximumLinks {
+            let length = readlink(current, &buffer, buffer.count - 1)
+            guard length > 0 else { break }
+            let target = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : "\(DatabaseFileWatcher.directory(of: current))/\(target)"
+            chain.append((DatabaseFileWatcher.directory(of: current), DatabaseFileWatcher.fileName(of: current)))
         }
-        let directory = DatabaseFileWatcher.directory(of: resolved)
-        let name = DatabaseFileWatcher.fileName(of: resolved)
-        if let target = self.target, target.directory == directory, target.name == name { return }
-        if let watch = self.target?.watch { self.forget(watch, removing: true, ignored: false) }
-        self.target = nil
-        guard directory != self.directory else {
-            self.target = (directory, name, nil)
-            return
-        }
-        let watch = inotify_add_watch(self.descriptor, directory, DatabaseFileWatcher.watchedEvents)
-        // Not watchable now (gone, no permission): tried again on the next event; the periodic check
-        // sees changes meanwhile.
-        guard watch >= 0 else { return }
-        // The same directory by another name (a symlinked directory on the way): its watch is the path's.
-        self.target = (directory, name, watch == self.directoryWatch ? nil : watch)
+        return chain
     }
 
     /// Sets the watch on the directory now at the path; while there is none, tries again every second
@@ -223,6 +240,7 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         let watch = inotify_add_watch(self.descriptor, self.directory, DatabaseFileWatcher.watchedEvents)
         guard watch < 0 else {
             self.directoryWatch = watch
+            self.followChain(context: context)
             if reloadWhenSet { self.onChange() }
             return
         }
@@ -237,6 +255,8 @@ private final class InotifyEventHandler: ChannelInboundHandler {
         self.scheduled = nil
         self.rewatch?.cancel()
         self.rewatch = nil
+        self.chainRetry?.cancel()
+        self.chainRetry = nil
     }
 }
 

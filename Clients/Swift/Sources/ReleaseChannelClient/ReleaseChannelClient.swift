@@ -431,7 +431,7 @@ public final class ReleaseChannelClient: Sendable {
         let (failures, connecting) = self.shared.withLock { ($0.connectFailures, $0.connecting) }
         let endpoints = self.configuration.endpoints.map(\.description)
         let reasons = endpoints.indices.compactMap { index -> String? in
-            let state = [failures[index], connecting[index] != nil ? "still connecting" : nil].compactMap { $0 }
+            let state = [failures[index], connecting[index] != nil ? "no answer yet (TCP connect or HELLO in progress)" : nil].compactMap { $0 }
             return state.isEmpty ? nil : "\(endpoints[index]): \(state.joined(separator: ", "))"
         }
         return endpoints.joined(separator: ", ") + (reasons.isEmpty ? "" : " (\(reasons.joined(separator: "; ")))")
