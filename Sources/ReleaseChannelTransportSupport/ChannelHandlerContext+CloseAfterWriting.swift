@@ -12,4 +12,33 @@ extension ChannelHandlerContext {
             channel.close(promise: nil)
         }
     }
+
+    /// Writes and flushes a connection's last bytes like ``writeAndFlushThenClose(_:gracePeriod:)``, then
+    /// closes only the write side (the peer gets them all and a FIN) and the whole connection when the
+    /// peer closes its side, or after `linger`: a peer still sending when the connection is closed gets
+    /// an RST for its next bytes, and its kernel drops what it had received and not yet read, the last
+    /// response included (nginx's lingering close, for the same reason). The bytes read meanwhile are
+    /// the caller's to drop. A nil `gracePeriod` leaves a peer that takes none of the bytes to another
+    /// timeout.
+    public func writeAndFlushThenLingeringClose(_ lastBytes: ByteBuffer, gracePeriod: TimeAmount?, linger: TimeAmount) {
+        let channel = self.channel
+        let closeAnyway = gracePeriod.map { grace in self.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) } }
+        self.writeAndFlush(NIOAny(lastBytes)).whenComplete { written in
+            closeAnyway?.cancel()
+            guard case .success = written else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.close(mode: .output).whenComplete { halfClosed in
+                guard case .success = halfClosed else {
+                    channel.close(promise: nil)
+                    return
+                }
+                // The peer's EOF closes the channel (remote half-closure is not allowed); this is for a
+                // peer that keeps the connection open.
+                let closeLater = channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
+                channel.closeFuture.whenComplete { _ in closeLater.cancel() }
+            }
+        }
+    }
 }

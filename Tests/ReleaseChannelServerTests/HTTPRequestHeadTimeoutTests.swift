@@ -49,6 +49,28 @@ import Testing
         }
     }
 
+    /// A client that goes on sending its head after the 408 and reads only once it has stopped still gets
+    /// the answer before it, the 408 and the end of the stream. The server closed at once: the client's next
+    /// line got an RST, and its kernel dropped both responses, received and not yet read.
+    @Test func aClientStillSendingAfterThe408StillGetsEveryResponse() async throws {
+        try await withTestServer(configure: {
+            $0.httpRequestHeadTimeout = .milliseconds(300)
+            $0.httpIdleTimeout = .seconds(60)
+        }) { server in
+            let socket = try RawSocket(port: server.port)
+            try await socket.send("GET /v1/health HTTP/1.1\r\nHost: t\r\n\r\nGET /v1/releases/my-app/prod HTTP/1.1\r\n")
+            // Lines for 2 s, well past the 300 ms timeout, none of the answers read meanwhile.
+            let sent = try await socket.sendSlowly(Array(repeating: "X-Slow: 1\r\n", count: 20), pause: .milliseconds(100))
+            #expect(sent == 20, "the server refused lines it should have taken and dropped")
+            let received = String(decoding: try await socket.readToEnd(), as: UTF8.self)
+            let answers = received.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.count == 2, "\(received)")
+            #expect(answers.first?.hasPrefix("200 OK\r\n") == true, "\(received)")
+            #expect(answers.last?.hasPrefix("408 Request Timeout\r\n") == true, "\(received)")
+            #expect(received.hasSuffix(#"{"error":{"code":"request_timeout","message":"the request head was not complete within 300ms"}}"#), "\(received)")
+        }
+    }
+
     /// Three requests on one connection, each head sent in two pieces 1.5 s apart: every head arrives
     /// within the 3 s timeout, the three together take longer. All three are answered, none with a 408.
     /// (Margins of 1.5 s both ways: with 0.8 s, a piece held up by the whole suite on 2 cores once

@@ -9,12 +9,24 @@ struct ClosingErrorResponse {
     let error: APIError
 
     /// Writes the response and closes the channel once it is written, or after a grace period (a client
-    /// that also stopped reading), as for a protocol connection's last replies.
-    func send(context: ChannelHandlerContext, serverName: String) {
-        context.writeAndFlushThenClose(self.bytes(serverName: serverName, allocator: context.channel.allocator), gracePeriod: Self.closeGracePeriod)
+    /// that also stopped reading), as for a protocol connection's last replies. `lingering`: closes the
+    /// write side first and the channel when the client closes its side, or after ``lingerPeriod``, so
+    /// that a client still sending (the rest of a slow head, pipelined requests) does not lose the
+    /// responses to an RST; the handlers that send it drop what the client sends after it. Not for a
+    /// connection over the cap, which must give its descriptor back at once.
+    func send(context: ChannelHandlerContext, serverName: String, lingering: Bool = false) {
+        let bytes = self.bytes(serverName: serverName, allocator: context.channel.allocator)
+        if lingering {
+            context.writeAndFlushThenLingeringClose(bytes, gracePeriod: Self.closeGracePeriod, linger: Self.lingerPeriod)
+        } else {
+            context.writeAndFlushThenClose(bytes, gracePeriod: Self.closeGracePeriod)
+        }
     }
 
     static let closeGracePeriod: TimeAmount = .seconds(5)
+    /// How long a client still sending after the response (the rest of a slow head, pipelined requests)
+    /// has to read it before the close; nginx's lingering_timeout is 5 s.
+    static let lingerPeriod: TimeAmount = .seconds(5)
 
     func bytes(serverName: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         let body = self.error.body()

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import NIOCore
+import ReleaseChannelTransportSupport
 
 /// Answers `408 Request Timeout` and closes a connection whose client takes longer than the
 /// request-head timeout to send a request head, as nginx's `client_header_timeout` does, or a request
@@ -95,16 +96,21 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
 
     private func answerTimeout(context: ChannelHandlerContext, part: String) {
         self.noteTimeout(context: context, of: "a request \(part)")
-        ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout), part: part)).send(context: context, serverName: self.serverName)
+        ClosingErrorResponse(error: .requestTimeout(Self.describe(self.timeout), part: part)).send(context: context, serverName: self.serverName, lingering: true)
     }
 
     /// The request whose body is late has been answered: nothing is left to say, only to stop reading,
-    /// once its response has left (an empty write completes after every write before it). A client that
-    /// stopped taking that response is the idle timeout's to close (``HTTPIdleConnectionCloser``).
+    /// once its response has left (an empty write completes after every write before it), with a
+    /// lingering close: the client is still sending its body, and a full close would answer that with
+    /// an RST that loses the response. A client that stopped taking that response is the idle timeout's
+    /// to close (``HTTPIdleConnectionCloser``).
     private func closeAnswered(context: ChannelHandlerContext) {
         self.noteTimeout(context: context, of: "an answered request's body")
-        let channel = context.channel
-        context.writeAndFlush(NIOAny(channel.allocator.buffer(capacity: 0))).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlushThenLingeringClose(
+            context.channel.allocator.buffer(capacity: 0),
+            gracePeriod: nil,
+            linger: ClosingErrorResponse.lingerPeriod
+        )
     }
 
     /// The connection is timed out: no more reads are passed on, and it is counted and logged.
