@@ -31,20 +31,7 @@ final class RecordingListener: Sendable {
             }
             return Response(status: self.status, body: .init(byteBuffer: ByteBuffer(string: self.status == .noContent ? "" : #"{"message":"Not Found"}"#)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-            logger: Fixtures.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestFailure("listener did not start") }
-            try await body(port)
-            group.cancelAll()
-        }
+        try await withLocalApplication(router: router, body)
     }
 }
 

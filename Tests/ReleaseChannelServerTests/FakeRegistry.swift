@@ -21,7 +21,7 @@ final class FakeRegistry: Sendable {
 
     func run(_ body: (Int) async throws -> Void) async throws {
         let router = Router()
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        // The challenge names the token service by the port, known once the application runs.
         let port = Mutex(0)
         router.on("/v2/{owner}/{repository}/manifests/{reference}", method: .head) { request, context -> Response in
             let name = "\(try context.parameters.require("owner"))/\(try context.parameters.require("repository"))"
@@ -49,19 +49,9 @@ final class FakeRegistry: Sendable {
             }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"token":"\#(token)"}"#)))
         }
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-            logger: Fixtures.logger
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw TestFailure("the registry did not start") }
+        try await withLocalApplication(router: router) { bound in
             port.withLock { $0 = bound }
             try await body(bound)
-            group.cancelAll()
         }
     }
 }

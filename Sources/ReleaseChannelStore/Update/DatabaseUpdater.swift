@@ -53,9 +53,10 @@ public struct DatabaseUpdater: Sendable {
             let previous = database.release(container: release.container, channel: release.channel)
             if let previous {
                 if previous.image == release.image {
-                    let sameBuild = (release.digest == nil || release.digest == previous.digest, release.source == nil || release.source == previous.source)
-                    if release.digest == nil, sameBuild.1 { release.digest = previous.digest }
-                    if release.source == nil, sameBuild.0 { release.source = previous.source }
+                    let digestIsStored = release.digest == nil || release.digest == previous.digest
+                    let sourceIsStored = release.source == nil || release.source == previous.source
+                    if release.digest == nil, sourceIsStored { release.digest = previous.digest }
+                    if release.source == nil, digestIsStored { release.source = previous.source }
                 }
                 if Self.sameContent(previous, release) { return .unchanged(previous) }
                 if !force { try Self.checkNotStale(stored: previous, update: release) }

@@ -15,10 +15,8 @@ struct DatabaseLimitOptions: ParsableArguments {
     }
 
     private func resolve() throws -> Int {
-        if let text = self.text {
-            guard let bytes = EnvironmentValue.parseByteCount(text) else { throw ValidationError("--max-db-bytes has an invalid value \"\(text)\"") }
-            return bytes
-        }
-        return try EnvironmentValue.resolve("RELEASE_CHAN_MAX_DB_BYTES", default: DatabaseFile.defaultMaximumBytes, parse: EnvironmentValue.parseByteCount)
+        try EnvironmentValue.value(
+            self.text, "--max-db-bytes", "RELEASE_CHAN_MAX_DB_BYTES", default: DatabaseFile.defaultMaximumBytes, parse: EnvironmentValue.parseByteCount
+        )
     }
 }

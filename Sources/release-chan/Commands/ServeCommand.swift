@@ -77,53 +77,53 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Must be set before anything touches the shared event-loop group.
-        NIOSingletons.groupLoopCountSuggestion = try Self.value(
+        NIOSingletons.groupLoopCountSuggestion = try EnvironmentValue.value(
             self.eventLoopThreads.map(String.init), "--event-loop-threads", "RELEASE_CHAN_EVENT_LOOP_THREADS", default: System.coreCount
         ) { Int($0).flatMap { (1...256).contains($0) ? $0 : nil } }
         var configuration = ServerConfiguration()
-        configuration.databasePath = try Self.value(self.database, "--db", "RELEASE_CHAN_DB", default: "db/db.json") { $0 }
-        configuration.host = try Self.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
-        configuration.httpPort = try Self.value(self.httpPort.map(String.init), "--http-port", "RELEASE_CHAN_HTTP_PORT", default: 8089, parse: Self.port)
-        configuration.tcpPort = try Self.value(self.tcpPort.map(String.init), "--tcp-port", "RELEASE_CHAN_TCP_PORT", default: 8090, parse: Self.port)
+        configuration.databasePath = try EnvironmentValue.value(self.database, "--db", "RELEASE_CHAN_DB", default: "db/db.json") { $0 }
+        configuration.host = try EnvironmentValue.value(self.host, "--host", "RELEASE_CHAN_HOST", default: "0.0.0.0") { $0 }
+        configuration.httpPort = try EnvironmentValue.value(self.httpPort.map(String.init), "--http-port", "RELEASE_CHAN_HTTP_PORT", default: 8089, parse: Self.port)
+        configuration.tcpPort = try EnvironmentValue.value(self.tcpPort.map(String.init), "--tcp-port", "RELEASE_CHAN_TCP_PORT", default: 8090, parse: Self.port)
         guard configuration.httpPort != configuration.tcpPort || configuration.httpPort == 0 else {
             throw ValidationError("the HTTP and binary protocol ports must differ (both are \(configuration.httpPort))")
         }
-        configuration.httpIdleTimeout = try Self.value(
+        configuration.httpIdleTimeout = try EnvironmentValue.value(
             self.httpIdleTimeout, "--http-idle-timeout", "RELEASE_CHAN_HTTP_IDLE_TIMEOUT", default: .seconds(75)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
-        configuration.httpRequestHeadTimeout = try Self.value(
+        configuration.httpRequestHeadTimeout = try EnvironmentValue.value(
             self.httpRequestHeadTimeout, "--http-request-head-timeout", "RELEASE_CHAN_HTTP_REQUEST_HEAD_TIMEOUT", default: .seconds(20)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
-        configuration.httpMaximumConnections = try Self.value(
+        configuration.httpMaximumConnections = try EnvironmentValue.value(
             self.httpMaxConnections.map(String.init), "--http-max-connections", "RELEASE_CHAN_HTTP_MAX_CONNECTIONS", default: 4096
         ) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        configuration.tcpIdleTimeout = try Self.value(
+        configuration.tcpIdleTimeout = try EnvironmentValue.value(
             self.tcpIdleTimeout, "--tcp-idle-timeout", "RELEASE_CHAN_TCP_IDLE_TIMEOUT", default: .seconds(300)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 > .zero ? $0 : nil } }
-        configuration.tcpMaximumConnections = try Self.value(
+        configuration.tcpMaximumConnections = try EnvironmentValue.value(
             self.tcpMaxConnections.map(String.init), "--tcp-max-connections", "RELEASE_CHAN_TCP_MAX_CONNECTIONS", default: 1024
         ) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        configuration.tcpMaximumFrameBytes = try Self.value(
+        configuration.tcpMaximumFrameBytes = try EnvironmentValue.value(
             self.tcpMaxFrame, "--tcp-max-frame", "RELEASE_CHAN_TCP_MAX_FRAME", default: ProtocolMessages.defaultMaximumRequestFrame
         ) { EnvironmentValue.parseByteCount($0).flatMap { (1 << 10...1 << 24).contains($0) ? $0 : nil } }
-        configuration.reloadInterval = try Self.value(
+        configuration.reloadInterval = try EnvironmentValue.value(
             self.reloadInterval, "--reload-interval", "RELEASE_CHAN_RELOAD_INTERVAL", default: .seconds(30)
         ) { EnvironmentValue.parseDuration($0).flatMap { $0 >= .milliseconds(100) ? $0 : nil } }
-        configuration.drainDelay = try Self.value(
+        configuration.drainDelay = try EnvironmentValue.value(
             self.drainDelay, "--drain-delay", "RELEASE_CHAN_DRAIN_DELAY", default: .zero, parse: EnvironmentValue.parseDuration
         )
-        configuration.shutdownTimeout = try Self.value(
+        configuration.shutdownTimeout = try EnvironmentValue.value(
             self.shutdownTimeout, "--shutdown-timeout", "RELEASE_CHAN_SHUTDOWN_TIMEOUT", default: .seconds(10), parse: EnvironmentValue.parseDuration
         )
-        configuration.maximumDatabaseBytes = try Self.value(
+        configuration.maximumDatabaseBytes = try EnvironmentValue.value(
             self.maxDbBytes, "--max-db-bytes", "RELEASE_CHAN_MAX_DB_BYTES", default: DatabaseFile.defaultMaximumBytes, parse: EnvironmentValue.parseByteCount
         )
-        configuration.watchFile = try Self.value(self.watch, "--watch", "RELEASE_CHAN_WATCH", default: true, parse: EnvironmentValue.parseBool)
-        configuration.accessLog = try Self.value(
+        configuration.watchFile = try EnvironmentValue.value(self.watch, "--watch", "RELEASE_CHAN_WATCH", default: true, parse: EnvironmentValue.parseBool)
+        configuration.accessLog = try EnvironmentValue.value(
             self.accessLog, "--access-log", "RELEASE_CHAN_ACCESS_LOG", default: true, parse: EnvironmentValue.parseBool
         )
         configuration.adminToken = try self.adminToken()
-        let level = try Self.value(self.logLevel, "--log-level", "RELEASE_CHAN_LOG_LEVEL", default: Logger.Level.info) {
+        let level = try EnvironmentValue.value(self.logLevel, "--log-level", "RELEASE_CHAN_LOG_LEVEL", default: Logger.Level.info) {
             Logger.Level(rawValue: $0)
         }
 
@@ -145,21 +145,6 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw ExitCode(1)
         }
-    }
-
-    /// A flag's value, else its environment variable's, else the default; a bad value names its source.
-    private static func value<Value>(
-        _ flag: String?,
-        _ name: String,
-        _ variable: String,
-        default defaultValue: Value,
-        parse: (String) -> Value?
-    ) throws -> Value {
-        if let flag {
-            guard let value = parse(flag) else { throw ValidationError("\(name) has an invalid value \"\(flag)\"") }
-            return value
-        }
-        return try EnvironmentValue.resolve(variable, default: defaultValue, parse: parse)
     }
 
     private static func port(_ text: String) -> Int? {

@@ -16,6 +16,21 @@ enum EnvironmentValue {
         return value
     }
 
+    /// A flag's value, else its environment variable's, else the default; a bad value names its source.
+    static func value<Value>(
+        _ flag: String?,
+        _ name: String,
+        _ variable: String,
+        default defaultValue: Value,
+        parse: (String) -> Value?
+    ) throws -> Value {
+        if let flag {
+            guard let value = parse(flag) else { throw ValidationError("\(name) has an invalid value \"\(flag)\"") }
+            return value
+        }
+        return try Self.resolve(variable, default: defaultValue, parse: parse)
+    }
+
     /// `30s`, `500ms`, `2m`, `1h`, or plain seconds; at most ``maximumDurationSeconds``.
     static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
