@@ -319,6 +319,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
             try await client.waitUntilReady(timeout: .seconds(30))
+            let states = client.stateChanges()
             #expect(try await client.release(container: "my-app", channel: "dev")?.image == "ghcr.io/acme/app-0:first-dev")
             let changes = client.revisionChanges()
             // The first revision is known once slot 0's WATCH is answered; a change needs one to differ from.
@@ -338,6 +339,12 @@ import Testing
             #expect(change?.revision.hex == Fixtures.revision(containers: 2, tag: "second"))
             #expect(change != nil && change?.releases == nil && change?.containers == nil)
             client.close()
+            // stateChanges: the state when subscribed, each change, and .failed at close, then the end.
+            var seen: [ReleaseChannelClient.State] = []
+            for await state in states { seen.append(state) }
+            #expect(seen.first == .ready && seen.last == .failed, "\(seen)")
+            let lost = try #require(seen.firstIndex(of: .reconnecting), "\(seen)")
+            #expect(seen[lost...].contains(.ready), "\(seen)")
             restarted.signal(SIGTERM)
             _ = try await restarted.waitForExit()
             group.cancelAll()

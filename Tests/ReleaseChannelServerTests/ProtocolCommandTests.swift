@@ -109,6 +109,34 @@ import Testing
         }
     }
 
+    /// `watch` across a server restart: it says when the connection is lost and when it is back, and the
+    /// change made meanwhile is printed. It had been silent until the change.
+    @Test func watchSaysWhenItLosesTheServerAndWhenItIsBack() async throws {
+        let directory = try TemporaryDirectory()
+        try Fixtures.write(Fixtures.bytes(containers: 2, tag: "first"), to: directory.file("db.json"))
+        let port = try ClientSDKTests.freePort()
+        let arguments = ["--db", directory.file("db.json"), "--tcp-port", "\(port)", "--watch", "false"]
+        let first = try await ServerProcess(arguments: arguments, directory: directory)
+        async let watched = self.run(["watch", "--tcp", "127.0.0.1:\(port)", "--count", "1", "--timeout", "30"])
+        #expect(try await eventually {
+            String(decoding: try await first.request("/metrics").body, as: UTF8.self).contains("release_chan_tcp_watch_subscribers 1")
+        })
+        first.signal(SIGTERM)
+        #expect(try await first.waitForExit() == 0)
+        try Fixtures.write(Fixtures.bytes(containers: 2, tag: "second"), to: directory.file("db.json"))
+        let second = try await ServerProcess(arguments: arguments, directory: directory)
+        let result = try await watched
+        second.signal(SIGTERM)
+        _ = try await second.waitForExit()
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.last?.contains("revision \(Fixtures.revision(containers: 2, tag: "second")) (noticed on reconnect; counts not known)") == true, "\(lines)")
+        let lost = try #require(result.standardError.range(of: "release-chan watch: connection lost; reconnecting"), "\(result.standardError)")
+        let back = try #require(result.standardError.range(of: "release-chan watch: reconnected"), "\(result.standardError)")
+        #expect(lost.upperBound <= back.lowerBound)
+    }
+
     @Test func watchPrintsTheServedRevisionThenEachChange() async throws {
         try await withTestServer(configure: {
             $0.watchFile = false

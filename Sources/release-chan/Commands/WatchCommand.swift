@@ -7,7 +7,7 @@ struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
         abstract: "Print every new db revision a running server swaps in, as it happens.",
-        discussion: "Runs until interrupted, or until --count changes were printed. Exit status: 0, or 4 when no server is reachable."
+        discussion: "Runs until interrupted, or until --count changes were printed; says on standard error when the connection is lost and when it is back. Exit status: 0, or 4 when no server is reachable."
     )
 
     @OptionGroup var connection: ProtocolEndpointOptions
@@ -27,12 +27,19 @@ struct WatchCommand: AsyncParsableCommand {
                 let changes = client.revisionChanges()
                 let current = try await client.revision()
                 FileHandleOutput.standardOutput("serving \(current.revision) \(Self.counts(of: current))")
-                var seen = 0
-                for await change in changes {
-                    let loaded = Date(timeIntervalSince1970: Double(change.loadedAtMilliseconds) / 1000).formatted(.iso8601)
-                    FileHandleOutput.standardOutput("\(loaded) revision \(change.revision) \(Self.counts(of: change))")
-                    seen += 1
-                    if let count = self.count, seen >= count { return }
+                let report = ConnectionReport()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await report.follow(client) }
+                    defer { group.cancelAll() }
+                    var seen = 0
+                    for await change in changes {
+                        // A change noticed on reconnecting can come before the report of the reconnect.
+                        report.reconnected()
+                        let loaded = Date(timeIntervalSince1970: Double(change.loadedAtMilliseconds) / 1000).formatted(.iso8601)
+                        FileHandleOutput.standardOutput("\(loaded) revision \(change.revision) \(Self.counts(of: change))")
+                        seen += 1
+                        if let count = self.count, seen >= count { return }
+                    }
                 }
             }
         } catch let error as ReleaseChannelClientError {

@@ -34,7 +34,11 @@ public final class ReleaseChannelClient: Sendable {
         }
         /// `connections` in slot order, for the request path to pick from without sorting.
         var pool: [ProtocolConnection] = []
-        var state: State = .connecting
+        var state: State = .connecting {
+            // Yielding does not run the subscriber here: it only hands the value to its stream.
+            didSet { if self.state != oldValue { for subscriber in self.stateSubscribers.values { subscriber.yield(self.state) } } }
+        }
+        var stateSubscribers: [Int: AsyncStream<State>.Continuation] = [:]
         var nextConnection: UInt = 0
         var closed = false
         var cache: CachedDatabase?
@@ -141,18 +145,23 @@ public final class ReleaseChannelClient: Sendable {
     /// Closes every connection and ends every revision stream. Calls in progress fail with
     /// ``ReleaseChannelClientError/closed`` or ``ReleaseChannelClientError/connectionClosed``.
     public func close() {
-        let (connections, subscribers, waiters) = self.shared.withLock { shared in
+        let (connections, subscribers, stateSubscribers, waiters) = self.shared.withLock { shared in
             shared.closed = true
             shared.state = .failed
             defer {
                 shared.connections = [:]
                 shared.subscribers = [:]
+                shared.stateSubscribers = [:]
                 shared.connectionWaiters = [:]
             }
-            return (Array(shared.connections.values), Array(shared.subscribers.values), Array(shared.connectionWaiters.values))
+            return (
+                Array(shared.connections.values), Array(shared.subscribers.values), Array(shared.stateSubscribers.values),
+                Array(shared.connectionWaiters.values)
+            )
         }
         for connection in connections { connection.close() }
         for subscriber in subscribers { subscriber.finish() }
+        for subscriber in stateSubscribers { subscriber.finish() }
         for waiter in waiters { waiter.finish() }
         self.closeSignal.continuation.finish()
         self.refreshSignal.continuation.finish()
@@ -296,6 +305,28 @@ public final class ReleaseChannelClient: Sendable {
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.shared.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// The current ``state``, then each change of it, until the client is closed (the last value is then
+    /// `.failed`): for a caller that reports losing and regaining its connections as it happens.
+    public func stateChanges() -> AsyncStream<State> {
+        let (stream, continuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
+        let id: Int? = self.shared.withLock { shared in
+            continuation.yield(shared.state)
+            guard !shared.closed else { return nil }
+            let id = shared.nextSubscriber
+            shared.nextSubscriber += 1
+            shared.stateSubscribers[id] = continuation
+            return id
+        }
+        guard let id else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.shared.withLock { $0.stateSubscribers.removeValue(forKey: id) }
         }
         return stream
     }
