@@ -47,6 +47,16 @@ import Testing
                 "stage    ghcr.io/acme/app-1:v1-stage",
                 "prod     ghcr.io/acme/app-1:v1-prod",
             ])
+
+            // --json: the records as JSON, for scripts.
+            let record = try await self.run(["query", "--tcp", endpoint, "--json", "my-app", "prod"])
+            #expect(record.status == 0, "\(record.standardError)")
+            #expect(record.standardOutput == #"{"container":"my-app","channel":"prod","image":"ghcr.io/acme/app-0:v1-prod","digest":null,"updated_at":"2026-11-26T12:00:00Z"}"# + "\n")
+            let records = try await self.run(["query", "--tcp", endpoint, "--json", "app-1"])
+            #expect(records.status == 0, "\(records.standardError)")
+            let decoded = try #require(try JSONSerialization.jsonObject(with: Data(records.standardOutput.utf8)) as? [[String: Any]])
+            #expect(decoded.map { $0["channel"] as? String } == ["dev", "stage", "prod"])
+            #expect(decoded.map { $0["image"] as? String } == ["ghcr.io/acme/app-1:v1-dev", "ghcr.io/acme/app-1:v1-stage", "ghcr.io/acme/app-1:v1-prod"])
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ReleaseChannelClient
+import ReleaseChannelModel
 
 /// `release-chan query CONTAINER [CHANNEL]`
 struct QueryCommand: AsyncParsableCommand {
@@ -17,6 +18,9 @@ struct QueryCommand: AsyncParsableCommand {
     @Argument(help: "Channel; without it every channel of the container is listed.")
     var channel: String?
 
+    @Flag(help: "Print the protocol's release records as JSON (container, channel, image, digest, updated_at) instead of text.")
+    var json = false
+
     func run() async throws {
         do {
             try await ReleaseChannelClient.withClient(configuration: try self.connection.configuration()) { client in
@@ -25,13 +29,17 @@ struct QueryCommand: AsyncParsableCommand {
                         FileHandleOutput.standardError("container \"\(self.container)\" has no release on channel \"\(channel)\"")
                         throw ExitCode(1)
                     }
-                    FileHandleOutput.standardOutput(release.image)
+                    FileHandleOutput.standardOutput(self.json ? Self.json(release) : release.image)
                     return
                 }
                 let releases = try await client.releases(container: self.container)
                 guard !releases.isEmpty else {
                     FileHandleOutput.standardError("no releases for container \"\(self.container)\"")
                     throw ExitCode(1)
+                }
+                if self.json {
+                    FileHandleOutput.standardOutput("[" + releases.map(Self.json).joined(separator: ",") + "]")
+                    return
                 }
                 let width = max(7, releases.map(\.channel.count).max() ?? 0)
                 FileHandleOutput.standardOutput("CHANNEL" + String(repeating: " ", count: width - 7) + "  IMAGE")
@@ -44,5 +52,23 @@ struct QueryCommand: AsyncParsableCommand {
             if case .server = error { throw ExitCode(1) }
             throw ExitCode(4)
         }
+    }
+
+    /// The record as one JSON object, `digest` null when it has none: the protocol's record carries no
+    /// source (`db get --json` and the HTTP API do).
+    static func json(_ release: ChannelRelease) -> String {
+        var writer = JSONWriter()
+        writer.raw("{\"container\":")
+        writer.string(release.container)
+        writer.raw(",\"channel\":")
+        writer.string(release.channel)
+        writer.raw(",\"image\":")
+        writer.string(release.image)
+        writer.raw(",\"digest\":")
+        if let digest = release.digest { writer.string(digest) } else { writer.raw("null") }
+        writer.raw(",\"updated_at\":")
+        writer.string(release.updatedAt)
+        writer.raw("}")
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }
