@@ -70,7 +70,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     func channelActive(context: ChannelHandlerContext) {
         guard self.limiter.acquire() else {
             self.metrics.rejectedConnections.increment()
-            self.fail(context: context, ProtocolError(.busy, "too many connections (limit \(self.limiter.maximum))"))
+            self.fail(context: context, ProtocolError(.busy, "too many connections (limit \(self.limiter.maximum))"), lingering: false)
             return
         }
         self.admitted = true
@@ -153,7 +153,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         }
         // Every complete frame is answered; what is left is at most a partial frame, which a connection
         // whose input ended discards.
-        if self.inputEnded { self.closeAfterFlush(context: context) }
+        if self.inputEnded { self.closeAfterFlush(context: context, lingering: false) }
     }
 
     /// No more requests are read; the connection closes now, or once the frames held back by
@@ -161,7 +161,7 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private func endInput(context: ChannelHandlerContext) {
         guard !self.inputEnded else { return }
         self.inputEnded = true
-        if !self.framesHeldBack { self.closeAfterFlush(context: context) }
+        if !self.framesHeldBack { self.closeAfterFlush(context: context, lingering: false) }
     }
 
     /// Replies held before they are handed to the channel, whose own high-water mark (set by
@@ -374,26 +374,39 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
         self.write(context: context, opcode: frame.opcode, status: error.status) { buffer, revision in
             ProtocolResponder.writeError(error, opcode: frame.opcode, requestID: frame.requestID, revision: revision, into: &buffer)
         }
-        if thenClose { self.closeAfterFlush(context: context) }
+        if thenClose { self.closeAfterFlush(context: context, lingering: true) }
     }
 
     /// A connection-level error: an ERROR frame (request id 0), then close.
-    private func fail(context: ChannelHandlerContext, _ error: ProtocolError) {
+    private func fail(context: ChannelHandlerContext, _ error: ProtocolError, lingering: Bool = true) {
         guard !self.closing else { return }
         self.write(context: context, opcode: ProtocolOpcode.error.rawValue, status: error.status) { buffer, revision in
             ProtocolResponder.writeError(error, opcode: ProtocolOpcode.error.rawValue, requestID: 0, revision: revision, into: &buffer)
         }
-        self.closeAfterFlush(context: context)
+        self.closeAfterFlush(context: context, lingering: lingering)
     }
 
     /// Sends what is queued, then closes; a peer that stops reading is cut off after a grace period.
-    private func closeAfterFlush(context: ChannelHandlerContext) {
+    /// `lingering` (a close the client did not ask for, after an error reply): the write side first, and
+    /// the connection when the client closes its side or after ``lingerPeriod``, so that a client still
+    /// sending does not lose the error to a reset. Not for a connection over the cap (its descriptor goes
+    /// back at once), a client that half-closed (it sends nothing more) or a graceful shutdown (which
+    /// must not wait on clients).
+    private func closeAfterFlush(context: ChannelHandlerContext, lingering: Bool) {
         guard !self.closing else { return }
         self.closing = true
         // The batch's replies, then an empty write whose completion says that everything before it is out.
         self.flushOutput(context: context)
-        context.writeAndFlushThenClose(context.channel.allocator.buffer(capacity: 0), gracePeriod: Self.closeGracePeriod)
+        let last = context.channel.allocator.buffer(capacity: 0)
+        if lingering {
+            context.writeAndFlushThenLingeringClose(last, gracePeriod: Self.closeGracePeriod, linger: Self.lingerPeriod)
+        } else {
+            context.writeAndFlushThenClose(last, gracePeriod: Self.closeGracePeriod)
+        }
     }
+
+    /// How long a client still sending after an error reply has to read it before the close.
+    static let lingerPeriod: TimeAmount = .seconds(5)
 
     /// How long a closing connection may take to drain its replies to a slow reader.
     static let closeGracePeriod: TimeAmount = .seconds(5)

@@ -17,9 +17,9 @@ extension ChannelHandlerContext {
     /// closes only the write side (the peer gets them all and a FIN) and the whole connection when the
     /// peer closes its side, or after `linger`: a peer still sending when the connection is closed gets
     /// an RST for its next bytes, and its kernel drops what it had received and not yet read, the last
-    /// response included (nginx's lingering close, for the same reason). The bytes read meanwhile are
-    /// the caller's to drop. A nil `gracePeriod` leaves a peer that takes none of the bytes to another
-    /// timeout.
+    /// response included (nginx's lingering close, for the same reason). Meanwhile what the peer sends
+    /// is read and dropped in front of every other handler (``LingeringCloseHandler``). A nil
+    /// `gracePeriod` leaves a peer that takes none of the bytes to another timeout.
     public func writeAndFlushThenLingeringClose(_ lastBytes: ByteBuffer, gracePeriod: TimeAmount?, linger: TimeAmount) {
         let channel = self.channel
         let closeAnyway = gracePeriod.map { grace in self.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) } }
@@ -34,8 +34,13 @@ extension ChannelHandlerContext {
                     channel.close(promise: nil)
                     return
                 }
-                // The peer's EOF closes the channel (remote half-closure is not allowed); this is for a
-                // peer that keeps the connection open.
+                do {
+                    try channel.pipeline.syncOperations.addHandler(LingeringCloseHandler(), position: .first)
+                } catch {
+                    channel.close(promise: nil)
+                    return
+                }
+                // For a peer that keeps its side open.
                 let closeLater = channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
                 channel.closeFuture.whenComplete { _ in closeLater.cancel() }
             }

@@ -121,6 +121,21 @@ import Testing
         }
     }
 
+    /// A client that goes on sending after a request the server answers with an error and a close, and
+    /// reads only once it has stopped, still gets that reply and then the end of the stream. The server
+    /// closed at once: the client's next bytes got an RST, and its kernel dropped the reply it had not
+    /// read yet.
+    @Test func aClientStillSendingAfterAnErrorStillGetsIt() async throws {
+        try await self.withBundledServer { server in
+            let socket = try RawSocket(port: server.tcpPort)
+            try await socket.send(try Self.vector("get-request-before-hello"))
+            let sent = try await socket.sendSlowly(Array(repeating: "more", count: 10), pause: .milliseconds(100))
+            #expect(sent == 10, "the server refused bytes it should have taken and dropped")
+            #expect(try await socket.readFrame() == (try Self.vector("get-reply-handshake-required")))
+            #expect(try await socket.isClosedByPeer())
+        }
+    }
+
     /// Each kind of hostile input gets its documented reaction, and a well-behaved connection opened
     /// before it keeps being served.
     @Test(arguments: ["oversize", "short-length", "garbage", "bad-version", "bad-flags", "opcode-zero", "trickle", "truncated-then-close", "bad-body"])
