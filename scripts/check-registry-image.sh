@@ -29,10 +29,12 @@ export LC_ALL=C
 fail() {
     local status="$1" message="$2"
     printf 'check-registry-image: %s\n' "$message" >&2
+    local heading="image not in its registry"
+    [[ "$status" == 1 ]] || heading="the image's registry could not be asked"
     if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
         # The message quotes the image: inline code, its backticks replaced, so it renders as text.
         # shellcheck disable=SC2016 # the backticks are literal markdown
-        printf '### release-chan db update: refused (image not in its registry)\n\n- `%s`\n' "${message//\`/\'}" >>"$GITHUB_STEP_SUMMARY" || true
+        printf '### release-chan db update: refused (%s)\n\n- `%s`\n' "$heading" "${message//\`/\'}" >>"$GITHUB_STEP_SUMMARY" || true
     fi
     exit "$status"
 }
@@ -67,12 +69,18 @@ if [[ "$rest" == */* && ( "$first" == *.* || "$first" == *:* || "$first" == loca
     host="$first"
     name="${rest#*/}"
 else
-    host="registry-1.docker.io"
+    host="docker.io"
     name="$rest"
+fi
+# Docker Hub, however it is named: its API is at registry-1.docker.io, and a one-part name is library/'s.
+if [[ "$host" == docker.io || "$host" == index.docker.io || "$host" == registry-1.docker.io ]]; then
+    host="registry-1.docker.io"
     [[ "$name" == */* ]] || name="library/$name"
 fi
 [[ -n "$name" && "$name" =~ ^[a-z0-9._/-]+$ ]] || fail 2 "'$image' has no repository name a registry can be asked for"
 reference="${digest:-${tag:-latest}}"
+# How the image is named in messages: name@digest or name:tag.
+shown="$name$([[ -n "$digest" ]] && printf '@' || printf ':')$reference"
 case "$host" in
     localhost | localhost:* | 127.0.0.1 | 127.0.0.1:*) scheme=http ;;
     *) scheme=https ;;
@@ -90,7 +98,7 @@ head_manifest() {
     curl --silent --show-error --head --max-time "$timeout" --proto '=https,http' \
         --header "Accept: $accept" --dump-header "$work/head" --output /dev/null --write-out '%{http_code}' \
         "$@" "$url" 2>"$work/error" || {
-        fail 4 "cannot ask $host for $name:$reference: $(tr '\n' ' ' <"$work/error")"
+        fail 4 "cannot ask $host for $shown: $(tr '\n' ' ' <"$work/error")"
     }
 }
 
@@ -121,10 +129,15 @@ if [[ "$status" == 401 ]]; then
             [[ "$realm" == *\?* ]] && separator='&'
             credentials=()
             [[ -n "$token" ]] && credentials=(--user "$user:$token")
+            code=0
             answer="$(curl --silent --show-error --max-time "$timeout" --proto '=https,http' --fail-with-body \
-                "${credentials[@]}" "$realm$separator$query" 2>"$work/error")" || {
+                "${credentials[@]}" "$realm$separator$query" 2>"$work/error")" || code=$?
+            # 22: the token service answered with an HTTP error (a refusal); anything else is the network.
+            if ((code == 22)); then
                 fail 1 "$host's token service refused a pull token for $name ($(tr '\n' ' ' <"$work/error")${answer:+: ${answer:0:300}}); a private image needs RC_REGISTRY_TOKEN"
-            }
+            elif ((code != 0)); then
+                fail 4 "cannot ask $host's token service for a pull token for $name: $(tr '\n' ' ' <"$work/error")"
+            fi
             bearer="$(jq -r '.token // .access_token // empty' <<<"$answer" 2>/dev/null || true)"
             [[ -n "$bearer" ]] || fail 4 "$host's token service answered without a token"
             status="$(head_manifest --header "Authorization: Bearer $bearer")" || exit $?
@@ -143,17 +156,17 @@ case "$status" in
     200)
         served="$(header Docker-Content-Digest)"
         if [[ -n "$digest" && -n "$served" && "$served" != "$digest" ]]; then
-            fail 1 "$host serves $name:$reference as $served, not $digest"
+            fail 1 "$host serves $shown as $served, not $digest"
         fi
-        printf 'check-registry-image: %s has %s:%s%s\n' "$host" "$name" "$reference" "${served:+ ($served)}"
+        printf 'check-registry-image: %s has %s%s\n' "$host" "$shown" "${served:+ ($served)}"
         ;;
     404)
-        fail 1 "$host has no image $name:$reference (image '$image'): a typo, or a push that did not happen"
+        fail 1 "$host has no image $shown (image '$image'): a typo, or a push that did not happen"
         ;;
     401 | 403)
-        fail 1 "$host refused to show $name:$reference (HTTP $status): a private image needs RC_REGISTRY_TOKEN with read access"
+        fail 1 "$host refused to show $shown (HTTP $status): a private image needs RC_REGISTRY_TOKEN with read access"
         ;;
     *)
-        fail 4 "$host answered HTTP $status for $name:$reference"
+        fail 4 "$host answered HTTP $status for $shown"
         ;;
 esac

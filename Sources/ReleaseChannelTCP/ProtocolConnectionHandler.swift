@@ -395,6 +395,9 @@ final class ProtocolConnectionHandler: ChannelDuplexHandler {
     private func closeAfterFlush(context: ChannelHandlerContext, lingering: Bool) {
         guard !self.closing else { return }
         self.closing = true
+        // No pushes behind the last replies: a client that stopped reading would hold them, and the
+        // close after them, back.
+        self.unwatch()
         // The batch's replies, then an empty write whose completion says that everything before it is out.
         self.flushOutput(context: context)
         let last = context.channel.allocator.buffer(capacity: 0)

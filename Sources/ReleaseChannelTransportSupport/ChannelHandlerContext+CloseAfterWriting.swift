@@ -29,20 +29,19 @@ extension ChannelHandlerContext {
                 channel.close(promise: nil)
                 return
             }
+            do {
+                try channel.pipeline.syncOperations.addHandler(LingeringCloseHandler(), position: .first)
+            } catch {
+                channel.close(promise: nil)
+                return
+            }
+            // Set before the half-close, which NIO holds back while writes queued after these bytes wait
+            // for a peer that has stopped reading: `linger` bounds that wait too, and a peer that keeps its
+            // side open.
+            let closeLater = channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
+            channel.closeFuture.whenComplete { _ in closeLater.cancel() }
             channel.close(mode: .output).whenComplete { halfClosed in
-                guard case .success = halfClosed else {
-                    channel.close(promise: nil)
-                    return
-                }
-                do {
-                    try channel.pipeline.syncOperations.addHandler(LingeringCloseHandler(), position: .first)
-                } catch {
-                    channel.close(promise: nil)
-                    return
-                }
-                // For a peer that keeps its side open.
-                let closeLater = channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
-                channel.closeFuture.whenComplete { _ in closeLater.cancel() }
+                if case .failure = halfClosed { channel.close(promise: nil) }
             }
         }
     }

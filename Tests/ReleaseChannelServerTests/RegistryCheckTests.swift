@@ -33,9 +33,10 @@ import Testing
             // A digest is looked up by itself: here one the registry does not have under any tag.
             let digest = try await self.check(["RC_IMAGE": "\(host)/acme/app:v1", "RC_DIGEST": FakeRegistry.digest("b")])
             #expect(digest.status == 1)
-            #expect(digest.standardError.contains("has no image acme/app:\(FakeRegistry.digest("b"))"), "\(digest.standardError)")
+            #expect(digest.standardError.contains("has no image acme/app@\(FakeRegistry.digest("b"))"), "\(digest.standardError)")
             let pinned = try await self.check(["RC_IMAGE": "\(host)/acme/app@\(FakeRegistry.digest("a"))"])
             #expect(pinned.status == 0, "\(pinned.standardError)")
+            #expect(pinned.standardOutput.contains("has acme/app@\(FakeRegistry.digest("a"))"), "\(pinned.standardOutput)")
         }
     }
 

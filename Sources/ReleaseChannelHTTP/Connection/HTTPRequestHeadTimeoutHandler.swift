@@ -103,7 +103,8 @@ final class HTTPRequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChann
     /// once its response has left (an empty write completes after every write before it), with a
     /// lingering close: the client is still sending its body, and a full close would answer that with
     /// an RST that loses the response. A client that stopped taking that response is the idle timeout's
-    /// to close (``HTTPIdleConnectionCloser``).
+    /// to close (``HTTPIdleConnectionCloser``), once it also stops sending: each byte it sends resets that
+    /// timeout, so one that trickles its body and reads nothing keeps the connection (not bounded yet).
     private func closeAnswered(context: ChannelHandlerContext) {
         self.noteTimeout(context: context, of: "an answered request's body")
         context.writeAndFlushThenLingeringClose(

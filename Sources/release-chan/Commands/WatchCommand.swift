@@ -34,7 +34,7 @@ struct WatchCommand: AsyncParsableCommand {
                     var seen = 0
                     for await change in changes {
                         // A change noticed on reconnecting can come before the report of the reconnect.
-                        report.reconnected()
+                        report.reconnected(client)
                         let loaded = Date(timeIntervalSince1970: Double(change.loadedAtMilliseconds) / 1000).formatted(.iso8601)
                         FileHandleOutput.standardOutput("\(loaded) revision \(change.revision) \(Self.counts(of: change))")
                         seen += 1

@@ -15,7 +15,7 @@ final class ConnectionReport: Sendable {
                     FileHandleOutput.standardError("release-chan watch: connection lost; reconnecting (changes made meanwhile are reported on reconnecting)")
                 }
             case .ready:
-                self.reconnected()
+                self.reconnected(client)
             default:
                 break
             }
@@ -23,8 +23,10 @@ final class ConnectionReport: Sendable {
     }
 
     /// Reports the reconnect once, whichever notices it first: the state change or a change that came
-    /// with it.
-    func reconnected() {
+    /// with it (a change pushed before the loss can still be read after it: only a client that is ready
+    /// counts).
+    func reconnected(_ client: ReleaseChannelClient) {
+        guard client.state == .ready else { return }
         if self.lost.withLock({ lost in defer { lost = false }; return lost }) { FileHandleOutput.standardError("release-chan watch: reconnected") }
     }
 }
