@@ -6,11 +6,15 @@ import ReleaseChannelTestSupport
 /// field every 200 ms, never ending the head: a server slow enough to hold a client whose timeout is
 /// only an idle timeout.
 final class TricklingListener: Sendable {
-    private final class Trickle: ChannelInboundHandler, Sendable {
+    private final class Trickle: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
+        /// The request may arrive in several reads: it is answered once (a second status line inside the
+        /// head made curl fail with "Header without colon" instead of waiting).
+        private var answering = false
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard context.channel.isActive else { return }
+            guard context.channel.isActive, !self.answering else { return }
+            self.answering = true
             let channel = context.channel
             channel.writeAndFlush(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n"), promise: nil)
             let task = channel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
