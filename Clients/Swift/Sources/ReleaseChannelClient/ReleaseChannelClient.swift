@@ -291,44 +291,40 @@ public final class ReleaseChannelClient: Sendable {
 
     /// New revisions as the server swaps them in, in order, from now until the client closes.
     public func revisionChanges() -> AsyncStream<RevisionChange> {
-        let (stream, continuation) = AsyncStream.makeStream(of: RevisionChange.self)
-        let id: Int? = self.shared.withLock { shared in
-            guard !shared.closed else { return nil }
-            let id = shared.nextSubscriber
-            shared.nextSubscriber += 1
-            shared.subscribers[id] = continuation
-            return id
-        }
-        guard let id else {
-            continuation.finish()
-            return stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.shared.withLock { $0.subscribers.removeValue(forKey: id) }
-        }
-        return stream
+        self.subscribe(\.subscribers, AsyncStream.makeStream(of: RevisionChange.self))
     }
 
     /// The current ``state``, then each change of it, until the client is closed (the last value is then
     /// `.failed`): for a caller that reports losing and regaining its connections as it happens.
     public func stateChanges() -> AsyncStream<State> {
-        let (stream, continuation) = AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))
-        let id: Int? = self.shared.withLock { shared in
+        self.subscribe(\.stateSubscribers, AsyncStream.makeStream(of: State.self, bufferingPolicy: .bufferingNewest(16))) { shared, continuation in
             continuation.yield(shared.state)
+        }
+    }
+
+    /// Registers `made`'s continuation in `subscribers` until its stream ends, after `first` ran under the
+    /// same lock (nothing is missed in between); a closed client's stream ends at once.
+    private func subscribe<Element: Sendable>(
+        _ subscribers: any WritableKeyPath<Shared, [Int: AsyncStream<Element>.Continuation]> & Sendable,
+        _ made: (stream: AsyncStream<Element>, continuation: AsyncStream<Element>.Continuation),
+        first: (Shared, AsyncStream<Element>.Continuation) -> Void = { _, _ in }
+    ) -> AsyncStream<Element> {
+        let id: Int? = self.shared.withLock { shared in
+            first(shared, made.continuation)
             guard !shared.closed else { return nil }
             let id = shared.nextSubscriber
             shared.nextSubscriber += 1
-            shared.stateSubscribers[id] = continuation
+            shared[keyPath: subscribers][id] = made.continuation
             return id
         }
         guard let id else {
-            continuation.finish()
-            return stream
+            made.continuation.finish()
+            return made.stream
         }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.shared.withLock { $0.stateSubscribers.removeValue(forKey: id) }
+        made.continuation.onTermination = { [weak self] _ in
+            _ = self?.shared.withLock { $0[keyPath: subscribers].removeValue(forKey: id) }
         }
-        return stream
+        return made.stream
     }
 
     // MARK: Requests
